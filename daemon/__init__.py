@@ -1,0 +1,1 @@
+"""caredesk: an email-driven customer-complaint ticketing daemon."""

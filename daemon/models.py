@@ -1,0 +1,195 @@
+"""The database tables (sqlmodel): tickets, their history, every message in and out.
+
+The complaint-form fields of DOMAIN.md §2 live on `Ticket`; columns that later
+stages fill (root cause, corrective action, effectiveness, ...) start empty.
+`TicketEvent` is append-only: every change has who, when, what and why.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Column, DateTime, LargeBinary, Text, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC and always hands back aware datetimes, on SQLite and PostgreSQL alike.
+
+    SQLite keeps no time zone, so without this a value read back would be naive and
+    comparisons with `now` would fail or, worse, be silently off by the UTC offset.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        aware: datetime = value.astimezone(UTC)
+        return aware.replace(tzinfo=None) if dialect.name == "sqlite" else aware
+
+    def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        result: datetime = value
+        if result.tzinfo is None:
+            return result.replace(tzinfo=UTC)
+        return result.astimezone(UTC)
+
+
+def _when(**kwargs: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kwargs)
+
+
+class Ticket(SQLModel, table=True):
+    """One complaint (keluhan): the complaint form and its current state."""
+
+    __tablename__ = "ticket"
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(unique=True, index=True, max_length=32)
+    status: str = Field(default="new", index=True, max_length=32)
+    department: str = Field(index=True, max_length=64)
+    product: str | None = Field(default=None, max_length=64)
+    severity: str = Field(default="minor", max_length=16)
+    escalated: bool = False
+    tags: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    sla_class: str | None = Field(default=None, max_length=64)
+    category: str | None = Field(default=None, max_length=64)
+    channel: str = Field(default="email", max_length=32)
+    origin: str = Field(default="email", max_length=64)
+    customer_email: str = Field(index=True, max_length=320)
+    customer_name: str = Field(default="", max_length=320)
+    customer_organisation: str = Field(default="", max_length=320)
+    pic_phone: str = Field(default="", max_length=64)
+    pic_email: str = Field(default="", max_length=320)
+    language: str = Field(default="id", max_length=8)
+    subject: str = Field(default="", max_length=998)
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    root_cause: str | None = Field(default=None, sa_column=Column(Text))
+    corrective_action: str | None = Field(default=None, sa_column=Column(Text))
+    action_target: date | None = None
+    preventive_action: str | None = Field(default=None, sa_column=Column(Text))
+    effectiveness: str | None = Field(default=None, sa_column=Column(Text))
+    completed_at: datetime | None = _when(default=None)
+    closed_by: str | None = Field(default=None, max_length=320)
+    rules_version: str = Field(default="", max_length=32)
+    received_at: datetime = _when()
+    created_at: datetime = _when(default_factory=utcnow)
+    updated_at: datetime = _when(default_factory=utcnow)
+
+
+class TicketEvent(SQLModel, table=True):
+    """An append-only history entry: who did what to a ticket, when and why."""
+
+    __tablename__ = "ticket_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    at: datetime = _when(default_factory=utcnow)
+    actor: str = Field(max_length=320)
+    action: str = Field(max_length=64)
+    field_name: str | None = Field(default=None, max_length=64)
+    old_value: str | None = Field(default=None, sa_column=Column(Text))
+    new_value: str | None = Field(default=None, sa_column=Column(Text))
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    inbound_id: int | None = Field(default=None, foreign_key="inbound_message.id")
+    outbound_id: int | None = Field(default=None, foreign_key="outbound_message.id")
+
+
+class InboundMessage(SQLModel, table=True):
+    """Every mail the daemon touched, raw bytes first, and what became of it.
+
+    `state` is one of: stored (committed, not yet processed), processed (a ticket or
+    a ticket update), ignored (automated mail, recorded and never answered),
+    duplicate (the same mail seen before), quarantined (failed; `stage`/`error` say
+    why). Nothing is ever deleted.
+    """
+
+    __tablename__ = "inbound_message"
+    __table_args__ = (UniqueConstraint("source", "source_key", name="uq_inbound_source_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=512)
+    source_key: str = Field(max_length=255)
+    uidvalidity: int | None = None
+    uid: int | None = None
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    raw_sha256: str = Field(index=True, max_length=64)
+    size: int
+    message_id: str | None = Field(default=None, index=True, max_length=998)
+    logical_key: str | None = Field(default=None, index=True, max_length=64)
+    from_address: str = Field(default="", max_length=320)
+    subject: str = Field(default="", max_length=998)
+    state: str = Field(default="stored", index=True, max_length=16)
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    stage: str | None = Field(default=None, max_length=32)
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    traceback: str | None = Field(default=None, sa_column=Column(Text))
+    attempts: int = 0
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    disposition: str = Field(default="pending", index=True, max_length=16)
+    received_at: datetime = _when(default_factory=utcnow)
+    """When we stored it."""
+    arrived_at: datetime | None = _when(default=None)
+    """When the mailbox server received it; the backlog guard looks at this, not at Date:."""
+    processed_at: datetime | None = _when(default=None)
+
+
+class OutboundMessage(SQLModel, table=True):
+    """The outbox: every mail we send, with its exact bytes, before the first attempt.
+
+    A row is written in the same transaction as the change that caused it; the
+    sender delivers it later with retries, so an SMTP outage loses nothing.
+    """
+
+    __tablename__ = "outbound_message"
+    __table_args__ = (UniqueConstraint("kind", "cause_inbound_id", "recipient", name="uq_outbound_cause"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    cause_inbound_id: int | None = Field(default=None, foreign_key="inbound_message.id")
+    recipient: str = Field(max_length=320)
+    envelope_from: str = Field(max_length=320)
+    message_id: str = Field(unique=True, max_length=998)
+    subject: str = Field(default="", max_length=998)
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    state: str = Field(default="pending", index=True, max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = _when(default_factory=utcnow, index=True)
+    last_code: int | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    lease_owner: str | None = Field(default=None, max_length=128)
+    lease_until: datetime | None = _when(default=None)
+    created_at: datetime = _when(default_factory=utcnow)
+    sent_at: datetime | None = _when(default=None)
+
+
+class MailboxCheckpoint(SQLModel, table=True):
+    """How far an IMAP folder has been read: committed in the same transaction as the mail."""
+
+    __tablename__ = "mailbox_checkpoint"
+
+    source: str = Field(primary_key=True, max_length=512)
+    uidvalidity: int
+    last_uid: int = 0
+    updated_at: datetime = _when(default_factory=utcnow)
+
+
+class ReferenceCounter(SQLModel, table=True):
+    """The last ticket number handed out per prefix and year (CC-2026-000123)."""
+
+    __tablename__ = "reference_counter"
+
+    key: str = Field(primary_key=True, max_length=32)
+    value: int = 0

@@ -1,0 +1,230 @@
+"""The outbox sender: delivers queued mail rows through a transport, with retries.
+
+Rows are claimed with a lease (a compare-and-set update, so several daemons on one
+database never send the same row), then sent one by one. Before each attempt the
+row is marked `sending` in the same commit that records the previous result, so a
+crash in the middle leaves a precise trace: a row still `sending` after its lease
+ran out may or may not have gone out. Acknowledgements in that state are marked
+`uncertain` and not resent (a missing thank-you beats a duplicate); notices and
+escalations are resent with the identical bytes and Message-ID (a duplicate beats
+a lost escalation, and mail clients fold identical Message-IDs).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, or_, select, update
+from sqlmodel import Session, col
+
+from daemon import db
+from daemon.models import OutboundMessage, Ticket
+from daemon.transport import (
+    DeliveryError,
+    PermanentFailure,
+    TemporaryFailure,
+    Transport,
+    UncertainOutcome,
+    file_name_for,
+)
+
+log = logging.getLogger("caredesk.outbox")
+
+LEASE = timedelta(minutes=10)
+MAX_BACKOFF = timedelta(hours=1)
+RESEND_WHEN_UNCERTAIN = frozenset({"notice", "escalation"})
+DUE_STATES = ("pending", "retry")
+
+
+def retry_delay(attempts: int, base_seconds: int) -> timedelta:
+    """Exponential backoff: base, 2×base, 4×base ... capped at an hour."""
+    delay = timedelta(seconds=base_seconds * 2 ** max(attempts - 1, 0))
+    return min(delay, MAX_BACKOFF)
+
+
+class OutboxSender:
+    def __init__(
+        self,
+        engine: Engine,
+        transport_factory: Callable[[], Transport],
+        clock: Callable[[], datetime],
+        *,
+        owner: str,
+        max_attempts: int,
+        retry_base_seconds: int,
+    ) -> None:
+        self.engine = engine
+        self.transport_factory = transport_factory
+        self.clock = clock
+        self.owner = owner
+        self.max_attempts = max_attempts
+        self.retry_base_seconds = retry_base_seconds
+        self._outage_logged = False
+
+    def deliver_due(self, stop: threading.Event | None = None, batch: int = 200) -> Counter[str]:
+        """Send every row that is due now, batch by batch; return counts by end state."""
+        counts: Counter[str] = Counter()
+        self.recover_stale()
+        with self.transport_factory() as transport:
+            while stop is None or not stop.is_set():
+                claimed = self._claim(batch)
+                if not claimed:
+                    break
+                outage = self._send_claimed(transport, claimed, counts)
+                if outage:
+                    break
+        return counts
+
+    def recover_stale(self) -> None:
+        """Settle rows left `sending` by a process that died mid-delivery."""
+        now = self.clock()
+        with db.session(self.engine) as session:
+            stale = (
+                session.execute(
+                    select(OutboundMessage).where(
+                        col(OutboundMessage.state) == "sending",
+                        col(OutboundMessage.lease_until) < now,
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            for row in stale:
+                if row.kind in RESEND_WHEN_UNCERTAIN:
+                    row.state, row.next_attempt_at = "retry", now
+                else:
+                    row.state = "uncertain"
+                row.last_error = "the sending process stopped during delivery"
+                row.lease_owner = row.lease_until = None
+                log.warning(
+                    "outbound %s (%s to %s) was interrupted: now %s",
+                    row.id,
+                    row.kind,
+                    row.recipient,
+                    row.state,
+                )
+                session.add(row)
+            session.commit()
+
+    def _claim(self, batch: int) -> list[int]:
+        now = self.clock()
+        with db.session(self.engine) as session:
+            candidates = list(
+                session.execute(
+                    select(col(OutboundMessage.id))
+                    .where(
+                        col(OutboundMessage.state).in_(DUE_STATES),
+                        col(OutboundMessage.next_attempt_at) <= now,
+                        or_(
+                            col(OutboundMessage.lease_until).is_(None),
+                            col(OutboundMessage.lease_until) < now,
+                        ),
+                    )
+                    .order_by(col(OutboundMessage.id))
+                    .limit(batch)
+                ).scalars()
+            )
+            claimed = []
+            for row_id in candidates:
+                # Compare-and-set: only one daemon wins each row, on any database.
+                result = session.execute(
+                    update(OutboundMessage)
+                    .where(
+                        col(OutboundMessage.id) == row_id,
+                        col(OutboundMessage.state).in_(DUE_STATES),
+                        or_(
+                            col(OutboundMessage.lease_until).is_(None),
+                            col(OutboundMessage.lease_until) < now,
+                        ),
+                    )
+                    .values(lease_owner=self.owner, lease_until=now + LEASE)
+                )
+                if getattr(result, "rowcount", 0):
+                    claimed.append(row_id)
+            session.commit()
+        return claimed
+
+    def _send_claimed(self, transport: Transport, claimed: list[int], counts: Counter[str]) -> bool:
+        """Send the claimed rows; True when the server is unreachable (stop this round)."""
+        with db.session(self.engine) as session:
+            rows = [session.get(OutboundMessage, row_id) for row_id in claimed]
+            references = self._references(session, rows)
+            for index, row in enumerate(rows):
+                assert row is not None
+                row.state = "sending"
+                row.attempts += 1
+                session.add(row)
+                session.commit()
+                outcome = self._attempt(transport, row, references.get(row.ticket_id, ""))
+                counts[row.state] += 1
+                if outcome == "outage":
+                    self._release(session, rows[index + 1 :])
+                    session.commit()
+                    return True
+            session.commit()
+        return False
+
+    def _attempt(self, transport: Transport, row: OutboundMessage, reference: str) -> str:
+        now = self.clock()
+        name = file_name_for(row.message_id, row.kind, reference)
+        try:
+            transport.send(row.envelope_from, [row.recipient], row.raw, name)
+        except UncertainOutcome as error:
+            self._settle(row, "retry" if row.kind in RESEND_WHEN_UNCERTAIN else "uncertain", error)
+            return "uncertain"
+        except PermanentFailure as error:
+            self._settle(row, "failed", error)
+            log.error("outbound %s to %s failed permanently: %s", row.id, row.recipient, error)
+            return "failed"
+        except TemporaryFailure as error:
+            final = row.attempts >= self.max_attempts
+            self._settle(row, "failed" if final else "retry", error)
+            if error.code is None:
+                # The server is down, not this mail's fault: say it once, not per mail.
+                if not self._outage_logged:
+                    log.error("mail server unavailable, will retry: %s", error)
+                    self._outage_logged = True
+                return "outage"
+            log.warning("outbound %s to %s deferred: %s", row.id, row.recipient, error)
+            return "retry"
+        row.state, row.sent_at, row.last_error, row.last_code = "sent", now, None, 250
+        row.lease_owner = row.lease_until = None
+        if self._outage_logged:
+            log.info("mail server reachable again")
+            self._outage_logged = False
+        log.info(
+            "sent %s for %s to %s, message-id %r",
+            row.kind,
+            reference,
+            row.recipient,
+            row.message_id,
+        )
+        return "sent"
+
+    def _settle(self, row: OutboundMessage, state: str, error: DeliveryError) -> None:
+        row.state = state
+        row.last_error = str(error)[:2000]
+        row.last_code = error.code
+        row.lease_owner = row.lease_until = None
+        if state == "retry":
+            row.next_attempt_at = self.clock() + retry_delay(row.attempts, self.retry_base_seconds)
+
+    def _release(self, session: Session, rows: list[OutboundMessage | None]) -> None:
+        for row in rows:
+            if row is not None:
+                row.lease_owner = row.lease_until = None
+                session.add(row)
+
+    @staticmethod
+    def _references(session: Session, rows: list[OutboundMessage | None]) -> dict[int | None, str]:
+        ids = {row.ticket_id for row in rows if row is not None and row.ticket_id is not None}
+        if not ids:
+            return {}
+        found = session.execute(
+            select(col(Ticket.id), col(Ticket.reference)).where(col(Ticket.id).in_(ids))
+        ).all()
+        return {ticket_id: reference for ticket_id, reference in found}

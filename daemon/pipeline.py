@@ -1,0 +1,541 @@
+"""Processing stored mail (commit-2): parse -> dedup -> classify -> route -> ticket + outbox.
+
+Each stored mail is processed inside its own SAVEPOINT, so one bad mail is
+quarantined with its stage, error and traceback while the mails around it go
+through. The attempt counter is committed before processing starts, so a mail that
+crashes the whole process is quarantined after a few tries instead of looping.
+Database errors (a locked or lost database) are not the mail's fault: they abort
+the batch, the mails stay `stored`, and the next poll tries again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import traceback
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, or_, select, update
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import Session, col
+
+from daemon import db, store
+from daemon.classify import Classification, Kind, classify
+from daemon.config import Config
+from daemon.message import InboundMail
+from daemon.models import InboundMessage, OutboundMessage, Ticket
+from daemon.notify import Envelope, Renderer, TemplateFailure, compose, new_message_id
+from daemon.parse import parse
+from daemon.route import Decision, RouteContext, explain, route
+from daemon.rules import Rules
+
+log = logging.getLogger("caredesk.pipeline")
+
+MAX_ATTEMPTS = 3
+DUPLICATE_WINDOW = timedelta(days=30)
+HISTORY_WINDOW = timedelta(days=365)
+FINAL_STATES = ("processed", "ignored", "duplicate")
+
+Clock = Callable[[], datetime]
+
+
+@dataclass
+class Outcome:
+    """What one call to `process_stored` did, by end state."""
+
+    counts: Counter[str]
+
+    def __getitem__(self, key: str) -> int:
+        return self.counts[key]
+
+
+class Processor:
+    """Turns stored inbound rows into tickets, ticket updates, ignored or quarantined mail."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        config: Config,
+        rules: Callable[[], Rules],
+        renderer: Renderer,
+        clock: Clock,
+    ) -> None:
+        self.engine = engine
+        self.config = config
+        self.rules = rules
+        self.renderer = renderer
+        self.clock = clock
+        self.zone = ZoneInfo(config.timezone)
+        self.own_addresses = (config.address,)
+
+    def process_stored(self, stop: threading.Event | None = None, limit: int = 500) -> Outcome:
+        """Process up to `limit` stored mails, oldest first; stop early when asked."""
+        counts: Counter[str] = Counter()
+        with db.session(self.engine) as session:
+            ids = list(
+                session.execute(
+                    select(col(InboundMessage.id))
+                    .where(col(InboundMessage.state) == "stored")
+                    .order_by(col(InboundMessage.id))
+                    .limit(limit)
+                ).scalars()
+            )
+            if not ids:
+                return Outcome(counts)
+            # Counted and committed first: if processing kills the process, the
+            # next run knows this mail already had a go.
+            session.execute(
+                update(InboundMessage)
+                .where(col(InboundMessage.id).in_(ids))
+                .values(attempts=col(InboundMessage.attempts) + 1)
+            )
+            session.commit()
+            for inbound_id in ids:
+                if stop is not None and stop.is_set():
+                    break
+                counts[self._process_one(session, inbound_id)] += 1
+            session.commit()
+        return Outcome(counts)
+
+    def _process_one(self, session: Session, inbound_id: int) -> str:
+        row = session.get(InboundMessage, inbound_id)
+        assert row is not None
+        if row.state != "stored":
+            return row.state  # another daemon got there first
+        if row.attempts > MAX_ATTEMPTS:
+            self._quarantine(row, "process", f"processing crashed {row.attempts - 1} times", None)
+            return row.state
+        stage = ["parse"]
+        try:
+            with session.begin_nested():
+                self._handle(session, row, stage)
+        except DBAPIError:
+            raise
+        except Exception as error:
+            self._quarantine(row, stage[0], f"{type(error).__name__}: {error}", traceback.format_exc())
+        session.add(row)
+        return row.state
+
+    def _quarantine(self, row: InboundMessage, stage: str, error: str, trace: str | None) -> None:
+        row.state, row.stage, row.error, row.traceback = "quarantined", stage, error, trace
+        row.processed_at = self.clock()
+        log.error("quarantined inbound #%s at stage %s: %r", row.id, stage, error)
+
+    def _handle(self, session: Session, row: InboundMessage, stage: list[str]) -> None:
+        if row.reason.startswith("oversize"):
+            self._quarantine(row, "fetch", row.reason, None)
+            return
+        mail = parse(row.raw, own_addresses=self.own_addresses)
+        row.message_id = mail.message_id[:998]
+        row.from_address = mail.from_address[:320]
+        row.subject = mail.subject[:998]
+        row.logical_key = logical_key(mail)
+        stage[0] = "dedup"
+        if self._mark_duplicate(session, row):
+            return
+        stage[0] = "classify"
+        decision = classify(
+            mail,
+            own_addresses=self.own_addresses,
+            thread_ticket_id=self._thread_ticket(session, mail),
+        )
+        row.processed_at = self.clock()
+        if decision.kind in (Kind.AUTOMATED, Kind.BOUNCE):
+            self._record_automated(session, row, decision)
+            return
+        if decision.kind is Kind.FOLLOW_UP:
+            stage[0] = "store"
+            self._add_follow_up(session, row, mail, decision)
+            return
+        stage[0] = "route"
+        rules = self.rules()
+        routed = route(mail, rules, self._route_context(session, mail))
+        stage[0] = "store"
+        ticket = self._create_ticket(session, row, mail, routed, rules)
+        stage[0] = "notify"
+        self._notify_new_ticket(session, row, mail, ticket, routed, rules)
+
+    # --- dedup and threading -------------------------------------------------
+
+    def _mark_duplicate(self, session: Session, row: InboundMessage) -> bool:
+        since = self.clock() - DUPLICATE_WINDOW
+        statement = (
+            select(InboundMessage)
+            .where(
+                col(InboundMessage.id) != row.id,
+                col(InboundMessage.state).in_(FINAL_STATES),
+                or_(
+                    col(InboundMessage.raw_sha256) == row.raw_sha256,
+                    (col(InboundMessage.logical_key) == row.logical_key)
+                    & (col(InboundMessage.received_at) >= since),
+                ),
+            )
+            .order_by(col(InboundMessage.id))
+            .limit(1)
+        )
+        original = session.execute(statement).scalars().first()
+        if original is None:
+            return False
+        row.state = "duplicate"
+        row.ticket_id = original.ticket_id
+        row.reason = f"same mail as inbound #{original.id}"
+        row.processed_at = self.clock()
+        log.info("duplicate of inbound #%s: message-id %r", original.id, row.message_id)
+        return True
+
+    def _thread_ticket(self, session: Session, mail: InboundMail) -> int | None:
+        """The ticket whose messages this mail replies to (our Message-IDs or its own)."""
+        ids = [i for i in (*mail.in_reply_to, *mail.references) if i][:20]
+        if not ids:
+            return None
+        ours = (
+            session.execute(
+                select(col(OutboundMessage.ticket_id)).where(col(OutboundMessage.message_id).in_(ids))
+            )
+            .scalars()
+            .first()
+        )
+        if ours is not None:
+            return ours
+        theirs = (
+            session.execute(
+                select(col(InboundMessage.ticket_id)).where(
+                    col(InboundMessage.message_id).in_(ids),
+                    col(InboundMessage.ticket_id).is_not(None),
+                )
+            )
+            .scalars()
+            .first()
+        )
+        return theirs
+
+    # --- end states ----------------------------------------------------------
+
+    def _record_automated(self, session: Session, row: InboundMessage, decision: Classification) -> None:
+        row.state = "ignored"
+        row.reason = f"{decision.kind.value}: {decision.reason}"
+        row.ticket_id = decision.ticket_id
+        if decision.ticket_id is not None:
+            ticket = session.get(Ticket, decision.ticket_id)
+            if ticket is not None:
+                store.add_event(
+                    session,
+                    ticket,
+                    actor=row.from_address or "unknown",
+                    action="automated-reply",
+                    at=self.clock(),
+                    reason=row.reason,
+                    inbound_id=row.id,
+                )
+        log.info("ignored inbound #%s from %r: %s", row.id, row.from_address, row.reason)
+
+    def _add_follow_up(
+        self, session: Session, row: InboundMessage, mail: InboundMail, decision: Classification
+    ) -> None:
+        ticket = session.get(Ticket, decision.ticket_id)
+        assert ticket is not None
+        row.state, row.ticket_id, row.reason = "processed", ticket.id, "follow-up"
+        ticket.updated_at = self.clock()
+        session.add(ticket)
+        store.add_event(
+            session,
+            ticket,
+            actor=mail.from_address or "unknown",
+            action="follow-up",
+            at=self.clock(),
+            reason=decision.reason,
+            new_value=mail.new_text[:10_000],
+            inbound_id=row.id,
+        )
+        log.info(
+            "follow-up on %s from %r, message-id %r",
+            ticket.reference,
+            mail.from_address,
+            mail.message_id,
+        )
+
+    def _route_context(self, session: Session, mail: InboundMail) -> RouteContext:
+        now = self.clock()
+        prior = store.prior_complaint_times(session, mail.from_address, now - HISTORY_WINDOW)
+        return RouteContext(now=now, prior_complaints=prior)
+
+    def _create_ticket(
+        self,
+        session: Session,
+        row: InboundMessage,
+        mail: InboundMail,
+        routed: Decision,
+        rules: Rules,
+    ) -> Ticket:
+        now = self.clock()
+        received_local = row.received_at.astimezone(self.zone)
+        reference = store.next_reference(session, self.config.reference_prefix, received_local.year)
+        ticket = Ticket(
+            reference=reference,
+            status="new",
+            department=routed.department,
+            product=routed.product,
+            severity=routed.severity,
+            escalated=routed.severity == "major" or routed.escalate,
+            tags=",".join(routed.tags),
+            sla_class=routed.sla_class,
+            channel="email",
+            origin="email",
+            customer_email=mail.from_address,
+            customer_name=mail.from_name,
+            pic_phone=mail.contact.phones[0] if mail.contact.phones else "",
+            pic_email=mail.contact.emails[0] if mail.contact.emails else mail.from_address,
+            language=mail.language,
+            subject=mail.subject or "(tanpa subjek / no subject)",
+            description=mail.text[:100_000],
+            rules_version=rules.version,
+            received_at=row.received_at,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(ticket)
+        session.flush()
+        row.state, row.ticket_id, row.reason = "processed", ticket.id, "new complaint"
+        store.add_event(
+            session,
+            ticket,
+            actor=mail.from_address or "unknown",
+            action="created",
+            at=now,
+            field_name="status",
+            new_value="new",
+            reason="complaint received by email",
+            inbound_id=row.id,
+        )
+        store.add_event(
+            session,
+            ticket,
+            actor="caredesk",
+            action="routed",
+            at=now,
+            field_name="department",
+            new_value=routed.department,
+            reason=f"rules {rules.version}: " + "; ".join(explain(routed)),
+        )
+        log.info(
+            "ticket %s from %r routed to %s (%s), message-id %r",
+            reference,
+            mail.from_address,
+            routed.department,
+            routed.severity,
+            mail.message_id,
+        )
+        return ticket
+
+    # --- outgoing mail -------------------------------------------------------
+
+    def _notify_new_ticket(
+        self,
+        session: Session,
+        row: InboundMessage,
+        mail: InboundMail,
+        ticket: Ticket,
+        routed: Decision,
+        rules: Rules,
+    ) -> None:
+        department = rules.department(routed.department)
+        context = {
+            "org": {"name": self.config.name, "address": self.config.address},
+            "ticket": self._ticket_context(ticket, department.name),
+            "department": {"id": department.id, "name": department.name},
+            "language": ticket.language,
+            "missing_contact": not mail.contact.phones,
+            "routing": explain(routed),
+            "major_reason": routed.major_reason or "",
+        }
+        reply_to = mail.message_id if not mail.message_id_synthetic else None
+        if self._is_backlog(row):
+            self._event(session, ticket, "ack-suppressed", "mail older than the backlog limit")
+        else:
+            self._enqueue(
+                session,
+                ticket,
+                row,
+                "ack",
+                mail.from_address,
+                "acknowledgement.txt",
+                context,
+                "auto-replied",
+                reply_to,
+                ticket.language,
+            )
+        if department.email:
+            self._enqueue(
+                session,
+                ticket,
+                row,
+                "notice",
+                department.email,
+                "department_notice.txt",
+                context,
+                "auto-generated",
+                None,
+                "id",
+            )
+        ticket.status = "assigned"
+        self._event(session, ticket, "assigned", f"notice to {department.name}", "status", "new", "assigned")
+        if ticket.escalated:
+            if department.general_manager:
+                self._enqueue(
+                    session,
+                    ticket,
+                    row,
+                    "escalation",
+                    department.general_manager,
+                    "escalation.txt",
+                    context,
+                    "auto-generated",
+                    None,
+                    "id",
+                )
+                self._event(session, ticket, "escalated", routed.major_reason or "escalate rule")
+            else:
+                self._event(
+                    session,
+                    ticket,
+                    "escalation-missing",
+                    f"department {department.id} has no general manager configured",
+                )
+                log.warning(
+                    "ticket %s is major but %s has no general manager",
+                    ticket.reference,
+                    department.id,
+                )
+        session.add(ticket)
+
+    def _event(
+        self,
+        session: Session,
+        ticket: Ticket,
+        action: str,
+        reason: str,
+        field_name: str | None = None,
+        old: str | None = None,
+        new: str | None = None,
+    ) -> None:
+        store.add_event(
+            session,
+            ticket,
+            actor="caredesk",
+            action=action,
+            at=self.clock(),
+            reason=reason,
+            field_name=field_name,
+            old_value=old,
+            new_value=new,
+        )
+
+    def _is_backlog(self, row: InboundMessage) -> bool:
+        # An old mail found on first start or after a long outage still becomes a
+        # ticket, but customers are not thanked today for a complaint of last year.
+        # The server's arrival time decides, not the Date header: a customer whose
+        # clock is wrong still deserves an acknowledgement.
+        if row.arrived_at is None:
+            return False
+        return row.arrived_at < self.clock() - timedelta(hours=self.config.backlog_hours)
+
+    def _ticket_context(self, ticket: Ticket, department_name: str) -> dict[str, object]:
+        received = ticket.received_at.astimezone(self.zone)
+        return {
+            "reference": ticket.reference,
+            "subject": ticket.subject,
+            "description": ticket.description,
+            "customer_name": ticket.customer_name,
+            "customer_email": ticket.customer_email,
+            "pic_phone": ticket.pic_phone,
+            "pic_email": ticket.pic_email,
+            "severity": ticket.severity,
+            "product": ticket.product,
+            "department": department_name,
+            "received": received.strftime("%d-%m-%Y %H:%M %Z"),
+        }
+
+    def _enqueue(
+        self,
+        session: Session,
+        ticket: Ticket,
+        cause: InboundMessage,
+        kind: str,
+        recipient: str,
+        template: str,
+        context: dict[str, object],
+        auto_submitted: str,
+        in_reply_to: str | None,
+        language: str,
+    ) -> None:
+        message_id = new_message_id(kind, self.config.domain)
+        outbound = OutboundMessage(
+            kind=kind,
+            ticket_id=ticket.id,
+            cause_inbound_id=cause.id,
+            recipient=recipient,
+            envelope_from=self.config.address,
+            message_id=message_id,
+            raw=b"",
+            next_attempt_at=self.clock(),
+            created_at=self.clock(),
+        )
+        try:
+            rendered = self.renderer.render(template, context)
+            envelope = Envelope(
+                from_name=self.config.name,
+                from_address=self.config.address,
+                to=recipient,
+                message_id=message_id,
+                date=self.clock(),
+                auto_submitted=auto_submitted,
+                loop_marker=self.config.instance,
+                reply_to=self.config.address,
+                in_reply_to=in_reply_to,
+                references=(in_reply_to,) if in_reply_to else (),
+                language=language,
+            )
+            outbound.subject, outbound.raw = rendered.subject, compose(envelope, rendered)
+        except (TemplateFailure, ValueError) as error:
+            # The ticket must exist even when a template is broken; the operator sees
+            # the failed row and the log line, and no half-rendered mail goes out.
+            outbound.state, outbound.last_error = "failed", str(error)
+            log.error("cannot render %s for %s: %s", kind, ticket.reference, error)
+        if not store.insert_ignore(
+            session,
+            OutboundMessage,
+            _row_values(outbound),
+            ["kind", "cause_inbound_id", "recipient"],
+        ):
+            return
+        saved = (
+            session.execute(select(OutboundMessage).where(col(OutboundMessage.message_id) == message_id))
+            .scalars()
+            .one()
+        )
+        store.add_event(
+            session,
+            ticket,
+            actor="caredesk",
+            action=f"queued-{kind}",
+            at=self.clock(),
+            reason=f"to {recipient}",
+            outbound_id=saved.id,
+        )
+
+
+def _row_values(outbound: OutboundMessage) -> dict[str, object]:
+    values = outbound.model_dump()
+    values.pop("id", None)
+    return values
+
+
+def logical_key(mail: InboundMail) -> str:
+    """The same mail delivered twice (To and Cc, list and direct) has the same key."""
+    material = f"{mail.message_id}|{mail.from_address}|{mail.body_sha256}"
+    return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()

@@ -1,0 +1,216 @@
+"""Where outgoing mail goes: an SMTP server, or `.eml` files in a folder.
+
+A transport only delivers bytes it is given and says how it went, as one of three
+outcomes a caller can act on: delivered, a temporary failure (retry later), a
+permanent failure (do not retry), or an uncertain outcome (the connection died
+after the message data was sent, so the server may have queued it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import smtplib
+import ssl
+from pathlib import Path
+from types import TracebackType
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from daemon.config import SmtpConfig
+
+log = logging.getLogger("caredesk.transport")
+
+LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
+
+
+class DeliveryError(Exception):
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class TemporaryFailure(DeliveryError):
+    """Try again later: 4xx, a timeout, a refused connection."""
+
+
+class PermanentFailure(DeliveryError):
+    """Do not try again: the server answered 5xx."""
+
+
+class UncertainOutcome(DeliveryError):
+    """The connection was lost after the data went out: it may have been delivered."""
+
+
+class Transport(Protocol):
+    def __enter__(self) -> Transport: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def send(self, envelope_from: str, recipients: list[str], raw: bytes, name: str) -> None:
+        """Deliver `raw`; raise a DeliveryError subclass when it did not (surely) go."""
+
+
+class FileTransport:
+    """Writes each mail to `<folder>/<name>.eml`, atomically (the embedded default)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def __enter__(self) -> FileTransport:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+    def send(self, envelope_from: str, recipients: list[str], raw: bytes, name: str) -> None:
+        target = self.folder / f"{name}.eml"
+        temporary = self.folder / f".{name}.tmp"
+        try:
+            with temporary.open("wb") as handle:
+                handle.write(raw)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, target)
+        except OSError as error:
+            raise TemporaryFailure(f"cannot write {target}: {error.strerror}") from error
+
+
+class SmtpTransport:
+    """SMTP with STARTTLS (`smtp://`) or implicit TLS (`smtps://`), one connection per batch.
+
+    The transaction is driven step by step (MAIL, RCPT, DATA) so that a failure
+    before DATA is known to be safe to retry, and a lost connection during DATA is
+    reported as uncertain instead of being retried blindly into a duplicate.
+    """
+
+    def __init__(self, settings: SmtpConfig) -> None:
+        self.settings = settings
+        parts = urlsplit(settings.url)
+        self.host = parts.hostname or "localhost"
+        self.implicit_tls = parts.scheme == "smtps"
+        self.port = parts.port or (465 if self.implicit_tls else 587)
+        self.username = settings.username or (parts.username or "")
+        self.connection: smtplib.SMTP | None = None
+
+    def __enter__(self) -> SmtpTransport:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.connection is None:
+            return
+        try:
+            self.connection.quit()
+        except (smtplib.SMTPException, OSError):
+            self.connection.close()
+        self.connection = None
+
+    def _connect(self) -> smtplib.SMTP:
+        if self.connection is not None:
+            return self.connection
+        timeout = self.settings.timeout
+        context = ssl.create_default_context()
+        try:
+            if self.implicit_tls:
+                connection: smtplib.SMTP = smtplib.SMTP_SSL(
+                    self.host, self.port, timeout=timeout, context=context
+                )
+            else:
+                connection = smtplib.SMTP(self.host, self.port, timeout=timeout)
+            connection.ehlo()
+            if not self.implicit_tls:
+                if connection.has_extn("starttls"):
+                    connection.starttls(context=context)
+                    connection.ehlo()
+                elif self.host not in LOOPBACK_HOSTS:
+                    raise TemporaryFailure(f"{self.host} does not offer STARTTLS; refusing plain text")
+            if self.username:
+                connection.login(self.username, self.settings.password)
+        except smtplib.SMTPAuthenticationError as error:
+            raise TemporaryFailure(f"SMTP login refused: {error.smtp_code}", error.smtp_code) from error
+        except (smtplib.SMTPException, OSError) as error:
+            raise TemporaryFailure(f"cannot connect to {self.host}:{self.port}: {error}") from error
+        self.connection = connection
+        return connection
+
+    def send(self, envelope_from: str, recipients: list[str], raw: bytes, name: str) -> None:
+        connection = self._connect()
+        try:
+            self._expect(connection.mail(envelope_from), "MAIL FROM")
+            for recipient in recipients:
+                self._expect(connection.rcpt(recipient), f"RCPT TO {recipient}")
+        except (smtplib.SMTPException, OSError) as error:
+            self._drop()
+            raise TemporaryFailure(f"SMTP conversation failed before DATA: {error}") from error
+        except DeliveryError:
+            self._reset()
+            raise
+        try:
+            code, reply = connection.data(raw)
+        except (smtplib.SMTPServerDisconnected, OSError) as error:
+            self._drop()
+            raise UncertainOutcome(f"connection lost during DATA: {error}") from error
+        except smtplib.SMTPResponseException as error:
+            self._reset()
+            raise _classify(error.smtp_code, error.smtp_error, "DATA") from error
+        if code != 250:
+            self._reset()
+            raise _classify(code, reply, "DATA")
+
+    def _expect(self, answer: tuple[int, bytes], step: str) -> None:
+        code, reply = answer
+        if code not in (250, 251):
+            raise _classify(code, reply, step)
+
+    def _reset(self) -> None:
+        if self.connection is None:
+            return
+        try:
+            self.connection.rset()
+        except (smtplib.SMTPException, OSError):
+            self._drop()
+
+    def _drop(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+        self.connection = None
+
+
+def _classify(code: int, reply: bytes | str, step: str) -> DeliveryError:
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+    message = f"{step} answered {code} {text.strip()}"
+    if 400 <= code < 500:
+        return TemporaryFailure(message, code)
+    return PermanentFailure(message, code)
+
+
+def make_transport(settings: SmtpConfig) -> Transport:
+    if settings.scheme == "file":
+        return FileTransport(settings.file_path)
+    return SmtpTransport(settings)
+
+
+def file_name_for(message_id: str, kind: str, reference: str) -> str:
+    """A stable, safe file name for one outgoing mail (the same on every retry)."""
+    digest = hashlib.sha256(message_id.encode("utf-8")).hexdigest()[:12]
+    return f"{reference or 'caredesk'}-{kind}-{digest}"

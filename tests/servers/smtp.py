@@ -1,0 +1,363 @@
+"""An in-process SMTP server that records what it is sent, for integration tests.
+
+Owns one aiosmtpd server on 127.0.0.1 running in its own thread: the list of
+accepted messages, the faults planned for coming transactions, and the
+optional AUTH credentials.  It is a real SMTP server on a real socket, so the
+daemon's sender is tested over the wire, with its SMTP client library.
+
+Faults are planned per *transaction* (a MAIL FROM ... DATA sequence), which is
+how a mail sender retries: ``fail_next`` answers a stage with an error,
+``disconnect_after_data_next`` takes the message and drops the connection
+instead of answering ``250`` (the client cannot know the mail went through).
+
+Runs clean under ``-W error``: aiosmtpd 1.4.6 warns only for options this
+module does not use - ``auth_required=True`` without TLS (UserWarning; AUTH
+is required in ``handle_MAIL`` instead), ``server_kwargs=``, the old
+``process_message``/``ehlo_hook`` APIs (DeprecationWarnings) - so no
+``filterwarnings`` entry is needed in pyproject.toml.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import threading
+import time
+import weakref
+from collections import deque
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from typing import Any, Literal
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+Stage = Literal["mail", "rcpt", "data"]
+
+STOP_TIMEOUT = 5.0
+
+
+class _DropLoginDataDeprecation(logging.Filter):
+    """Drop aiosmtpd's own "Session.login_data is deprecated" log line.
+
+    aiosmtpd 1.4 sets the deprecated ``Session.login_data`` itself after every
+    successful AUTH, and that setter logs a warning (a log line, not a Python
+    warning). Nothing on our side can avoid it, so only that line is filtered.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Session.login_data is deprecated")
+
+
+_aiosmtpd_log = logging.getLogger("mail.log")
+if not any(isinstance(f, _DropLoginDataDeprecation) for f in _aiosmtpd_log.filters):
+    _aiosmtpd_log.addFilter(_DropLoginDataDeprecation())
+
+
+@dataclass(frozen=True)
+class Received:
+    """One message the sink accepted (its DATA was complete)."""
+
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+    message: EmailMessage
+    # The AUTH user name when the client logged in, else None.
+    login: str | None = None
+    # False when disconnect_after_data_next() dropped the connection instead
+    # of sending "250": the sink has the mail, the client does not know it.
+    acknowledged: bool = True
+
+
+@dataclass(frozen=True)
+class _Fault:
+    kind: Literal["reject", "disconnect"]
+    stage: Stage = "data"
+    reply: str = ""
+
+
+class _Handler:
+    """aiosmtpd hooks; they run on the server thread and report to the sink."""
+
+    def __init__(self, sink: SmtpSink) -> None:
+        self._sink = sink
+        # The fault planned for each open transaction. Envelopes are replaced
+        # on RSET and after DATA, so weak keys drop finished transactions.
+        self._faults: weakref.WeakKeyDictionary[Envelope, _Fault] = weakref.WeakKeyDictionary()
+
+    async def handle_MAIL(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        mail_options: list[str],
+    ) -> str:
+        # Enforced here rather than with aiosmtpd's auth_required=True,
+        # which warns (UserWarning) when TLS is not required as well.
+        if self._sink.require_auth and not session.authenticated:
+            return "530 5.7.0 Authentication required"
+        fault = self._sink._take_fault()
+        if fault is not None:
+            self._faults[envelope] = fault
+            if fault.kind == "reject" and fault.stage == "mail":
+                return fault.reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        fault = self._faults.get(envelope)
+        if fault is not None and fault.kind == "reject" and fault.stage == "rcpt":
+            return fault.reply
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        fault = self._faults.pop(envelope, None)
+        if fault is not None and fault.kind == "reject":
+            return fault.reply
+        data = envelope.original_content or b""
+        login = session.auth_data if isinstance(session.auth_data, str) else None
+        acknowledged = fault is None
+        self._sink._record(
+            Received(
+                mail_from=envelope.mail_from or "",
+                rcpt_tos=list(envelope.rcpt_tos),
+                data=data,
+                message=_parse(data),
+                login=login,
+                acknowledged=acknowledged,
+            )
+        )
+        if not acknowledged:
+            # abort() closes the socket at once, without flushing; aiosmtpd
+            # then cancels this session's task (connection_lost), which ends
+            # the wait below before any reply could be written.
+            assert server.transport is not None
+            server.transport.abort()
+            await asyncio.Event().wait()
+        return "250 OK"
+
+
+class _SocketController(Controller):
+    """A Controller that serves on a socket we bound ourselves.
+
+    Binding port 0 first and handing the socket over avoids the race of
+    "find a free port, close it, let aiosmtpd bind it".
+    """
+
+    def __init__(self, handler: _Handler, sock: socket.socket, **kwargs: Any) -> None:
+        host, port = sock.getsockname()[:2]
+        super().__init__(handler, hostname=host, port=port, **kwargs)
+        self._sock = sock
+        # Every session's protocol, so stop() can close open client
+        # connections instead of leaving their transports to the GC
+        # (which warns "unclosed transport" - an error under -W error).
+        self.sessions: weakref.WeakSet[SMTP] = weakref.WeakSet()
+
+    def _create_server(self) -> Any:
+        return self.loop.create_server(self._factory_invoker, sock=self._sock)
+
+    def factory(self) -> SMTP:
+        smtp = super().factory()
+        self.sessions.add(smtp)
+        return smtp
+
+
+class SmtpSink:
+    """A recording SMTP server on 127.0.0.1; see the module docstring.
+
+    ``auth=(user, password)`` offers AUTH PLAIN and LOGIN without TLS (loopback
+    only); ``require_auth`` then refuses MAIL FROM until the client logged in.
+    """
+
+    host = "127.0.0.1"
+
+    def __init__(self, *, auth: tuple[str, str] | None = None, require_auth: bool = False) -> None:
+        if require_auth and auth is None:
+            raise ValueError("require_auth needs auth=(user, password)")
+        self.auth = auth
+        self.require_auth = require_auth
+        self.port = 0
+        self.login_attempts: list[tuple[str, bool]] = []
+        self._received: list[Received] = []
+        self._faults: deque[_Fault] = deque()
+        self._changed = threading.Condition()
+        self._controller: _SocketController | None = None
+
+    # -- lifecycle ------------------------------------------------------------
+
+    def __enter__(self) -> SmtpSink:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        return f"smtp://{self.host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._controller is not None
+
+    def start(self) -> None:
+        """Start serving; after a stop() the same port is used again."""
+        if self._controller is not None:
+            return
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # A restarted sink must get its old port back although connections
+        # from the previous run may still be in TIME_WAIT.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.port))
+        self.port = int(sock.getsockname()[1])
+        kwargs: dict[str, Any] = {
+            # The default is socket.getfqdn(), a DNS lookup that can stall
+            # for seconds in a container without a resolver.
+            "server_hostname": "sink.caredesk.test",
+        }
+        if self.auth is not None:
+            kwargs["authenticator"] = self._authenticate
+            # AUTH is only offered without TLS when this is False; the sink
+            # listens on loopback only, so plaintext credentials are fine.
+            kwargs["auth_require_tls"] = False
+        controller = _SocketController(_Handler(self), sock, **kwargs)
+        try:
+            controller.start()
+        except BaseException:
+            sock.close()
+            raise
+        self._controller = controller
+
+    def stop(self) -> None:
+        """Close open client connections, stop the server thread. Idempotent."""
+        controller, self._controller = self._controller, None
+        if controller is None:
+            return
+        future = asyncio.run_coroutine_threadsafe(_close_sessions(controller), controller.loop)
+        with contextlib.suppress(Exception):
+            future.result(timeout=STOP_TIMEOUT)
+        controller.stop()
+
+    # -- recorded messages ----------------------------------------------------
+
+    @property
+    def messages(self) -> list[Received]:
+        """A snapshot of the accepted messages, in arrival order."""
+        with self._changed:
+            return list(self._received)
+
+    def clear(self) -> None:
+        """Forget received messages, planned faults and login attempts."""
+        with self._changed:
+            self._received.clear()
+            self._faults.clear()
+            self.login_attempts.clear()
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
+        """Block until at least ``count`` messages arrived; return them all.
+
+        Raises AssertionError listing what did arrive when time runs out.
+        """
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while len(self._received) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    arrived = [
+                        f"{r.mail_from} -> {r.rcpt_tos}: {r.message.get('Subject')!r}" for r in self._received
+                    ]
+                    raise AssertionError(
+                        f"expected {count} message(s) within {timeout}s at {self.url}, "
+                        f"got {len(arrived)}: {arrived}"
+                    )
+                self._changed.wait(remaining)
+            return list(self._received)
+
+    # -- planned faults -------------------------------------------------------
+
+    def fail_next(
+        self,
+        n: int = 1,
+        code: int = 451,
+        message: str = "4.3.0 try later",
+        stage: Stage = "rcpt",
+    ) -> None:
+        """Answer ``stage`` of the next ``n`` transactions with ``code message``.
+
+        With stage "rcpt" every RCPT TO of the transaction is refused; with
+        "data" the message is refused after its content was sent (not recorded).
+        """
+        if stage not in ("mail", "rcpt", "data"):
+            raise ValueError(f"unknown stage {stage!r}")
+        fault = _Fault("reject", stage, f"{code} {message}")
+        with self._changed:
+            self._faults.extend([fault] * n)
+
+    def disconnect_after_data_next(self, n: int = 1) -> None:
+        """For the next ``n`` transactions, take the message but drop the connection
+        instead of replying 250 (recorded with ``acknowledged=False``)."""
+        with self._changed:
+            self._faults.extend([_Fault("disconnect")] * n)
+
+    # -- called on the server thread -----------------------------------------
+
+    def _take_fault(self) -> _Fault | None:
+        with self._changed:
+            return self._faults.popleft() if self._faults else None
+
+    def _record(self, received: Received) -> None:
+        with self._changed:
+            self._received.append(received)
+            self._changed.notify_all()
+
+    def _authenticate(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        mechanism: str,
+        auth_data: Any,
+    ) -> AuthResult:
+        if not isinstance(auth_data, LoginPassword) or self.auth is None:
+            return AuthResult(success=False, handled=False)
+        user = auth_data.login.decode(errors="replace")
+        password = auth_data.password.decode(errors="replace")
+        success = (user, password) == self.auth
+        with self._changed:
+            self.login_attempts.append((user, success))
+        # auth_data ends up in session.auth_data (Session.login_data is
+        # deprecated in aiosmtpd 1.4 and logs a warning when touched).
+        return AuthResult(success=success, handled=False, auth_data=user if success else None)
+
+
+async def _close_sessions(controller: _SocketController) -> None:
+    for smtp in list(controller.sessions):
+        if smtp.transport is not None:
+            smtp.transport.close()
+    # Let connection_lost run for each, so no transport outlives the loop.
+    for _ in range(3):
+        await asyncio.sleep(0)
+
+
+def _parse(data: bytes) -> EmailMessage:
+    message = BytesParser(policy=policy.default).parsebytes(data)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+__all__ = ["Received", "SmtpSink", "Stage"]
