@@ -22,12 +22,13 @@ from typing import Any
 from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from daemon.automated import LOOP_HEADER
+
 # A long In-Reply-To/References folded by policy.SMTP becomes RFC 2047 words that
 # Outlook cannot thread; 998 is the RFC 5322 line limit, so headers go out verbatim.
 SMTP_POLICY = email.policy.SMTP.clone(max_line_length=998)
 
 _UNSAFE_HEADER_CHARS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
-LOOP_HEADER = "X-Caredesk-Loop"
 
 
 class TemplateFailure(Exception):

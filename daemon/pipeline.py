@@ -27,9 +27,10 @@ from sqlmodel import Session, col
 from daemon import db, store
 from daemon.classify import Classification, Kind, classify
 from daemon.config import Config
+from daemon.mailer import Mailer
 from daemon.message import InboundMail
 from daemon.models import InboundMessage, OutboundMessage, Ticket
-from daemon.notify import Envelope, Renderer, TemplateFailure, compose, new_message_id
+from daemon.notify import Renderer
 from daemon.parse import parse
 from daemon.route import Decision, RouteContext, explain, route
 from daemon.rules import Rules
@@ -68,7 +69,7 @@ class Processor:
         self.engine = engine
         self.config = config
         self.rules = rules
-        self.renderer = renderer
+        self.mailer = Mailer(config, renderer, clock)
         self.clock = clock
         self.zone = ZoneInfo(config.timezone)
         self.own_addresses = (config.address,)
@@ -473,66 +474,18 @@ class Processor:
         in_reply_to: str | None,
         language: str,
     ) -> None:
-        message_id = new_message_id(kind, self.config.domain)
-        outbound = OutboundMessage(
+        self.mailer.queue(
+            session,
             kind=kind,
-            ticket_id=ticket.id,
-            cause_inbound_id=cause.id,
             recipient=recipient,
-            envelope_from=self.config.address,
-            message_id=message_id,
-            raw=b"",
-            next_attempt_at=self.clock(),
-            created_at=self.clock(),
+            template=template,
+            context=context,
+            auto_submitted=auto_submitted,
+            ticket=ticket,
+            cause_inbound_id=cause.id,
+            in_reply_to=in_reply_to,
+            language=language,
         )
-        try:
-            rendered = self.renderer.render(template, context)
-            envelope = Envelope(
-                from_name=self.config.name,
-                from_address=self.config.address,
-                to=recipient,
-                message_id=message_id,
-                date=self.clock(),
-                auto_submitted=auto_submitted,
-                loop_marker=self.config.instance,
-                reply_to=self.config.address,
-                in_reply_to=in_reply_to,
-                references=(in_reply_to,) if in_reply_to else (),
-                language=language,
-            )
-            outbound.subject, outbound.raw = rendered.subject, compose(envelope, rendered)
-        except (TemplateFailure, ValueError) as error:
-            # The ticket must exist even when a template is broken; the operator sees
-            # the failed row and the log line, and no half-rendered mail goes out.
-            outbound.state, outbound.last_error = "failed", str(error)
-            log.error("cannot render %s for %s: %s", kind, ticket.reference, error)
-        if not store.insert_ignore(
-            session,
-            OutboundMessage,
-            _row_values(outbound),
-            ["kind", "cause_inbound_id", "recipient"],
-        ):
-            return
-        saved = (
-            session.execute(select(OutboundMessage).where(col(OutboundMessage.message_id) == message_id))
-            .scalars()
-            .one()
-        )
-        store.add_event(
-            session,
-            ticket,
-            actor="caredesk",
-            action=f"queued-{kind}",
-            at=self.clock(),
-            reason=f"to {recipient}",
-            outbound_id=saved.id,
-        )
-
-
-def _row_values(outbound: OutboundMessage) -> dict[str, object]:
-    values = outbound.model_dump()
-    values.pop("id", None)
-    return values
 
 
 def logical_key(mail: InboundMail) -> str:

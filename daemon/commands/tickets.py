@@ -1,0 +1,172 @@
+"""`caredesk tickets list|show`: the complaint register and one complaint in full."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import col
+
+from daemon import db, store
+from daemon.commands import UserError, configure, iso, open_engine
+from daemon.models import InboundMessage, OutboundMessage, Ticket, TicketEvent
+
+
+def register(commands: Any) -> None:
+    tickets = commands.add_parser("tickets", help="the complaint register").add_subparsers(title="tickets")
+    listing = tickets.add_parser("list", help="list tickets, newest first")
+    listing.add_argument("--json", action="store_true")
+    listing.add_argument("--status")
+    listing.add_argument("--department")
+    listing.add_argument("--limit", type=int, default=1000)
+    listing.set_defaults(handler=cmd_tickets_list)
+    show = tickets.add_parser("show", help="one ticket with its whole history")
+    show.add_argument("reference")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=cmd_tickets_show)
+
+
+def _ticket_summary(ticket: Ticket) -> dict[str, Any]:
+    return {
+        "reference": ticket.reference,
+        "status": ticket.status,
+        "department": ticket.department,
+        "severity": ticket.severity,
+        "product": ticket.product,
+        "customer_email": ticket.customer_email,
+        "customer_name": ticket.customer_name,
+        "subject": ticket.subject,
+        "origin": ticket.origin,
+        "channel": ticket.channel,
+        "escalated": ticket.escalated,
+        "received_at": iso(ticket.received_at),
+        "created_at": iso(ticket.created_at),
+        "updated_at": iso(ticket.updated_at),
+    }
+
+
+def cmd_tickets_list(args: argparse.Namespace) -> int:
+    config = configure(args)
+    statement = select(Ticket).order_by(col(Ticket.id).desc()).limit(args.limit)
+    if args.status:
+        statement = statement.where(col(Ticket.status) == args.status)
+    if args.department:
+        statement = statement.where(col(Ticket.department) == args.department)
+    with open_engine(config) as engine, db.session(engine) as session:
+        tickets = session.execute(statement).scalars().all()
+    if args.json:
+        print(json.dumps([_ticket_summary(t) for t in tickets], ensure_ascii=False, indent=2))
+        return 0
+    if not tickets:
+        print("no tickets")
+        return 0
+    print(f"{'REFERENCE':<16} {'STATUS':<11} {'DEPARTMENT':<14} {'SEV':<6} {'CUSTOMER':<28} SUBJECT")
+    for t in tickets:
+        print(
+            f"{t.reference:<16} {t.status:<11} {t.department:<14} {t.severity:<6} "
+            f"{t.customer_email[:28]:<28} {t.subject[:60]}"
+        )
+    return 0
+
+
+def _ticket_detail(session: Any, ticket: Ticket) -> dict[str, Any]:
+    detail = _ticket_summary(ticket)
+    detail.update(
+        {
+            "tags": [tag for tag in ticket.tags.split(",") if tag],
+            "sla_class": ticket.sla_class,
+            "pic_phone": ticket.pic_phone,
+            "pic_email": ticket.pic_email,
+            "language": ticket.language,
+            "description": ticket.description,
+            "root_cause": ticket.root_cause,
+            "corrective_action": ticket.corrective_action,
+            "action_target": ticket.action_target.isoformat() if ticket.action_target else None,
+            "preventive_action": ticket.preventive_action,
+            "effectiveness": ticket.effectiveness,
+            "completed_at": iso(ticket.completed_at),
+            "closed_by": ticket.closed_by,
+            "rules_version": ticket.rules_version,
+        }
+    )
+    events = session.execute(
+        select(TicketEvent).where(col(TicketEvent.ticket_id) == ticket.id).order_by(col(TicketEvent.id))
+    ).scalars()
+    detail["history"] = [
+        {
+            "at": iso(e.at),
+            "actor": e.actor,
+            "action": e.action,
+            "field": e.field_name,
+            "old": e.old_value,
+            "new": e.new_value,
+            "reason": e.reason,
+        }
+        for e in events
+    ]
+    inbound = session.execute(
+        select(InboundMessage)
+        .where(col(InboundMessage.ticket_id) == ticket.id)
+        .order_by(col(InboundMessage.id))
+    ).scalars()
+    outbound = session.execute(
+        select(OutboundMessage)
+        .where(col(OutboundMessage.ticket_id) == ticket.id)
+        .order_by(col(OutboundMessage.id))
+    ).scalars()
+    detail["messages"] = [
+        {
+            "direction": "in",
+            "at": iso(m.received_at),
+            "from": m.from_address,
+            "subject": m.subject,
+            "message_id": m.message_id,
+            "state": m.state,
+        }
+        for m in inbound
+    ] + [
+        {
+            "direction": "out",
+            "at": iso(m.created_at),
+            "kind": m.kind,
+            "to": m.recipient,
+            "subject": m.subject,
+            "message_id": m.message_id,
+            "state": m.state,
+        }
+        for m in outbound
+    ]
+    return detail
+
+
+def cmd_tickets_show(args: argparse.Namespace) -> int:
+    config = configure(args)
+    with open_engine(config) as engine, db.session(engine) as session:
+        ticket = store.find_ticket(session, args.reference)
+        if ticket is None:
+            raise UserError(f"no ticket {args.reference}")
+        detail = _ticket_detail(session, ticket)
+    if args.json:
+        print(json.dumps(detail, ensure_ascii=False, indent=2))
+        return 0
+    _print_detail(detail)
+    return 0
+
+
+def _print_detail(detail: dict[str, Any]) -> None:
+    skip = {"history", "messages", "description"}
+    for key, value in detail.items():
+        if key not in skip and value not in (None, "", []):
+            print(f"{key.replace('_', ' '):<18} {value}")
+    print("\ndescription:\n  " + "\n  ".join(str(detail["description"]).splitlines()))
+    print("\nhistory:")
+    for event in detail["history"]:
+        change = f" {event['field']}: {event['old'] or ''} -> {event['new']}" if event["field"] else ""
+        print(f"  {event['at']}  {event['actor']:<28} {event['action']}{change}  {event['reason']}")
+    print("\nmessages:")
+    for message in detail["messages"]:
+        who = message.get("from") or message.get("to")
+        state = f"[{message['state']}]"
+        print(f"  {message['at']}  {message['direction']:<3} {who:<28} {state} {message['subject']}")
