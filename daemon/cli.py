@@ -12,6 +12,9 @@ import sys
 from collections.abc import Sequence
 
 from daemon.commands import EX_TEMPFAIL, UserError
+from daemon.commands import calendar as calendar_commands
+from daemon.commands import quarantine as quarantine_commands
+from daemon.commands import recap as recap_commands
 from daemon.commands import rules as rules_commands
 from daemon.commands import run as run_commands
 from daemon.commands import tickets as ticket_commands
@@ -19,7 +22,14 @@ from daemon.config import EX_CONFIG, ConfigError
 
 __all__ = ["EX_CONFIG", "EX_TEMPFAIL", "build_parser", "main"]
 
-COMMAND_GROUPS = (run_commands, ticket_commands, rules_commands)
+COMMAND_GROUPS = (
+    run_commands,
+    ticket_commands,
+    rules_commands,
+    quarantine_commands,
+    calendar_commands,
+    recap_commands,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

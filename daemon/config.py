@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ _SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
         "log_level": (str, "INFO"),
         "instance": (str, "caredesk"),
         "backlog_hours": (int, 72),
+        "admin_address": (str, ""),
     },
     "mailbox": {
         "url": (str, "maildir:var/mail"),
@@ -63,6 +65,7 @@ _SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
 # itself: config files get copied into tickets, backups and version control.
 _SECRET_KEYS = {("mailbox", "password"), ("smtp", "password")}
 
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 _MAILBOX_SCHEMES = {"imap", "imaps", "maildir"}
 _SMTP_SCHEMES = {"smtp", "smtps", "file"}
 
@@ -124,6 +127,8 @@ class Config:
     log_level: str
     instance: str
     backlog_hours: int
+    admin_address: str
+    """Who hears about operational problems (a refused rules.yaml); '' = nobody, log only."""
     mailbox: MailboxConfig
     smtp: SmtpConfig
     database_url: str
@@ -300,6 +305,8 @@ def _build(merged: dict[str, dict[str, Any]], base: Path, source: str) -> Config
     _check_numbers(merged)
     if "@" not in top["address"]:
         raise ConfigError(f"address must be an email address, got {top['address']!r}")
+    if top["admin_address"] and not _EMAIL.fullmatch(top["admin_address"].strip()):
+        raise ConfigError(f"admin_address must be an email address, got {top['admin_address']!r}")
     if not top["reference_prefix"].isalnum():
         raise ConfigError("reference_prefix must be letters and digits only")
     _check_timezone(top["timezone"])
@@ -319,6 +326,7 @@ def _build(merged: dict[str, dict[str, Any]], base: Path, source: str) -> Config
         log_level=top["log_level"].upper(),
         instance=top["instance"],
         backlog_hours=top["backlog_hours"],
+        admin_address=top["admin_address"].strip().lower(),
         mailbox=MailboxConfig(
             url=_resolve_url(base, mailbox["url"], "maildir"),
             password=_read_secret("mailbox", mailbox, base),

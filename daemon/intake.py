@@ -25,6 +25,9 @@ from daemon.sources import Mailbox
 
 log = logging.getLogger("caredesk.intake")
 
+# A mail in these states is not settled yet: it stays in the intake folder.
+WAITING_STATES = ("stored", "retry")
+
 
 class Intake:
     def __init__(
@@ -97,7 +100,7 @@ class Intake:
                 ).where(
                     col(InboundMessage.source) == box.identity,
                     col(InboundMessage.disposition) == "pending",
-                    col(InboundMessage.state) != "stored",
+                    col(InboundMessage.state).not_in(WAITING_STATES),
                 )
             ).all()
         if not rows:

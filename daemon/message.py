@@ -73,6 +73,8 @@ class InboundMail:
     defects: tuple[str, ...] = ()
     parser: str = "mail-parser"
     """Which parser produced this value: 'mail-parser' or the 'email' fallback."""
+    html: str = ""
+    """The HTML body sanitised with an allow-list (`daemon.sanitize`), '' when there is none."""
 
     def header(self, name: str) -> str | None:
         """The first value of header `name` (case-insensitive), or None."""

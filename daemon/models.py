@@ -111,8 +111,10 @@ class InboundMessage(SQLModel, table=True):
 
     `state` is one of: stored (committed, not yet processed), processed (a ticket or
     a ticket update), ignored (automated mail, recorded and never answered),
-    duplicate (the same mail seen before), quarantined (failed; `stage`/`error` say
-    why). Nothing is ever deleted.
+    duplicate (the same mail seen before), retry (failed, tried again at
+    `next_attempt_at`), quarantined (failed for good, held for a person; `stage`,
+    `error` and `traceback` say why), discarded (a person decided so). Nothing is
+    ever deleted.
     """
 
     __tablename__ = "inbound_message"
@@ -132,6 +134,10 @@ class InboundMessage(SQLModel, table=True):
     subject: str = Field(default="", max_length=998)
     state: str = Field(default="stored", index=True, max_length=16)
     reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    next_attempt_at: datetime | None = _when(default=None)
+    """For state `retry`: when processing is tried again."""
+    notes: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    """What people did with this mail (replayed, discarded: who, when, why)."""
     stage: str | None = Field(default=None, max_length=32)
     error: str | None = Field(default=None, sa_column=Column(Text))
     traceback: str | None = Field(default=None, sa_column=Column(Text))
@@ -159,7 +165,7 @@ class OutboundMessage(SQLModel, table=True):
     kind: str = Field(max_length=32)
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
     cause_inbound_id: int | None = Field(default=None, foreign_key="inbound_message.id")
-    recipient: str = Field(max_length=320)
+    recipient: str = Field(max_length=320, index=True)
     envelope_from: str = Field(max_length=320)
     message_id: str = Field(unique=True, max_length=998)
     subject: str = Field(default="", max_length=998)
@@ -173,6 +179,26 @@ class OutboundMessage(SQLModel, table=True):
     lease_until: datetime | None = _when(default=None)
     created_at: datetime = _when(default_factory=utcnow)
     sent_at: datetime | None = _when(default=None)
+
+
+class AddressStatus(SQLModel, table=True):
+    """An address we must not send automatic mail to for a while (it bounced)."""
+
+    __tablename__ = "address_status"
+
+    address: str = Field(primary_key=True, max_length=320)
+    undeliverable_until: datetime = _when()
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    updated_at: datetime = _when(default_factory=utcnow)
+
+
+class Setting(SQLModel, table=True):
+    """Small values the daemon keeps for itself, e.g. the generated signing secret."""
+
+    __tablename__ = "setting"
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(sa_column=Column(Text, nullable=False))
 
 
 class MailboxCheckpoint(SQLModel, table=True):
@@ -193,3 +219,62 @@ class ReferenceCounter(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=32)
     value: int = 0
+
+
+class RecapFile(SQLModel, table=True):
+    """One recap spreadsheet a branch sent, kept byte for byte whatever became of it.
+
+    `state` is imported (its good rows became or updated tickets; `problems`
+    lists the rows that did not, as JSON) or refused (nothing imported;
+    `reason` says why, in Indonesian and English). `month` is `YYYY-MM`, or ''
+    when a refused file never said. Nothing is ever deleted.
+    """
+
+    __tablename__ = "recap_file"
+
+    id: int | None = Field(default=None, primary_key=True)
+    branch: str = Field(index=True, max_length=64)
+    month: str = Field(default="", index=True, max_length=7)
+    received_at: datetime = _when()
+    inbound_id: int | None = Field(default=None, foreign_key="inbound_message.id", index=True)
+    filename: str = Field(default="", max_length=255)
+    sha256: str = Field(index=True, max_length=64)
+    size: int = 0
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    rows_total: int = 0
+    rows_imported: int = 0
+    rows_refused: int = 0
+    rows_created: int = 0
+    rows_updated: int = 0
+    rows_unchanged: int = 0
+    problems: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
+    state: str = Field(default="received", index=True, max_length=16)
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class RecapRowLink(SQLModel, table=True):
+    """Which ticket a branch's recap row became: the idempotency key of recap imports.
+
+    `row_key` is `ref:<the branch's own row number>` or, without one,
+    `sha256:<date, customer and description>`; it is unique per branch and
+    month, so a re-sent or corrected recap updates the same tickets. `row_values`
+    holds the row as last imported (JSON), so a re-import changes only what
+    the branch changed, never what head office changed on the ticket since.
+    """
+
+    __tablename__ = "recap_row_link"
+    __table_args__ = (UniqueConstraint("branch", "month", "row_key", name="uq_recap_row_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    branch: str = Field(max_length=64)
+    month: str = Field(max_length=7)
+    row_key: str = Field(max_length=128)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    recap_file_id: int | None = Field(default=None, foreign_key="recap_file.id", index=True)
+    """The file that created the ticket or last changed it."""
+    sheet: str = Field(default="", max_length=255)
+    row: int = 0
+    fingerprint: str = Field(default="", max_length=64)
+    row_values: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+    created_at: datetime = _when(default_factory=utcnow)
+    updated_at: datetime = _when(default_factory=utcnow)

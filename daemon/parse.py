@@ -2,12 +2,35 @@
 
 This module owns turning one received message into the immutable value every
 later stage reads. mail-parser does the MIME work; when it raises (it does on
-some real bounces and on hostile nesting) the standard library parser is tried
-before giving up with `ParseError`, so one odd mail is still recorded rather
-than quarantined. Everything taken from the mail is untrusted: header text is
-decoded and stripped of control and bidi characters, identifiers are
-normalised and capped, attachment names become display strings only.
-Nothing here does I/O.
+some real bounces) the standard library parser is tried before giving up with
+`ParseError`, so one odd mail is still recorded rather than quarantined.
+Everything taken from the mail is untrusted: header text is decoded and
+stripped of control and bidi characters, identifiers are normalised and
+capped, attachment names become display strings only, HTML is sanitised with
+an allow-list (`daemon.sanitize`). Nothing here does I/O.
+
+Input limits (reliability.md §6.1). A breach that only a hostile or looping
+mail can produce means quarantine: `ParseError` names the limit, and the raw
+mail is kept for a person to look at. A breach that a real customer can
+produce costs the excess, never the complaint: the mail is parsed, the excess
+is cut, and a note is added to `defects`.
+
+| limit                                    | when exceeded                                       |
+|------------------------------------------|-----------------------------------------------------|
+| raw size 100 MB                          | quarantine (`daemon.prescan`)                       |
+| 1,000 header fields, 100 `Received`      | quarantine: a header bomb, a looping mail           |
+| MIME depth 20, 200 MIME parts            | quarantine: a MIME bomb                             |
+| header field 16 KB, header block 256 KB  | cut; "header field/block truncated"                 |
+| 50 attachments                           | the first 50 kept; "attachments truncated: ..."     |
+| attachment 25 MB decoded                 | that attachment dropped; "attachment dropped: ..."  |
+| attachments 50 MB decoded in total       | those that no longer fit dropped; the same note     |
+| body text 1 M characters                 | cut, with a notice at its end; "text truncated"     |
+| sanitised HTML 1 M characters            | cut and sanitised again, notice; "html truncated"   |
+| (damage) invalid base64 in an attachment | decoded as far as it goes; "attachment damaged: ..."|
+
+The hard limits are checked on the raw bytes before mail-parser runs, so a
+part bomb never reaches the expensive parser; attachment sizes are judged from
+the encoded length before anything is decoded.
 """
 
 from __future__ import annotations
@@ -31,12 +54,20 @@ import mailparser
 from daemon.contact import extract_contact
 from daemon.language import detect_language
 from daemon.message import Attachment, InboundMail
+from daemon.prescan import LimitExceeded, check_structure
 from daemon.quoting import strip_quoted
+from daemon.sanitize import clean_html
 
 TEXT_LIMIT = 1_000_000
-"""Most characters of body text kept (reliability.md §6.1: 1 MB for display)."""
+"""Most characters of body text kept, notice included (reliability.md §6.1: 1 MB for display)."""
 HTML_LIMIT = 2 * TEXT_LIMIT
 """Most characters of HTML converted (html.parser needs about a second per 1.5 MB)."""
+HTML_DISPLAY_LIMIT = TEXT_LIMIT
+"""Most characters of sanitised HTML kept."""
+ATTACHMENT_COUNT_LIMIT = 50
+ATTACHMENT_SIZE_LIMIT = 25 * 1024 * 1024
+ATTACHMENT_TOTAL_LIMIT = 50 * 1024 * 1024
+"""Attachment limits, in decoded bytes (reliability.md §6.1)."""
 HEADER_FIELD_LIMIT = 16 * 1024
 HEADER_BLOCK_LIMIT = 256 * 1024
 """Header limits applied before parsing, in bytes (reliability.md §6.1)."""
@@ -49,7 +80,50 @@ SYNTHETIC_DOMAIN = "synthetic.invalid"
 
 
 class ParseError(Exception):
-    """Neither mail-parser nor the standard library could make sense of the bytes."""
+    """The mail breaks a hard limit, or no parser could make sense of the bytes."""
+
+
+class _AttachmentBudget:
+    """Admits attachments in order while the count and size limits allow; notes the rest."""
+
+    def __init__(self) -> None:
+        self.kept = 0
+        self.total = 0
+        self.over_count = 0
+        self.notes: dict[str, None] = {}
+
+    def admit(self, name: str, size: int) -> bool:
+        """Whether an attachment of `size` decoded bytes (an upper bound will do) is kept."""
+        if self.kept >= ATTACHMENT_COUNT_LIMIT:
+            self.over_count += 1
+            return False
+        if size > ATTACHMENT_SIZE_LIMIT:
+            self.notes[f"attachment dropped: {name} is over {ATTACHMENT_SIZE_LIMIT:,} bytes"] = None
+            return False
+        if self.total + size > ATTACHMENT_TOTAL_LIMIT:
+            self.notes[f"attachment dropped: {name} is over the {ATTACHMENT_TOTAL_LIMIT:,} byte total"] = None
+            return False
+        self.kept += 1
+        self.total += size
+        return True
+
+    def defects(self) -> tuple[str, ...]:
+        notes = dict(self.notes)
+        if self.over_count:
+            total = self.kept + self.over_count
+            notes[f"attachments truncated: kept {self.kept} of {total}"] = None
+        return tuple(notes)
+
+
+def _estimated_size(encoded: str, is_base64: bool) -> int:
+    """Decoded size of a payload, from its encoded text, without decoding it (an upper bound)."""
+    if not is_base64:
+        return len(encoded)
+    # Line breaks are not data; the rest is four characters for three bytes,
+    # less the padding at the end.
+    tail = encoded[-8:].rstrip()
+    padding = len(tail) - len(tail.rstrip("="))
+    return (len(encoded) - encoded.count("\n") - encoded.count("\r")) * 3 // 4 - padding
 
 
 @dataclass(slots=True)
@@ -71,7 +145,7 @@ class _Extracted:
 
 
 def parse(raw: bytes, *, own_addresses: Iterable[str] = ()) -> InboundMail:
-    """Parse one message. Raises `ParseError` only when no parser can read it.
+    """Parse one message. Raises `ParseError` on a hard limit or when no parser can read it.
 
     When mail-parser fails and the standard library parser is used instead,
     `parser` is 'email' and `defects` holds "mail-parser failed: <error>".
@@ -80,7 +154,12 @@ def parse(raw: bytes, *, own_addresses: Iterable[str] = ()) -> InboundMail:
     quoted acknowledgements and signatures of forwarded mail.
     """
     own = tuple(own_addresses)
-    raw, notes = _limit_headers(bytes(raw))
+    raw = bytes(raw)
+    try:
+        check_structure(raw)
+    except LimitExceeded as error:
+        raise ParseError(f"limit exceeded: {error}") from None
+    raw, notes = _limit_headers(raw)
     try:
         return _build(_with_mailparser(raw), own, notes)
     except Exception as first:
@@ -146,6 +225,12 @@ def _cap_field(field: bytes) -> bytes:
 
 def _with_mailparser(raw: bytes) -> _Extracted:
     parsed = mailparser.parse_from_bytes(raw)
+    budget = _AttachmentBudget()
+    attachments = []
+    for item in parsed.attachments:
+        name = display_filename(item.get("filename") or "")
+        if budget.admit(name, _estimated_size(item.get("payload") or "", bool(item.get("binary")))):
+            attachments.append(_mailparser_attachment(item, name, budget))
     return _Extracted(
         message=parsed.message,
         senders=list(parsed.from_ or []),
@@ -155,39 +240,59 @@ def _with_mailparser(raw: bytes) -> _Extracted:
         date=_as_utc(parsed.date),
         plain=list(parsed.text_plain),
         html=list(parsed.text_html),
-        attachments=[_mailparser_attachment(item) for item in parsed.attachments],
-        defects=tuple(sorted(parsed.defects_categories)),
+        attachments=attachments,
+        defects=tuple(sorted(parsed.defects_categories)) + budget.defects(),
         parser="mail-parser",
     )
 
 
-def _mailparser_attachment(item: dict[str, Any]) -> Attachment:
+def _mailparser_attachment(item: dict[str, Any], name: str, budget: _AttachmentBudget) -> Attachment:
     payload_text = item.get("payload") or ""
     if item.get("binary"):
-        try:
-            payload = base64.b64decode(payload_text)
-        except (binascii.Error, ValueError):
-            payload = b""
+        payload, intact = _decode_base64(payload_text)
+        if not intact:
+            budget.notes[f"attachment damaged: {name} has invalid base64"] = None
     else:
         payload = payload_text.encode("utf-8", "replace")
     return _attachment(item.get("filename") or "", item.get("mail_content_type") or "", payload)
 
 
+_NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/]")
+
+
+def _decode_base64(text: str) -> tuple[bytes, bool]:
+    """The bytes of a base64 payload, and whether it was intact.
+
+    Damaged base64 is decoded as far as it goes, as mail clients do: characters
+    outside the alphabet are skipped and an incomplete last group is dropped.
+    """
+    try:
+        return base64.b64decode(text), True
+    except (binascii.Error, ValueError):
+        pass
+    data = _NOT_BASE64.sub("", text)
+    return base64.b64decode(data[: len(data) - len(data) % 4]), False
+
+
 def _with_stdlib(raw: bytes, failure: str) -> _Extracted:
-    message = email.message_from_bytes(raw, policy=email.policy.default)
+    # compat32, as mail-parser uses: the default policy's header parser takes
+    # seconds on one long Content-Type, and the pre-scan counts parts as compat32 reads them.
+    message = email.message_from_bytes(raw, policy=email.policy.compat32)
     plain: list[str] = []
     html: list[str] = []
     attachments: list[Attachment] = []
+    budget = _AttachmentBudget()
     defects: dict[str, None] = {failure: None}
     for part in message.walk():
         defects.update(dict.fromkeys(type(defect).__name__ for defect in part.defects))
         if part.is_multipart():
             continue
         try:
-            _sort_stdlib_part(part, plain, html, attachments)
+            _sort_stdlib_part(part, plain, html, attachments, budget)
         except Exception as error:
             # This is the last parser: one unreadable part must not lose the mail.
             defects[f"unreadable part: {type(error).__name__}"] = None
+    defects.update(dict.fromkeys(budget.defects()))
     raw_headers = _raw_headers(message)
     return _Extracted(
         message=message,
@@ -205,7 +310,11 @@ def _with_stdlib(raw: bytes, failure: str) -> _Extracted:
 
 
 def _sort_stdlib_part(
-    part: Message, plain: list[str], html: list[str], attachments: list[Attachment]
+    part: Message,
+    plain: list[str],
+    html: list[str],
+    attachments: list[Attachment],
+    budget: _AttachmentBudget,
 ) -> None:
     """Put one leaf part where it belongs: body text, attachment, or nowhere."""
     content_type = part.get_content_type()
@@ -221,6 +330,11 @@ def _sort_stdlib_part(
         # appeared are neither the body nor files the customer attached.
         if content_type.startswith(("text/", "message/", "multipart/")):
             return
+    encoded = part.get_payload()
+    is_base64 = str(part.get("content-transfer-encoding", "")).strip().lower() == "base64"
+    size = _estimated_size(encoded if isinstance(encoded, str) else "", is_base64)
+    if not budget.admit(display_filename(filename or ""), size):
+        return
     payload = part.get_payload(decode=True)
     attachments.append(
         _attachment(filename or "", content_type, payload if isinstance(payload, bytes) else b"")
@@ -229,9 +343,11 @@ def _sort_stdlib_part(
 
 def _stdlib_filename(part: Message) -> str | None:
     try:
-        return part.get_filename()
+        name = part.get_filename()
     except (LookupError, ValueError, TypeError):
         return "attachment"
+    # Outlook puts RFC 2047 words in filename="..."; mail-parser decodes them too.
+    return None if name is None else _decode_words(str(name))
 
 
 def _decode_payload(part: Message) -> str:
@@ -277,7 +393,8 @@ def _build(extracted: _Extracted, own_addresses: tuple[str, ...], notes: tuple[s
     headers = tuple((name, _decode_words(value)) for name, value in raw_headers)
     senders = _addresses(extracted.senders)
     subject = display_text(_first(headers, "subject") or "")
-    text = _body_text(extracted.plain, extracted.html)
+    text, text_notes = _body_text(extracted.plain, extracted.html)
+    html, html_notes = _sanitised_html(extracted.html)
     new_text = text if _FORWARD_SUBJECT.match(subject) else strip_quoted(text)
     body_sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
     message_id = normalise_message_id(_first(headers, "message-id") or "")
@@ -309,8 +426,9 @@ def _build(extracted: _Extracted, own_addresses: tuple[str, ...], notes: tuple[s
         language=detect_language(subject + "\n" + (new_text or text)),
         contact=extract_contact(new_text or text, exclude_emails=own_addresses),
         body_sha256=body_sha256,
-        defects=notes + extracted.defects,
+        defects=notes + extracted.defects + text_notes + html_notes,
         parser=extracted.parser,
+        html=html,
     )
 
 
@@ -444,7 +562,7 @@ def display_text(value: str, limit: int = HEADER_TEXT_LIMIT) -> str:
     for subjects, display names and attachment names, which senders control.
     """
     # Cap the input first so a 100 KB subject costs no more than a long one.
-    return " ".join(value[: limit * 4].translate(_DISPLAY_TABLE).split())[:limit]
+    return " ".join(_valid_text(value[: limit * 4]).translate(_DISPLAY_TABLE).split())[:limit]
 
 
 # --- identifiers and addresses --------------------------------------------------
@@ -524,13 +642,47 @@ _FORWARD_SUBJECT = re.compile(r"^\s*(?:fwd?|tr|wg|rv|terusan|diteruskan)\s*:", r
 _BODY_JUNK = re.compile("[\x00-\x08\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]+")
 
 
-def _body_text(plain: list[str], html: list[str]) -> str:
+_TRUNCATION_NOTICE = "\n\n[… teks dipotong / text truncated: {hidden:,} more characters in the original mail]"
+# Room kept at the end of TEXT_LIMIT for the notice, so text and notice fit together.
+_NOTICE_ROOM = 200
+
+
+def _body_text(plain: list[str], html: list[str]) -> tuple[str, tuple[str, ...]]:
+    """The body as plain text, cut at TEXT_LIMIT with a notice; notes when it was cut."""
     parts = [part for part in plain if part.strip()]
+    unconverted = 0
     if parts:
         text = "\n\n".join(parts)
     else:
-        text = "\n\n".join(html_to_text(part[:HTML_LIMIT]) for part in html if part.strip())
-    return _normalise_text(text[:TEXT_LIMIT])
+        texts = [part for part in html if part.strip()]
+        # html.parser is slow: HTML beyond HTML_LIMIT is not converted at all.
+        unconverted = sum(max(len(part) - HTML_LIMIT, 0) for part in texts)
+        text = "\n\n".join(html_to_text(part[:HTML_LIMIT]) for part in texts)
+    if len(text) <= TEXT_LIMIT and not unconverted:
+        return _normalise_text(text), ()
+    # The agent must see that there is more than they are shown; the raw mail keeps it all.
+    keep = TEXT_LIMIT - _NOTICE_ROOM
+    hidden = max(len(text) - keep, 0) + unconverted
+    notice = _TRUNCATION_NOTICE.format(hidden=hidden)
+    return _normalise_text(text[:keep]) + notice, ("text truncated",)
+
+
+def _sanitised_html(parts: list[str]) -> tuple[str, tuple[str, ...]]:
+    """The HTML body parts, sanitised and capped at HTML_DISPLAY_LIMIT; notes when cut."""
+    html = "\n".join(part for part in parts if part.strip())
+    if not html:
+        return "", ()
+    cleaned = clean_html(html[:HTML_DISPLAY_LIMIT]).strip()
+    if len(html) <= HTML_DISPLAY_LIMIT and len(cleaned) <= HTML_DISPLAY_LIMIT:
+        return cleaned, ()
+    # Cutting may leave a tag open, which the sanitiser closes; escaping can make
+    # the result longer than its input, so cut shorter until it fits.
+    target = cut = HTML_DISPLAY_LIMIT - _NOTICE_ROOM
+    cleaned = clean_html(html[:cut])
+    while len(cleaned) > target:
+        cut = cut * target // len(cleaned) - 1
+        cleaned = clean_html(html[: max(cut, 0)])
+    return cleaned.strip() + "<p>[… teks dipotong / text truncated]</p>", ("html truncated",)
 
 
 def _normalise_text(text: str) -> str:

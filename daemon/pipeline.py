@@ -31,13 +31,15 @@ from daemon.mailer import Mailer
 from daemon.message import InboundMail
 from daemon.models import InboundMessage, OutboundMessage, Ticket
 from daemon.notify import Renderer
-from daemon.parse import parse
+from daemon.parse import ParseError, parse
 from daemon.route import Decision, RouteContext, explain, route
 from daemon.rules import Rules
 
 log = logging.getLogger("caredesk.pipeline")
 
 MAX_ATTEMPTS = 3
+# Waits after the first and the second failure; the third failure quarantines.
+RETRY_DELAYS = (timedelta(minutes=2), timedelta(minutes=15))
 DUPLICATE_WINDOW = timedelta(days=30)
 HISTORY_WINDOW = timedelta(days=365)
 FINAL_STATES = ("processed", "ignored", "duplicate")
@@ -75,17 +77,22 @@ class Processor:
         self.own_addresses = (config.address,)
 
     def process_stored(self, stop: threading.Event | None = None, limit: int = 500) -> Outcome:
-        """Process up to `limit` stored mails, oldest first; stop early when asked."""
+        """Process up to `limit` waiting mails, oldest first; stop early when asked.
+
+        Waiting means stored and never tried, or failed before and due again.
+        """
         counts: Counter[str] = Counter()
+        now = self.clock()
         with db.session(self.engine) as session:
-            ids = list(
-                session.execute(
-                    select(col(InboundMessage.id))
-                    .where(col(InboundMessage.state) == "stored")
-                    .order_by(col(InboundMessage.id))
-                    .limit(limit)
-                ).scalars()
+            due = or_(
+                col(InboundMessage.state) == "stored",
+                (col(InboundMessage.state) == "retry") & (col(InboundMessage.next_attempt_at) <= now),
             )
+            statement = (
+                select(col(InboundMessage.id)).where(due).order_by(col(InboundMessage.id)).limit(limit)
+            )
+            # On PostgreSQL several daemons share the work: rows another one holds are skipped.
+            ids = list(session.execute(statement.with_for_update(skip_locked=True)).scalars())
             if not ids:
                 return Outcome(counts)
             # Counted and committed first: if processing kills the process, the
@@ -104,12 +111,11 @@ class Processor:
         return Outcome(counts)
 
     def _process_one(self, session: Session, inbound_id: int) -> str:
-        row = session.get(InboundMessage, inbound_id)
-        assert row is not None
-        if row.state != "stored":
-            return row.state  # another daemon got there first
+        row = session.get(InboundMessage, inbound_id, with_for_update={"skip_locked": True})
+        if row is None or row.state not in ("stored", "retry"):
+            return "skipped"  # another daemon has it, or got there first
         if row.attempts > MAX_ATTEMPTS:
-            self._quarantine(row, "process", f"processing crashed {row.attempts - 1} times", None)
+            self._failed(row, "process", f"processing stopped the daemon {row.attempts - 1} times", None)
             return row.state
         stage = ["parse"]
         try:
@@ -117,19 +123,41 @@ class Processor:
                 self._handle(session, row, stage)
         except DBAPIError:
             raise
+        except ParseError as error:
+            # Parsing is deterministic: the same bytes fail the same way, so there is
+            # nothing to wait for. A person can replay it after an upgrade.
+            self._failed(row, stage[0], str(error), traceback.format_exc(), final=True)
         except Exception as error:
-            self._quarantine(row, stage[0], f"{type(error).__name__}: {error}", traceback.format_exc())
+            self._failed(row, stage[0], f"{type(error).__name__}: {error}", traceback.format_exc())
         session.add(row)
         return row.state
 
-    def _quarantine(self, row: InboundMessage, stage: str, error: str, trace: str | None) -> None:
-        row.state, row.stage, row.error, row.traceback = "quarantined", stage, error, trace
+    def _failed(
+        self, row: InboundMessage, stage: str, error: str, trace: str | None, *, final: bool = False
+    ) -> None:
+        """Retry later with backoff, or hold for a person once the tries are used up."""
+        row.stage, row.error, row.traceback = stage, error, trace
         row.processed_at = self.clock()
-        log.error("quarantined inbound #%s at stage %s: %r", row.id, stage, error)
+        if final or row.attempts >= MAX_ATTEMPTS:
+            row.state, row.next_attempt_at = "quarantined", None
+            log.error(
+                "quarantined inbound #%s at stage %s after %d tries: %r", row.id, stage, row.attempts, error
+            )
+            return
+        delay = RETRY_DELAYS[min(row.attempts, len(RETRY_DELAYS)) - 1]
+        row.state, row.next_attempt_at = "retry", self.clock() + delay
+        log.warning(
+            "inbound #%s failed at stage %s (try %d), retrying in %s: %r",
+            row.id,
+            stage,
+            row.attempts,
+            delay,
+            error,
+        )
 
     def _handle(self, session: Session, row: InboundMessage, stage: list[str]) -> None:
         if row.reason.startswith("oversize"):
-            self._quarantine(row, "fetch", row.reason, None)
+            self._failed(row, "fetch", row.reason, None, final=True)
             return
         mail = parse(row.raw, own_addresses=self.own_addresses)
         row.message_id = mail.message_id[:998]

@@ -19,9 +19,11 @@ import re
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, time
 from pathlib import Path
 from types import MappingProxyType
 from typing import Literal, NamedTuple, TypeVar, cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -51,6 +53,8 @@ from daemon.route import (
     build_index,
     word_tokens,
 )
+from daemon.sla import Overrides, SlaPolicy
+from daemon.workcal import DEFAULT_HOURS, DEFAULT_TIMEZONE, CalendarConfig, WorkCalendar, WorkingTime
 
 Severity = Literal["major", "minor"]
 SEVERITIES: tuple[Severity, ...] = ("major", "minor")
@@ -181,6 +185,10 @@ class Rules:
     """First 12 hex digits of the SHA-256 of the file text; stored on tickets."""
     source: str
     warnings: tuple[Problem, ...] = ()
+    calendar_config: CalendarConfig = field(default_factory=CalendarConfig)
+    """The `calendar:` section; `calendar_config.build(config.timezone)` makes the calendar."""
+    sla_config: SlaPolicy = field(default_factory=SlaPolicy)
+    """The `sla:` section: targets by severity, department and SLA class."""
     # Lookup tables derived from the fields above, built once here so that
     # routing never scans a list.
     product_words: tuple[tuple[str, WordSet, WordSet], ...] = field(init=False, repr=False, compare=False)
@@ -317,7 +325,7 @@ def _suggest(wrong: str, choices: Iterable[str]) -> str:
     return ""
 
 
-_TOP_KEYS = ("departments", "products", "branches", "customers", "default", "rules")
+_TOP_KEYS = ("departments", "products", "branches", "customers", "default", "rules", "calendar", "sla")
 _DEPARTMENT_KEYS = ("id", "name", "email", "members", "manager", "general_manager")
 _PRODUCT_KEYS = ("id", "name", "department", "aliases", "keywords")
 _BRANCH_KEYS = ("id", "name", "province", "emails")
@@ -587,7 +595,10 @@ class _Loader:
             self.load_customer(node)
         default = self.load_default(top.get("default"))
         rules = self.load_rule_list(top.get("rules"))
-        if self.errors or default is None:
+        service_levels = _ServiceLevels(self)
+        calendar_config = service_levels.calendar(top.get("calendar"))
+        sla_config = service_levels.sla(top.get("sla"), self.rule_nodes)
+        if self.errors or default is None or calendar_config is None or sla_config is None:
             return None
         return Rules(
             departments=self.departments,
@@ -600,6 +611,8 @@ class _Loader:
             version=hashlib.sha256(text.encode("utf-8")).hexdigest()[:12],
             source=self.filename,
             warnings=tuple(p for p in self.problems if p.severity == "warning"),
+            calendar_config=calendar_config,
+            sla_config=sla_config,
         )
 
     def load_departments(self, entry: _Entry | None) -> None:
@@ -996,3 +1009,303 @@ class _Loader:
             for caught_warning in caught:
                 self.warning(item, f"regex '{pattern}': {caught_warning.message}")
         return [] if failed else compiled
+
+
+# ---------------------------------------------------------------------------
+# calendar: and sla: — the working-day calendar and the service levels
+# ---------------------------------------------------------------------------
+
+_CALENDAR_KEYS = ("timezone", "business_hours", "holidays", "workdays", "collective_leave")
+_HOURS_KEYS = ("start", "end")
+_HOLIDAY_KEYS = ("date", "name")
+_SLA_KEYS = ("default", "severity", "departments", "classes")
+_TARGET_KEYS = ("first_response", "resolution", "update_interval", "reminder_before", "escalation")
+_ESCALATION_KEYS = ("second_level_after",)
+# Settings that `false` switches off; the two targets themselves always apply.
+_SWITCHABLE = ("update_interval", "reminder_before", "second_level_after")
+_CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class _ServiceLevels:
+    """Reads the `calendar:` and `sla:` sections for a `_Loader`, reporting through it."""
+
+    def __init__(self, loader: _Loader) -> None:
+        self.loader = loader
+
+    # -- calendar ------------------------------------------------------------
+
+    def calendar(self, entry: _Entry | None) -> CalendarConfig | None:
+        loader = self.loader
+        if entry is None or _is_null(entry.value):
+            return CalendarConfig()
+        fields = loader.record(entry.value, "calendar", _CALENDAR_KEYS)
+        if fields is None:
+            return None
+        before = loader.errors
+        timezone = loader.optional(fields, "timezone", self.timezone)
+        hours = loader.optional(fields, "business_hours", self.business_hours)
+        holidays = self.holidays(fields.get("holidays"))
+        workdays = self.workdays(fields.get("workdays"), holidays)
+        collective_leave = bool(loader.optional(fields, "collective_leave", loader.flag))
+        if loader.errors > before:
+            return None
+        config = CalendarConfig(
+            timezone=timezone,
+            business_hours=hours or DEFAULT_HOURS,
+            holidays=MappingProxyType({day: name for day, (name, _) in holidays.items()}),
+            workdays=frozenset(workdays),
+            collective_leave=collective_leave,
+        )
+        self.warn_redundant_days(config, holidays, workdays)
+        return config
+
+    def timezone(self, node: Node, what: str) -> str | None:
+        name = self.loader.text(node, what)
+        if name is None:
+            return None
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            self.loader.error(node, f"unknown time zone '{name}' (write it like Asia/Jakarta)")
+            return None
+        return name
+
+    def business_hours(self, node: Node, what: str) -> tuple[time, time] | None:
+        fields = self.loader.record(node, what, _HOURS_KEYS, _HOURS_KEYS)
+        if fields is None or set(fields) != set(_HOURS_KEYS):
+            return None
+        start = self.clock(fields["start"].value, "start")
+        end = self.clock(fields["end"].value, "end")
+        if start is None or end is None:
+            return None
+        if not start < end:
+            self.loader.error(node, f"business hours must start before they end ({start:%H:%M}-{end:%H:%M})")
+            return None
+        return start, end
+
+    def clock(self, node: Node, what: str) -> time | None:
+        # YAML 1.1 reads an unquoted 08:00 as the number 480; the node keeps the text.
+        found = _CLOCK.fullmatch(node.value.strip()) if isinstance(node, ScalarNode) else None
+        if found is None:
+            self.loader.error(node, f'{what} must be a time of day like "08:00", not {_kind(node)}')
+            return None
+        return time(int(found.group(1)), int(found.group(2)))
+
+    def calendar_date(self, node: Node, what: str) -> date | None:
+        # An unquoted 2026-12-24 is a YAML timestamp; the node keeps the text.
+        text = node.value.strip() if isinstance(node, ScalarNode) and node.tag != _NULL else None
+        if text is None or not _ISO_DATE.fullmatch(text):
+            self.loader.error(node, f"{what} must be a date like 2026-12-24, not {_kind(node)}")
+            return None
+        try:
+            return date.fromisoformat(text)
+        except ValueError as exc:
+            self.loader.error(node, f"{what} '{text}' is not a date: {exc}")
+            return None
+
+    def holidays(self, entry: _Entry | None) -> dict[date, tuple[str, Node]]:
+        """Extra days off: date -> (name, the node of its date)."""
+        found: dict[date, tuple[str, Node]] = {}
+        for node in self.loader.items(entry, "holidays"):
+            fields = self.loader.record(node, "holiday", _HOLIDAY_KEYS, _HOLIDAY_KEYS)
+            if fields is None or set(fields) != set(_HOLIDAY_KEYS):
+                continue
+            day = self.calendar_date(fields["date"].value, "date")
+            name = self.loader.text(fields["name"].value, "name")
+            if day is None or name is None:
+                continue
+            if day in found:
+                first = found[day][1].start_mark.line + 1
+                self.loader.error(
+                    fields["date"].value, f"holiday {day} is listed twice (first at line {first})"
+                )
+                continue
+            found[day] = (name, fields["date"].value)
+        return found
+
+    def workdays(self, entry: _Entry | None, holidays: Mapping[date, tuple[str, Node]]) -> dict[date, Node]:
+        found: dict[date, Node] = {}
+        for node in self.loader.items(entry, "workdays"):
+            day = self.calendar_date(node, "working day")
+            if day is None:
+                continue
+            if day in found:
+                first = found[day].start_mark.line + 1
+                self.loader.error(node, f"working day {day} is listed twice (first at line {first})")
+            elif day in holidays:
+                line = holidays[day][1].start_mark.line + 1
+                self.loader.error(
+                    node, f"{day} is listed both as a holiday (line {line}) and as a working day"
+                )
+            else:
+                found[day] = node
+        return found
+
+    def warn_redundant_days(
+        self,
+        config: CalendarConfig,
+        holidays: Mapping[date, tuple[str, Node]],
+        workdays: Mapping[date, Node],
+    ) -> None:
+        """Listing a day that is off (or worked) anyway is harmless, but usually a wrong date."""
+        plain = WorkCalendar(
+            config.timezone or DEFAULT_TIMEZONE,
+            hours=config.business_hours,
+            collective_leave=config.collective_leave,
+        )
+        for day, (_, node) in holidays.items():
+            known = plain.day(day)
+            if not known.working:
+                self.loader.warning(node, f"{day} ({day:%A}) is not a working day anyway: {known.reason}")
+        for day, node in workdays.items():
+            if plain.is_working_day(day):
+                self.loader.warning(node, f"{day} ({day:%A}) is a working day anyway")
+
+    # -- sla -------------------------------------------------------------------
+
+    def sla(self, entry: _Entry | None, rules: Sequence[tuple[Rule, Node]]) -> SlaPolicy | None:
+        policy: SlaPolicy | None = SlaPolicy()
+        if entry is not None and not _is_null(entry.value):
+            policy = self.policy(entry.value)
+        if policy is not None:
+            self.warn_undefined_classes(policy, rules)
+        return policy
+
+    def policy(self, node: Node) -> SlaPolicy | None:
+        loader = self.loader
+        fields = loader.record(node, "sla", _SLA_KEYS)
+        if fields is None:
+            return None
+        before = loader.errors
+        default = loader.optional(fields, "default", lambda n, _: self.overrides(n, "sla default")) or {}
+        severities = loader.optional(fields, "severity", lambda n, _: self.by_severity(n, "sla severity"))
+        departments = loader.optional(fields, "departments", lambda n, _: self.by_department(n)) or ({}, {})
+        classes = loader.optional(fields, "classes", lambda n, _: self.by_class(n)) or {}
+        if loader.errors > before:
+            return None
+        built_in = SlaPolicy()
+        # The built-in severity layer (major: resolution 2d) stays unless overridden key by key.
+        merged = {
+            severity: {**built_in.severities.get(severity, {}), **(severities or {}).get(severity, {})}
+            for severity in SEVERITIES
+        }
+        return SlaPolicy(
+            default=built_in.default.apply(default, "default"),
+            severities=MappingProxyType({key: MappingProxyType(value) for key, value in merged.items()}),
+            departments=MappingProxyType(departments[0]),
+            department_severities=MappingProxyType(departments[1]),
+            classes=MappingProxyType(classes),
+        )
+
+    def overrides(self, node: Node, what: str) -> dict[str, WorkingTime | None] | None:
+        fields = self.loader.record(node, what, _TARGET_KEYS)
+        return None if fields is None else self.values(fields, what)
+
+    def values(self, fields: Mapping[str, _Entry], what: str) -> dict[str, WorkingTime | None] | None:
+        """The settings among `fields`, with `escalation:` flattened; None on any error."""
+        loader = self.loader
+        before = loader.errors
+        found: dict[str, WorkingTime | None] = {}
+        for key, entry in fields.items():
+            if key == "escalation":
+                escalation = loader.record(entry.value, f"{what} escalation", _ESCALATION_KEYS)
+                for inner_key, inner in (escalation or {}).items():
+                    if inner_key in _ESCALATION_KEYS:
+                        found[inner_key] = self.span(inner.value, inner_key)
+            elif key in _TARGET_KEYS:
+                found[key] = self.span(entry.value, key)
+        return found if loader.errors == before else None
+
+    def span(self, node: Node, what: str) -> WorkingTime | None:
+        """A working time like 2d / 4h / 30m; `false` switches an optional setting off."""
+        if isinstance(node, ScalarNode) and node.tag == _BOOL:
+            if what in _SWITCHABLE and self.loader.flag(node, what) is False:
+                return None
+            switch = ", or false to switch it off" if what in _SWITCHABLE else "; it cannot be switched off"
+            self.loader.error(node, f"{what} must be a working time like 1d or 4h{switch}")
+            return None
+        if isinstance(node, ScalarNode) and node.tag in (_INT, _FLOAT):
+            self.loader.error(
+                node, f"{what} needs a unit: write {node.value}d (working days) or {node.value}h"
+            )
+            return None
+        text = self.loader.text(node, what)
+        if text is None:
+            return None
+        try:
+            return WorkingTime.parse(text)
+        except ValueError as exc:
+            self.loader.error(node, f"{what}: {exc}")
+            return None
+
+    def by_severity(self, node: Node, what: str) -> dict[str, Overrides] | None:
+        fields = self.loader.record(node, what, SEVERITIES)
+        if fields is None:
+            return None
+        # Unknown severities have been reported by `record` already.
+        found = {
+            key: self.overrides(entry.value, f"{what} {key}")
+            for key, entry in fields.items()
+            if key in SEVERITIES
+        }
+        valid: dict[str, Overrides] = {
+            key: MappingProxyType(value) for key, value in found.items() if value is not None
+        }
+        return valid if len(valid) == len(found) else None
+
+    def by_department(
+        self, node: Node
+    ) -> tuple[dict[str, Overrides], dict[tuple[str, str], Overrides]] | None:
+        fields = self.loader.mapping(node, "sla departments")
+        if fields is None:
+            return None
+        departments: dict[str, Overrides] = {}
+        department_severities: dict[tuple[str, str], Overrides] = {}
+        failed = False
+        for key, entry in fields.items():
+            what = f"sla for department {key}"
+            department = self.loader.reference(entry.key, "department")
+            settings = self.loader.record(entry.value, what, (*_TARGET_KEYS, "severity"))
+            overrides = self.values(settings, what) if settings is not None else None
+            inner = (settings or {}).get("severity")
+            severities = self.by_severity(inner.value, f"{what} severity") if inner else {}
+            if department is None or overrides is None or severities is None:
+                failed = True
+                continue
+            departments[department] = MappingProxyType(overrides)
+            for severity, values in severities.items():
+                department_severities[(department, severity)] = values
+        return None if failed else (departments, department_severities)
+
+    def by_class(self, node: Node) -> dict[str, Overrides] | None:
+        fields = self.loader.mapping(node, "sla classes")
+        if fields is None:
+            return None
+        found = {key: self.overrides(entry.value, f"sla class {key}") for key, entry in fields.items()}
+        valid: dict[str, Overrides] = {
+            key: MappingProxyType(value) for key, value in found.items() if value is not None
+        }
+        return valid if len(valid) == len(found) else None
+
+    def warn_undefined_classes(self, policy: SlaPolicy, rules: Sequence[tuple[Rule, Node]]) -> None:
+        for rule, node in rules:
+            if rule.then.sla is None or rule.then.sla in policy.classes:
+                continue
+            self.loader.rule = rule.name
+            hint = _suggest(rule.then.sla, policy.classes)
+            self.loader.warning(
+                _find(node, "then", "sla") or node,
+                f"SLA class '{rule.then.sla}' is not defined under sla: classes, "
+                f"so the default targets apply{hint}",
+            )
+        self.loader.rule = None
+
+
+def _find(node: Node | None, *keys: str) -> Node | None:
+    """The value node at a path of mapping keys, if every step is there."""
+    for key in keys:
+        if not isinstance(node, MappingNode):
+            return None
+        node = next((value for name, value in node.value if name.value == key), None)
+    return node

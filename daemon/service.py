@@ -15,18 +15,18 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from types import FrameType
 
 import schedule
 
 from daemon import db
-from daemon.config import Config, ConfigError
+from daemon.config import Config
 from daemon.intake import Intake
+from daemon.mailer import Mailer
 from daemon.notify import Renderer
 from daemon.outbox import OutboxSender
 from daemon.pipeline import Processor
-from daemon.rules import Rules, RulesError, format_problem, load_rules
+from daemon.rules_reload import AdminAlert, RulesHolder
 from daemon.sources import Mailbox
 from daemon.sources.imap import ImapMailbox
 from daemon.sources.maildir import MaildirMailbox
@@ -39,51 +39,6 @@ Clock = Callable[[], datetime]
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-class RulesHolder:
-    """The rules in force. A changed file is swapped in between two mails only if valid."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._stamp: tuple[float, int] | None = None
-        try:
-            self.current: Rules = load_rules(path)
-        except RulesError as error:
-            details = "\n".join(format_problem(p) for p in error.problems)
-            raise ConfigError(f"{path}: rules are invalid:\n{details}") from None
-        except OSError as error:
-            raise ConfigError(f"{path}: cannot read rules: {error.strerror}") from None
-        self._stamp = self._file_stamp()
-
-    def _file_stamp(self) -> tuple[float, int] | None:
-        try:
-            status = self.path.stat()
-        except OSError:
-            return None
-        return (status.st_mtime, status.st_size)
-
-    def __call__(self) -> Rules:
-        return self.current
-
-    def refresh(self) -> None:
-        stamp = self._file_stamp()
-        if stamp is None or stamp == self._stamp:
-            return
-        self._stamp = stamp
-        try:
-            candidate = load_rules(self.path)
-        except RulesError as error:
-            for problem in error.problems:
-                log.error("rules change refused: %s", format_problem(problem))
-            log.error("keeping rules version %s in force", self.current.version)
-            return
-        except OSError as error:
-            log.error("cannot read %s: %s; keeping the rules in force", self.path, error.strerror)
-            return
-        if candidate.version != self.current.version:
-            log.info("rules reloaded: version %s -> %s", self.current.version, candidate.version)
-            self.current = candidate
 
 
 def make_mailbox_factory(config: Config) -> Callable[[], Mailbox]:
@@ -103,8 +58,17 @@ class Daemon:
         self.stop = stop or threading.Event()
         self.engine = db.make_engine(config.database_url)
         db.create_schema(self.engine)
-        self.rules = RulesHolder(config.rules)
-        self.processor = Processor(self.engine, config, self.rules, Renderer(config.templates), clock)
+        renderer = Renderer(config.templates)
+        alert = AdminAlert(
+            self.engine,
+            Mailer(config, renderer, clock),
+            config.admin_address,
+            instance=config.instance,
+            timezone=config.timezone,
+            clock=clock,
+        )
+        self.rules = RulesHolder(config.rules, on_refused=alert)
+        self.processor = Processor(self.engine, config, self.rules, renderer, clock)
         self.intake = Intake(
             self.engine,
             make_mailbox_factory(config),

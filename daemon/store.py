@@ -42,8 +42,9 @@ def insert_ignore(session: Session, model: Any, values: dict[str, Any], keys: Se
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=list(keys))
-    result = session.execute(statement)
-    return bool(getattr(result, "rowcount", 0))
+    # rowcount is not reliable here (psycopg reports -1), a returned row is.
+    primary_key = list(model.__table__.primary_key.columns)
+    return session.execute(statement.returning(*primary_key)).first() is not None
 
 
 def record_fetched(

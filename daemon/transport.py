@@ -128,15 +128,26 @@ class SmtpTransport:
     def _connect(self) -> smtplib.SMTP:
         if self.connection is not None:
             return self.connection
+        try:
+            connection = self._open()
+        except smtplib.SMTPAuthenticationError as error:
+            raise TemporaryFailure(f"SMTP login refused: {error.smtp_code}", error.smtp_code) from error
+        except (smtplib.SMTPException, OSError) as error:
+            raise TemporaryFailure(f"cannot connect to {self.host}:{self.port}: {error}") from error
+        self.connection = connection
+        return connection
+
+    def _open(self) -> smtplib.SMTP:
+        """Connect, encrypt and log in; on any failure the socket is closed again."""
         timeout = self.settings.timeout
         context = ssl.create_default_context()
+        if self.implicit_tls:
+            connection: smtplib.SMTP = smtplib.SMTP_SSL(
+                self.host, self.port, timeout=timeout, context=context
+            )
+        else:
+            connection = smtplib.SMTP(self.host, self.port, timeout=timeout)
         try:
-            if self.implicit_tls:
-                connection: smtplib.SMTP = smtplib.SMTP_SSL(
-                    self.host, self.port, timeout=timeout, context=context
-                )
-            else:
-                connection = smtplib.SMTP(self.host, self.port, timeout=timeout)
             connection.ehlo()
             if not self.implicit_tls:
                 if connection.has_extn("starttls"):
@@ -146,11 +157,11 @@ class SmtpTransport:
                     raise TemporaryFailure(f"{self.host} does not offer STARTTLS; refusing plain text")
             if self.username:
                 connection.login(self.username, self.settings.password)
-        except smtplib.SMTPAuthenticationError as error:
-            raise TemporaryFailure(f"SMTP login refused: {error.smtp_code}", error.smtp_code) from error
-        except (smtplib.SMTPException, OSError) as error:
-            raise TemporaryFailure(f"cannot connect to {self.host}:{self.port}: {error}") from error
-        self.connection = connection
+        except BaseException:
+            # A refused STARTTLS, certificate or login left the socket open for the
+            # garbage collector (a ResourceWarning, and a leak in a long-running daemon).
+            connection.close()
+            raise
         return connection
 
     def send(self, envelope_from: str, recipients: list[str], raw: bytes, name: str) -> None:

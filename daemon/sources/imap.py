@@ -28,6 +28,8 @@ from daemon.store import Fetched
 log = logging.getLogger("caredesk.imap")
 
 CONNECT_TIMEOUT = 15
+# Where a password may go in plain text (no STARTTLS offered): nobody can listen in.
+LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
 HEADER_ONLY = b"BODY[HEADER]"
 
 
@@ -50,8 +52,8 @@ class ImapMailbox:
         # Keep INTERNALDATE's zone instead of converting it to naive local time.
         client.normalise_times = False
         try:
-            if not self.ssl and b"STARTTLS" in client.capabilities():
-                client.starttls(ssl.create_default_context())
+            if not self.ssl:
+                self._starttls(client)
             client.login(self.user, self.settings.password)
             for folder in (self.settings.processed_folder, self.settings.quarantine_folder):
                 if not client.folder_exists(folder):
@@ -62,6 +64,15 @@ class ImapMailbox:
             raise
         self.client = client
         return self
+
+    def _starttls(self, client: IMAPClient) -> None:
+        """Encrypt a plain connection, or refuse to log in over it to a host that is not loopback."""
+        if b"STARTTLS" in client.capabilities():
+            client.starttls(ssl.create_default_context())
+        elif self.host not in LOOPBACK_HOSTS:
+            # The same rule as the SMTP transport: without it an imap:// URL to a
+            # server that lacks STARTTLS sent the password across the network.
+            raise ConnectionError(f"{self.host} does not offer STARTTLS; refusing to log in in plain text")
 
     def __exit__(
         self,
@@ -165,7 +176,10 @@ def _aware(value: Any) -> datetime | None:
 def _timeouts(read_seconds: int) -> Any:
     from imapclient import SocketTimeout
 
-    return SocketTimeout(connect=CONNECT_TIMEOUT, read=read_seconds)
+    # imaplib reads the greeting (and imaps does its TLS handshake) under the
+    # connect timeout, so a server that accepts and then stays silent held us
+    # for CONNECT_TIMEOUT whatever [mailbox] timeout said; never wait longer.
+    return SocketTimeout(connect=min(CONNECT_TIMEOUT, read_seconds), read=read_seconds)
 
 
 def _close_quietly(client: IMAPClient) -> None:

@@ -11,6 +11,13 @@ test.  The one exception is ``append_many(..., direct=True)``, which drops
 files straight into the Maildir because APPENDing tens of thousands of
 messages one by one is too slow for benchmarks.
 
+Options for the transport tests: ``tls=(cert, key)`` turns on STARTTLS on the
+plain port and adds an implicit-TLS listener (``imaps_url``), with
+``require_tls`` refusing a login before TLS; ``capabilities`` replaces what
+the server advertises (to hide ``MOVE`` or ``UIDPLUS``); ``rawlog`` records
+every command clients send after login (``client_commands``); ``host`` picks
+another loopback address.
+
 See /work/shared/research/dovecot.md for the reasoning behind the config lines
 (pitfalls D1-D7 are referred to by name in the comments below).
 """
@@ -21,9 +28,11 @@ import contextlib
 import grp
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -43,6 +52,22 @@ ROOT_MAIL_GID = 10143
 
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0
+
+# A rawlog line starts with "<seconds>.<microseconds> "; a command line that
+# announces a literal ends with "{<size>}" (or "{<size>+}", LITERAL+).
+_RAWLOG_STAMP = re.compile(rb"^\d+\.\d+ ")
+_LITERAL = re.compile(rb"\{(\d+)\+?\}$")
+
+# What Dovecot 2.3.19 advertises after login (read with CAPABILITY), as a base
+# for ``Dovecot(capabilities=...)``: a test removes what the server should lack.
+DOVECOT_CAPABILITIES: tuple[str, ...] = (
+    "IMAP4rev1", "SASL-IR", "LOGIN-REFERRALS", "ID", "ENABLE", "IDLE", "SORT", "SORT=DISPLAY",
+    "THREAD=REFERENCES", "THREAD=REFS", "THREAD=ORDEREDSUBJECT", "MULTIAPPEND", "URL-PARTIAL",
+    "CATENATE", "UNSELECT", "CHILDREN", "NAMESPACE", "UIDPLUS", "LIST-EXTENDED", "I18NLEVEL=1",
+    "CONDSTORE", "QRESYNC", "ESEARCH", "ESORT", "SEARCHRES", "WITHIN", "CONTEXT=SEARCH",
+    "LIST-STATUS", "BINARY", "MOVE", "SNIPPET=FUZZY", "PREVIEW=FUZZY", "PREVIEW", "STATUS=SIZE",
+    "SAVEDATE", "LITERAL+", "NOTIFY",
+)  # fmt: skip
 
 
 def find_dovecot() -> str | None:
@@ -112,14 +137,48 @@ class Dovecot:
 
     Use as a context manager, or call ``start()`` and make sure ``stop()`` runs
     (the ``dovecot`` fixture does both).
+
+    ``tls=(cert_path, key_path)``: STARTTLS on ``port`` and implicit TLS on
+    ``imaps_port``; with ``require_tls`` a login before STARTTLS is refused
+    (``ssl = required``). Dovecot counts a connection whose client and server
+    address are equal (127.0.0.1 to 127.0.0.1) as secure and lets it log in
+    without TLS anyway, so a server that must refuse plain text listens on
+    another loopback address: ``host="127.0.0.2"`` (Linux routes all of
+    127.0.0.0/8 to ``lo``; the client's address stays 127.0.0.1).
+    ``capabilities`` replaces the advertised list (``imap_capability``);
+    start from ``DOVECOT_CAPABILITIES``. Dovecot still executes a command it
+    no longer advertises: hiding ``MOVE`` tests the *client's* fallback.
+    ``rawlog`` keeps a copy of what every client sends after login
+    (``client_commands``).
     """
 
     host = "127.0.0.1"
 
-    def __init__(self, user: str = "care", password: str = "carepass") -> None:
+    def __init__(
+        self,
+        user: str = "care",
+        password: str = "carepass",
+        *,
+        host: str | None = None,
+        tls: tuple[Path, Path] | None = None,
+        require_tls: bool = False,
+        capabilities: Sequence[str] | None = None,
+        rawlog: bool = False,
+    ) -> None:
+        if require_tls and tls is None:
+            raise ValueError("require_tls needs tls=(cert_path, key_path)")
+        if capabilities is not None and not capabilities:
+            raise ValueError("capabilities must name at least IMAP4rev1")
         self.user = user
         self.password = password
+        if host is not None:
+            self.host = host
+        self.tls = (Path(tls[0]), Path(tls[1])) if tls is not None else None
+        self.require_tls = require_tls
+        self.capabilities = tuple(capabilities) if capabilities is not None else None
+        self.rawlog = rawlog
         self.port = 0
+        self.imaps_port = 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._binary = find_dovecot()
         self._doveconf = shutil.which("doveconf", path=_SEARCH_PATH)
@@ -158,6 +217,17 @@ class Dovecot:
     @property
     def url(self) -> str:
         return f"imap://{self.user}@{self.host}:{self.port}/INBOX"
+
+    @property
+    def imaps_url(self) -> str:
+        """The implicit-TLS URL (only with ``tls=``)."""
+        if self.tls is None:
+            raise DovecotError("this Dovecot has no imaps listener; pass tls=(cert, key)")
+        return f"imaps://{self.user}@{self.host}:{self.imaps_port}/INBOX"
+
+    @property
+    def rawlog_dir(self) -> Path:
+        return self.home / "rawlog"
 
     @property
     def running(self) -> bool:
@@ -199,6 +269,8 @@ class Dovecot:
         for _attempt in range(3 if first_start else 1):
             if first_start:
                 self.port = free_port(self.host)
+                if self.tls is not None:
+                    self.imaps_port = free_port(self.host)
                 self._prepare_state()
             try:
                 self._launch()
@@ -351,6 +423,12 @@ class Dovecot:
             self._chown_to_mail_user(path)
             path.chmod(0o700)
         self._write_users_file()
+        if self.tls is not None:
+            self._copy_tls_files(*self.tls)
+        if self.rawlog:
+            self.rawlog_dir.mkdir(exist_ok=True)
+            self._chown_to_mail_user(self.rawlog_dir)
+            self.rawlog_dir.chmod(0o700)
         self.conf_path.write_text(self._config())
         self._check_config()
 
@@ -366,6 +444,31 @@ class Dovecot:
         else:
             users.chmod(0o600)
 
+    def _copy_tls_files(self, cert: Path, key: Path) -> None:
+        # Copies inside the state dir keep the "nothing outside it is read"
+        # promise and survive the caller's temp dir; the config process reads
+        # them (as root, or as us when rootless), so 0600 is enough.
+        folder = self.state / "tls"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        for source, name in ((cert, "server.pem"), (key, "server.key")):
+            shutil.copyfile(source, folder / name)
+            (folder / name).chmod(0o600)
+
+    def _tls_lines(self) -> list[str]:
+        if self.tls is None:
+            # Without a certificate, ssl=yes still starts and advertises
+            # STARTTLS, then fails the handshake (pitfall D1).
+            return ["ssl = no", "disable_plaintext_auth = no"]
+        folder = self.state / "tls"
+        return [
+            # "required": no login of any kind before TLS (where the connection
+            # is not already counted as secure, see the class docstring).
+            f"ssl = {'required' if self.require_tls else 'yes'}",
+            f"ssl_cert = <{folder}/server.pem",
+            f"ssl_key = <{folder}/server.key",
+            f"disable_plaintext_auth = {'yes' if self.require_tls else 'no'}",
+        ]
+
     def _config(self) -> str:
         state = self.state
         lines = [
@@ -376,10 +479,7 @@ class Dovecot:
             f"listen = {self.host}",
             f"log_path = {self.log_path}",
             f"info_log_path = {self.log_path}",
-            # Without a certificate, ssl=yes still starts and advertises
-            # STARTTLS, then fails the handshake (pitfall D1).
-            "ssl = no",
-            "disable_plaintext_auth = no",
+            *self._tls_lines(),
             "auth_mechanisms = plain login",
             "mail_location = maildir:~/Maildir",
             # Tests need no crash safety; skipping fsync makes APPEND faster.
@@ -399,14 +499,30 @@ class Dovecot:
             f"    address = {self.host}",
             f"    port = {self.port}",
             "  }",
-            "  inet_listener imaps {",
-            "    port = 0",
-            "  }",
+            *self._imaps_listener_lines(),
             "}",
         ]
+        if self.capabilities is not None:
+            lines.append(f"imap_capability = {' '.join(self.capabilities)}")
+        if self.rawlog:
+            # Post-login traffic of every session, decrypted, one .in/.out pair
+            # per connection (rawlog_dir, Dovecot >= 2.2.26).
+            lines.append(f"rawlog_dir = {self.rawlog_dir}")
         if not self._as_root:
             lines += self._rootless_lines()
         return "\n".join(lines) + "\n"
+
+    def _imaps_listener_lines(self) -> list[str]:
+        if self.tls is None:
+            # port = 0 disables the default imaps listener on 993.
+            return ["  inet_listener imaps {", "    port = 0", "  }"]
+        return [
+            "  inet_listener imaps {",
+            f"    address = {self.host}",
+            f"    port = {self.imaps_port}",
+            "    ssl = yes",
+            "  }",
+        ]
 
     @staticmethod
     def _rootless_lines() -> list[str]:
@@ -446,9 +562,15 @@ class Dovecot:
 
     @contextlib.contextmanager
     def connection(self, timeout: float = 10.0) -> Iterator[IMAPClient]:
-        """A logged-in IMAPClient; logged out (or at least closed) on exit."""
+        """A logged-in IMAPClient; logged out (or at least closed) on exit.
+
+        With ``tls=`` it logs in after STARTTLS, so it also works when the
+        server requires TLS.
+        """
         client = IMAPClient(self.host, port=self.port, ssl=False, timeout=timeout)
         try:
+            if self.tls is not None:
+                client.starttls(_harness_tls_context())
             client.login(self.user, self.password)
             yield client
         finally:
@@ -513,6 +635,22 @@ class Dovecot:
         with self.connection() as client:
             client.select_folder(folder)
         return count
+
+    def client_commands(self) -> list[str]:
+        """Every command clients sent after login, without tags (needs ``rawlog=True``).
+
+        The server's own record of the wire, so a test can prove what a client
+        did *not* send (a plain ``EXPUNGE``, a ``CLOSE``). Sessions are listed
+        in the order their files sort (start time, then process id).
+        """
+        if not self.rawlog:
+            raise DovecotError("client_commands() needs Dovecot(rawlog=True)")
+        commands = []
+        for path in sorted(self.rawlog_dir.glob("*.in")):
+            for command in _split_commands(_strip_timestamps(path.read_bytes())):
+                _tag, _, rest = command.partition(b" ")
+                commands.append((rest or command).decode(errors="replace"))
+        return commands
 
     def uids(self, folder: str = "INBOX") -> list[int]:
         with self.connection() as client:
@@ -595,6 +733,56 @@ def _living_children(pid: int) -> list[tuple[int, str]]:
     return children
 
 
+def _strip_timestamps(rawlog: bytes) -> bytes:
+    """The client's byte stream from a rawlog file, whose lines each start with a time stamp."""
+    lines = rawlog.split(b"\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    stripped = [_RAWLOG_STAMP.sub(b"", line, count=1) for line in lines]
+    return b"".join(line + b"\n" for line in stripped)
+
+
+def _split_commands(stream: bytes) -> list[bytes]:
+    """IMAP commands in a client stream, each literal's data left out (``{N}`` stays).
+
+    The data of a literal (an APPENDed message) can hold any text, also a line
+    that looks like a command, so it is skipped by its announced length.
+    """
+    commands = []
+    current = b""
+    position = 0
+    while position < len(stream):
+        end = stream.find(b"\r\n", position)
+        if end < 0:
+            current += stream[position:]
+            break
+        line = stream[position:end]
+        current += line
+        position = end + 2
+        literal = _LITERAL.search(line)
+        if literal:
+            position += int(literal.group(1))
+            continue
+        commands.append(current)
+        current = b""
+    if current:
+        commands.append(current)
+    return commands
+
+
+def _harness_tls_context() -> ssl.SSLContext:
+    """TLS for the fixture's own helper connections: encrypted, not verified.
+
+    The helpers talk to the server this class started, also in tests where
+    that server's certificate is deliberately untrusted; what is verified is
+    the daemon under test, which always uses ``ssl.create_default_context()``.
+    """
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
 def _appended_uid(response: bytes | str) -> int | None:
     # UIDPLUS answers "[APPENDUID <uidvalidity> <uid>] Append completed."
     text = response.decode() if isinstance(response, bytes) else response
@@ -612,6 +800,7 @@ def _group_id(group: str) -> int:
 
 
 __all__ = [
+    "DOVECOT_CAPABILITIES",
     "ROOT_MAIL_GID",
     "ROOT_MAIL_UID",
     "Dovecot",

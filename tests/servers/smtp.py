@@ -10,6 +10,11 @@ how a mail sender retries: ``fail_next`` answers a stage with an error,
 ``disconnect_after_data_next`` takes the message and drops the connection
 instead of answering ``250`` (the client cannot know the mail went through).
 
+TLS, for the transport tests: ``tls_context=`` offers STARTTLS (and with
+``require_starttls`` refuses mail before it), ``implicit_tls=True`` speaks
+TLS from the first byte (``smtps://``); each ``Received`` says whether it came
+over an encrypted connection.  ``host=`` binds another loopback address.
+
 Runs clean under ``-W error``: aiosmtpd 1.4.6 warns only for options this
 module does not use - ``auth_required=True`` without TLS (UserWarning; AUTH
 is required in ``handle_MAIL`` instead), ``server_kwargs=``, the old
@@ -23,6 +28,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import ssl
 import threading
 import time
 import weakref
@@ -71,6 +77,8 @@ class Received:
     # False when disconnect_after_data_next() dropped the connection instead
     # of sending "250": the sink has the mail, the client does not know it.
     acknowledged: bool = True
+    # True when the message came over TLS (STARTTLS or implicit TLS).
+    encrypted: bool = False
 
 
 @dataclass(frozen=True)
@@ -132,6 +140,9 @@ class _Handler:
         data = envelope.original_content or b""
         login = session.auth_data if isinstance(session.auth_data, str) else None
         acknowledged = fault is None
+        # After STARTTLS the session's transport is the TLS one, so this
+        # covers both ways of encrypting.
+        encrypted = server.transport is not None and server.transport.get_extra_info("ssl_object") is not None
         self._sink._record(
             Received(
                 mail_from=envelope.mail_from or "",
@@ -140,6 +151,7 @@ class _Handler:
                 message=_parse(data),
                 login=login,
                 acknowledged=acknowledged,
+                encrypted=encrypted,
             )
         )
         if not acknowledged:
@@ -169,7 +181,8 @@ class _SocketController(Controller):
         self.sessions: weakref.WeakSet[SMTP] = weakref.WeakSet()
 
     def _create_server(self) -> Any:
-        return self.loop.create_server(self._factory_invoker, sock=self._sock)
+        # ssl_context (implicit TLS) must be passed on, as Controller does.
+        return self.loop.create_server(self._factory_invoker, sock=self._sock, ssl=self.ssl_context)
 
     def factory(self) -> SMTP:
         smtp = super().factory()
@@ -182,15 +195,36 @@ class SmtpSink:
 
     ``auth=(user, password)`` offers AUTH PLAIN and LOGIN without TLS (loopback
     only); ``require_auth`` then refuses MAIL FROM until the client logged in.
+    With ``tls_context`` AUTH is only offered after STARTTLS, as on a real
+    submission server; ``require_starttls`` refuses MAIL FROM before it.
+    ``implicit_tls`` serves TLS from the start (the ``url`` becomes ``smtps://``).
     """
 
     host = "127.0.0.1"
 
-    def __init__(self, *, auth: tuple[str, str] | None = None, require_auth: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        auth: tuple[str, str] | None = None,
+        require_auth: bool = False,
+        host: str | None = None,
+        tls_context: ssl.SSLContext | None = None,
+        require_starttls: bool = False,
+        implicit_tls: bool = False,
+    ) -> None:
         if require_auth and auth is None:
             raise ValueError("require_auth needs auth=(user, password)")
+        if (require_starttls or implicit_tls) and tls_context is None:
+            raise ValueError("require_starttls and implicit_tls need a tls_context")
+        if require_starttls and implicit_tls:
+            raise ValueError("implicit TLS has no STARTTLS to require")
         self.auth = auth
         self.require_auth = require_auth
+        if host is not None:
+            self.host = host
+        self.tls_context = tls_context
+        self.require_starttls = require_starttls
+        self.implicit_tls = implicit_tls
         self.port = 0
         self.login_attempts: list[tuple[str, bool]] = []
         self._received: list[Received] = []
@@ -209,7 +243,8 @@ class SmtpSink:
 
     @property
     def url(self) -> str:
-        return f"smtp://{self.host}:{self.port}"
+        scheme = "smtps" if self.implicit_tls else "smtp"
+        return f"{scheme}://{self.host}:{self.port}"
 
     @property
     def running(self) -> bool:
@@ -230,11 +265,15 @@ class SmtpSink:
             # for seconds in a container without a resolver.
             "server_hostname": "sink.caredesk.test",
         }
+        kwargs.update(self._tls_kwargs())
         if self.auth is not None:
             kwargs["authenticator"] = self._authenticate
             # AUTH is only offered without TLS when this is False; the sink
             # listens on loopback only, so plaintext credentials are fine.
-            kwargs["auth_require_tls"] = False
+            # With STARTTLS it waits for TLS. aiosmtpd does not count implicit
+            # TLS as TLS here (it only knows its own STARTTLS), so that mode
+            # must say False too; the connection is encrypted all the same.
+            kwargs["auth_require_tls"] = self.tls_context is not None and not self.implicit_tls
         controller = _SocketController(_Handler(self), sock, **kwargs)
         try:
             controller.start()
@@ -242,6 +281,13 @@ class SmtpSink:
             sock.close()
             raise
         self._controller = controller
+
+    def _tls_kwargs(self) -> dict[str, Any]:
+        if self.tls_context is None:
+            return {}
+        if self.implicit_tls:
+            return {"ssl_context": self.tls_context}
+        return {"tls_context": self.tls_context, "require_starttls": self.require_starttls}
 
     def stop(self) -> None:
         """Close open client connections, stop the server thread. Idempotent."""

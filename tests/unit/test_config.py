@@ -90,6 +90,7 @@ def test_password_in_a_url_is_refused(tmp_path: Path) -> None:
         ("[mailbox]\nbatch_size = 0\n", "batch_size must be greater than 0"),
         ('timezone = "Mars/Olympus"\n', "unknown time zone"),
         ('address = "nobody"\n', "must be an email address"),
+        ('admin_address = "ops team"\n', "admin_address must be an email address"),
         ("not toml at all = = \n", "not valid TOML"),
     ],
 )
@@ -113,3 +114,11 @@ def test_relative_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
     config = load_config(path, environ={})
     assert config.mailbox.maildir_path == folder / "mail"
     assert config.database_url == f"sqlite:///{folder / 'data/c.db'}"
+
+
+def test_admin_address_is_empty_by_default_and_set_from_file_or_environment(tmp_path: Path) -> None:
+    assert load_config(None, environ={}).admin_address == ""
+    path = _write(tmp_path, 'admin_address = "Ops@Example.co.id"\n')
+    assert load_config(path, environ={}).admin_address == "ops@example.co.id"
+    overridden = load_config(path, environ={"CAREDESK_ADMIN_ADDRESS": "tim.ti@example.co.id"})
+    assert overridden.admin_address == "tim.ti@example.co.id"

@@ -1,0 +1,564 @@
+"""Benchmark: end-to-end ingestion, Dovecot -> `caredesk run --once` -> SMTP sink.
+
+Not a test: prints figures. Loads N generated mails (mixed Indonesian/English
+complaints, some with attachments, replies, auto-replies, bounces and exact
+duplicates) into a throw-away Dovecot, runs `caredesk run --once` against it as a
+subprocess with an SMTP sink, and prints the wall time from start to exit,
+mails/second, the daemon's peak RSS, where the time went (from its log lines) and
+the counts. Then checks that every mail is accounted for.
+
+    .venv/bin/python bench/ingest.py [--count 1000] [--seed 7] [--keep]
+        [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+        [--profile run.prof [--profiler cprofile|pyinstrument]] [--baseline]
+
+A PostgreSQL URL without a search_path gets a fresh schema, dropped afterwards.
+`--profile` runs the daemon under a profiler and prints its top functions;
+`--baseline` also times batch FETCH plus mail-parser alone on the same corpus.
+Exits 1 when a consistency check fails. bench/README.md explains the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import pstats
+import random
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import datetime
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
+
+import mailparser
+import psycopg
+from imapclient import IMAPClient
+from psycopg import sql
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+from sqlmodel import col
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from daemon import db
+from daemon.models import InboundMessage, OutboundMessage, Ticket
+from tests import mailfactory
+from tests.integration.helpers import write_config
+from tests.servers import Dovecot, SmtpSink
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+FIRST_NAMES = ("budi", "siti", "agus", "dewi", "rudi", "ani", "joko", "rina", "john", "mary", "wayan", "putu")
+LAST_NAMES = ("santoso", "rahayu", "wijaya", "lestari", "hidayat", "susanto", "smith", "tan", "kusuma")
+DOMAINS = ("example.net", "mail.example.com", "contoh.example.co.id", "surel.example.org")
+FETCH_BATCH = 100
+LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) \w+ ([\w.]+): ")
+
+REPLY_TEXT = {
+    "id": "Sudah seminggu sejak keluhan saya di bawah ini dan belum ada kabar sama sekali. "
+    "Mohon informasi perkembangannya secepatnya.",
+    "en": "It has been a week since my complaint below and I have not heard anything. "
+    "Please let me know where things stand.",
+}
+
+
+# -- the corpus -----------------------------------------------------------------
+
+
+@dataclass
+class Corpus:
+    """The raw mails in mailbox order and how many of each kind they are."""
+
+    raws: list[bytes] = field(default_factory=list)
+    kinds: Counter[str] = field(default_factory=Counter)
+
+    def add(self, kind: str, raw: bytes) -> None:
+        self.raws.append(raw)
+        self.kinds[kind] += 1
+
+    @property
+    def tickets(self) -> int:
+        """Mails that must each become a new ticket."""
+        return self.kinds["complaint"] + self.kinds["attachment"] + self.kinds["major"]
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A complaint already in the corpus, for replies and duplicates to point at."""
+
+    raw: bytes
+    sender: str
+    name: str
+    subject: str
+    message_id: str
+    language: mailfactory.Language
+    text: str
+
+
+def build_corpus(count: int, seed: int) -> Corpus:
+    """`count` mails, the same for the same seed: of all mails about 10% carry an
+    attachment, 10% are replies, 8% auto-replies, 2% bounces, 2% major complaints
+    and 0.5% exact duplicates; the rest are plain complaints. 60% are Indonesian."""
+    rng = random.Random(seed)
+    customers = _customers(rng, max(20, count * 4 // 5))
+    corpus = Corpus()
+    sent: list[Sent] = []
+    for n in range(count):
+        roll = rng.random()
+        sender, name = rng.choice(customers)
+        language: mailfactory.Language = "id" if rng.random() < 0.6 else "en"
+        if roll < 0.005 and sent:
+            corpus.add("duplicate", rng.choice(sent).raw)
+        elif roll < 0.105 and sent:
+            corpus.add("reply", _reply(n, rng.choice(sent)))
+        elif roll < 0.185:
+            corpus.add("auto-reply", _out_of_office(n, sender, name))
+        elif roll < 0.205:
+            corpus.add("bounce", mailfactory.delivery_failure(original_to=sender, n=n))
+        else:
+            kind = "attachment" if roll < 0.305 else "major" if roll < 0.325 else "complaint"
+            complaint = _complaint(rng, kind, n, sender, name, language)
+            sent.append(complaint)
+            corpus.add(kind, complaint.raw)
+    return corpus
+
+
+def _customers(rng: random.Random, count: int) -> list[tuple[str, str]]:
+    # Fewer customers than mails, so a few write twice or three times (the
+    # repeat-complaint rule then makes some tickets major), as in real life.
+    found = []
+    for index in range(count):
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        address = f"{first}.{last}{index}@{rng.choice(DOMAINS)}"
+        found.append((address, f"{first.title()} {last.title()}"))
+    return found
+
+
+def _complaint(
+    rng: random.Random, kind: str, n: int, sender: str, name: str, language: mailfactory.Language
+) -> Sent:
+    message_id = f"<c{n}.{rng.getrandbits(32):08x}@{sender.partition('@')[2]}>"
+    if kind == "major":
+        raw = mailfactory.major_complaint(
+            n, sender=sender, name=name, language=language, message_id=message_id
+        )
+    else:
+        attachment = _attachment(rng, n) if kind == "attachment" else None
+        raw = mailfactory.complaint(
+            n, sender=sender, name=name, language=language, message_id=message_id, attachment=attachment
+        )
+    message = BytesParser(policy=policy.default).parsebytes(raw)
+    assert isinstance(message, EmailMessage)
+    body = message.get_body(("plain",))
+    text = body.get_content() if isinstance(body, EmailMessage) else ""
+    return Sent(raw, sender, name, str(message["Subject"]), message_id, language, text)
+
+
+def _attachment(rng: random.Random, n: int) -> tuple[str, bytes, str]:
+    # Random bytes behind a real magic number: incompressible, like scans and photos.
+    size = rng.randint(20_000, 200_000)
+    if rng.random() < 0.5:
+        return f"bukti-{n}.pdf", b"%PDF-1.4\n" + rng.randbytes(size), "application/pdf"
+    return f"foto-{n}.jpg", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + rng.randbytes(size), "image/jpeg"
+
+
+def _reply(n: int, original: Sent) -> bytes:
+    # The customer answers their own complaint: In-Reply-To its Message-ID
+    # threads the reply onto the ticket that complaint became.
+    quoted = "\n".join(f"> {line}" for line in original.text.splitlines()[:12])
+    body = f"{textwrap.fill(REPLY_TEXT[original.language], 72)}\n\n{original.name}\n\n{quoted}\n"
+    return mailfactory.complaint(
+        n,
+        sender=original.sender,
+        name=original.name,
+        language=original.language,
+        subject=f"Re: {original.subject}",
+        body=body,
+        extra_headers={"In-Reply-To": original.message_id, "References": original.message_id},
+    )
+
+
+def _out_of_office(n: int, sender: str, name: str) -> bytes:
+    return mailfactory.out_of_office(
+        mailfactory.CARE_ADDRESS,
+        sender=sender,
+        name=name,
+        original_subject=f"[CC-2024-{n:06d}] Keluhan Anda telah kami catat",
+        n=n,
+    )
+
+
+# -- the database ---------------------------------------------------------------
+
+
+@contextmanager
+def database(url: str | None, folder: Path, keep: bool) -> Iterator[str]:
+    """The database URL to use: a SQLite file in `folder`, or a PostgreSQL schema of its own."""
+    if url is None:
+        yield f"sqlite:///{folder}/caredesk.db"
+        return
+    if not url.startswith("postgresql") or "search_path" in url:
+        yield url
+        return
+    schema = f"bench_{secrets.token_hex(6)}"
+    admin = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    separator = "&" if "?" in url else "?"
+    try:
+        yield f"{url}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        if keep:
+            print(f"kept PostgreSQL schema {schema}")
+        else:
+            with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+                conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+@dataclass
+class Counts:
+    tickets: int = 0
+    escalated: int = 0
+    inbound: Counter[str] = field(default_factory=Counter)
+    outbound: Counter[str] = field(default_factory=Counter)
+    outbound_kinds: Counter[str] = field(default_factory=Counter)
+
+
+def read_counts(url: str) -> Counts:
+    engine = db.make_engine(url)
+    try:
+        with db.session(engine) as session:
+
+            def grouped(column: object) -> Counter[str]:
+                rows = session.execute(select(column, func.count()).group_by(column)).all()
+                return Counter({str(key): int(value) for key, value in rows})
+
+            counts = Counts(
+                inbound=grouped(col(InboundMessage.state)),
+                outbound=grouped(col(OutboundMessage.state)),
+                outbound_kinds=grouped(col(OutboundMessage.kind)),
+            )
+            counts.tickets = session.execute(select(func.count()).select_from(Ticket)).scalar_one()
+            counts.escalated = session.execute(
+                select(func.count()).select_from(Ticket).where(col(Ticket.escalated))
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    return counts
+
+
+# -- running the daemon ---------------------------------------------------------
+
+
+@dataclass
+class Run:
+    seconds: float
+    exit_code: int
+    peak_rss_mb: float
+    user_seconds: float
+    system_seconds: float
+    load_before: float
+    """The 1-minute load average at the start: other work on the machine skews the wall time."""
+    started: float
+    """Wall-clock (epoch) start, to place the daemon's log lines."""
+    ended: float
+
+
+def profiler_prefix(profiler: str, profile: Path | None) -> list[str]:
+    """The arguments that put the daemon under a profiler writing to `profile`."""
+    if profile is None:
+        return []
+    if profiler == "pyinstrument":
+        # Sampling, so far less overhead than cProfile; not a project
+        # dependency: `.venv/bin/pip install pyinstrument` first.
+        return ["-m", "pyinstrument", "-r", "text", "--no-color", "-o", str(profile)]
+    return ["-m", "cProfile", "-o", str(profile)]
+
+
+def run_daemon(config: Path, log_path: Path, timeout: float, profiling: list[str]) -> Run:
+    """`caredesk run --once` as a child process: wall time to exit, and its own peak RSS."""
+    command = [sys.executable, *profiling, "-m", "daemon", "--config", str(config), "run", "--once"]
+    load_before = os.getloadavg()[0]
+    with log_path.open("wb") as log:
+        started = time.time()
+        begin = time.perf_counter()
+        process = subprocess.Popen(command, cwd=PROJECT, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        watchdog = threading.Timer(timeout, process.kill)
+        watchdog.start()
+        try:
+            # wait4 rather than wait: it gives this child's own rusage, so a
+            # Dovecot helper or an earlier child cannot inflate the peak RSS.
+            _pid, status, usage = os.wait4(process.pid, 0)
+        finally:
+            watchdog.cancel()
+        seconds = time.perf_counter() - begin
+        process.returncode = os.waitstatus_to_exitcode(status)
+    # ru_maxrss is in KiB on Linux.
+    return Run(
+        seconds,
+        process.returncode,
+        usage.ru_maxrss / 1024,
+        usage.ru_utime,
+        usage.ru_stime,
+        load_before,
+        started,
+        started + seconds,
+    )
+
+
+@dataclass
+class Phases:
+    startup: float
+    intake: float
+    outbox: float
+    shutdown: float
+    sent_lines: int
+
+
+def phases(log_path: Path, run: Run) -> Phases | None:
+    """Split the run by the daemon's log timestamps (local time, millisecond resolution).
+
+    Start-up ends at the first log line (after imports, schema, rules and IMAP
+    login); intake and processing end at the first outbox line; delivery ends at
+    the last one. None when the log has no outbox line to split at.
+    """
+    stamps: list[tuple[float, str]] = []
+    for line in log_path.read_text(errors="replace").splitlines():
+        match = LOG_LINE.match(line)
+        if match:
+            when = datetime.strptime(match[1], "%Y-%m-%d %H:%M:%S,%f").timestamp()
+            stamps.append((when, match[2]))
+    outbox = [when for when, logger in stamps if logger == "caredesk.outbox"]
+    if not stamps or not outbox:
+        return None
+    first, last = stamps[0][0], stamps[-1][0]
+    return Phases(
+        startup=first - run.started,
+        intake=outbox[0] - first,
+        outbox=outbox[-1] - outbox[0],
+        shutdown=run.ended - last,
+        sent_lines=len(outbox),
+    )
+
+
+def baseline(dovecot: Dovecot, folder: str, count: int) -> float:
+    """Seconds for batch FETCH plus mail-parser alone over `folder` (read-only)."""
+    # mail-parser logs every MIME part it does not know (the bounces' headers).
+    logging.getLogger("mailparser").setLevel(logging.ERROR)
+    begin = time.perf_counter()
+    client = IMAPClient(dovecot.host, port=dovecot.port, ssl=False, timeout=60)
+    try:
+        client.login(dovecot.user, dovecot.password)
+        client.select_folder(folder, readonly=True)
+        uids = sorted(client.search("ALL"))
+        for start in range(0, len(uids), FETCH_BATCH):
+            fetched = client.fetch(uids[start : start + FETCH_BATCH], ["BODY.PEEK[]"])
+            for item in fetched.values():
+                mailparser.parse_from_bytes(item[b"BODY[]"])
+    finally:
+        client.logout()
+    if len(uids) != count:
+        raise RuntimeError(f"baseline expected {count} mails in {folder}, found {len(uids)}")
+    return time.perf_counter() - begin
+
+
+# -- checks and report ----------------------------------------------------------
+
+
+@dataclass
+class Mailbox:
+    inbox: int
+    processed: int
+    quarantine: int
+
+
+def sink_acks(sink: SmtpSink) -> tuple[int, int]:
+    """(messages received, acknowledgements among them)."""
+    received = sink.messages
+    acks = sum(1 for item in received if item.message.get("Auto-Submitted") == "auto-replied")
+    return len(received), acks
+
+
+def check(corpus: Corpus, run: Run, counts: Counts, box: Mailbox, sink: tuple[int, int]) -> list[str]:
+    """What does not add up; empty when every mail is accounted for."""
+    total = len(corpus.raws)
+    kinds = corpus.kinds
+    expected: list[tuple[str, int, int]] = [
+        ("exit code", run.exit_code, 0),
+        ("inbound rows", sum(counts.inbound.values()), total),
+        ("inbound still stored", counts.inbound["stored"], 0),
+        ("inbound quarantined", counts.inbound["quarantined"], 0),
+        (
+            "inbound processed (tickets + replies)",
+            counts.inbound["processed"],
+            corpus.tickets + kinds["reply"],
+        ),
+        (
+            "inbound ignored (auto-replies + bounces)",
+            counts.inbound["ignored"],
+            kinds["auto-reply"] + kinds["bounce"],
+        ),
+        ("inbound duplicate", counts.inbound["duplicate"], kinds["duplicate"]),
+        ("tickets", counts.tickets, corpus.tickets),
+        ("acknowledgements queued", counts.outbound_kinds["ack"], corpus.tickets),
+        ("department notices queued", counts.outbound_kinds["notice"], corpus.tickets),
+        ("escalations queued", counts.outbound_kinds["escalation"], counts.escalated),
+        ("outbound sent", counts.outbound["sent"], sum(counts.outbound.values())),
+        ("mails at the SMTP sink", sink[0], counts.outbound["sent"]),
+        ("acknowledgements at the SMTP sink", sink[1], corpus.tickets),
+        ("INBOX", box.inbox, 0),
+        ("Processed folder", box.processed, total - counts.inbound["quarantined"]),
+        ("Quarantine folder", box.quarantine, counts.inbound["quarantined"]),
+    ]
+    return [f"{name}: {actual}, expected {want}" for name, actual, want in expected if actual != want]
+
+
+def _states(counter: Counter[str]) -> str:
+    return ", ".join(f"{key} {value}" for key, value in sorted(counter.items())) or "none"
+
+
+def report(
+    corpus: Corpus,
+    label: str,
+    run: Run,
+    split: Phases | None,
+    counts: Counts,
+    box: Mailbox,
+    sink: tuple[int, int],
+) -> None:
+    total = len(corpus.raws)
+    megabytes = sum(len(raw) for raw in corpus.raws) / 1e6
+    print(f"corpus: {total} mails, {megabytes:.1f} MB: {_states(corpus.kinds)}")
+    print(f"database: {label}")
+    print(
+        f"run --once: {run.seconds:.2f} s, {total / run.seconds:.0f} mails/s, "
+        f"peak RSS {run.peak_rss_mb:.0f} MB, exit {run.exit_code}"
+    )
+    cpu = run.user_seconds + run.system_seconds
+    print(
+        f"daemon CPU: {cpu:.2f} s (user {run.user_seconds:.2f}, sys {run.system_seconds:.2f}), "
+        f"{total / cpu:.0f} mails per CPU-second; load average before the run {run.load_before:.2f}"
+    )
+    if split is not None:
+        print(
+            f"phases: start-up {split.startup:.2f} s | intake+processing {split.intake:.2f} s "
+            f"({total / max(split.intake, 1e-3):.0f} mails/s) | outbox {split.outbox:.2f} s "
+            f"({split.sent_lines / max(split.outbox, 1e-3):.0f} sends/s) | exit {split.shutdown:.2f} s"
+        )
+    print(f"tickets: {counts.tickets} ({counts.escalated} escalated)")
+    print(f"inbound: {_states(counts.inbound)}")
+    print(f"outbound: {_states(counts.outbound)}; by kind: {_states(counts.outbound_kinds)}")
+    print(f"smtp sink: {sink[0]} received, {sink[1]} acknowledgements (Auto-Submitted: auto-replied)")
+    print(f"mailbox: INBOX {box.inbox}, Processed {box.processed}, Quarantine {box.quarantine}")
+
+
+def print_profile(path: Path, profiler: str, top: int = 30) -> None:
+    if profiler == "pyinstrument":
+        print(f"\nprofile ({path}):\n{path.read_text()}")
+        return
+    stats = pstats.Stats(str(path))
+    print(f"\nprofile ({path}), top {top} by cumulative time:")
+    stats.sort_stats("cumulative").print_stats(top)
+
+
+# -- main -----------------------------------------------------------------------
+
+
+def _label(url: str) -> str:
+    parsed = make_url(url)
+    return f"{parsed.get_backend_name()} {parsed.render_as_string(hide_password=True)}"
+
+
+def _stopping(stop: Callable[[], None]) -> None:
+    with suppress(Exception):
+        stop()
+
+
+def bench(args: argparse.Namespace, folder: Path) -> int:
+    corpus = build_corpus(args.count, args.seed)
+    dovecot = Dovecot()
+    sink = SmtpSink()
+    try:
+        dovecot.start()
+        sink.start()
+        begin = time.perf_counter()
+        dovecot.append_many(corpus.raws, direct=True)
+        print(f"loaded {len(corpus.raws)} mails into Dovecot in {time.perf_counter() - begin:.1f} s")
+        with database(args.database_url, folder, args.keep) as url:
+            config = write_config(
+                folder, database_url=url, mailbox_url=dovecot.url, smtp_url=sink.url, batch_size=100
+            )
+            profiling = profiler_prefix(args.profiler, args.profile)
+            run = run_daemon(config, folder / "caredesk.log", args.timeout, profiling)
+            split = phases(folder / "caredesk.log", run)
+            counts = read_counts(url)
+            box = Mailbox(dovecot.count("INBOX"), dovecot.count("Processed"), dovecot.count("Quarantine"))
+            received = sink_acks(sink)
+            report(corpus, _label(url), run, split, counts, box, received)
+        if args.baseline:
+            seconds = baseline(dovecot, "Processed", box.processed)
+            rate = box.processed / seconds
+            print(f"baseline: batch FETCH + mail-parser alone {seconds:.2f} s, {rate:.0f} mails/s")
+    finally:
+        _stopping(sink.stop)
+        _stopping(dovecot.stop)
+    if args.profile is not None:
+        print_profile(args.profile, args.profiler)
+    problems = check(corpus, run, counts, box, received)
+    for problem in problems:
+        print(f"CHECK FAILED: {problem}")
+    if problems:
+        print(
+            f"daemon log: {folder / 'caredesk.log'}" if args.keep else "(run with --keep for the daemon log)"
+        )
+        return 1
+    print("checks: every mail accounted for")
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--count", type=int, default=1000, help="mails in the corpus (default 1000)")
+    parser.add_argument("--seed", type=int, default=7, help="corpus seed (default 7)")
+    parser.add_argument("--database-url", help="default: a SQLite file in the temp dir")
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir (config, log, database)")
+    parser.add_argument("--timeout", type=float, default=1800.0, help="kill the daemon after this many s")
+    parser.add_argument("--profile", type=Path, help="run the daemon under a profiler, write its output here")
+    parser.add_argument(
+        "--profiler",
+        choices=["cprofile", "pyinstrument"],
+        default="cprofile",
+        help="cprofile (pstats file, stdlib) or pyinstrument (text report, sampling; install it first)",
+    )
+    parser.add_argument("--baseline", action="store_true", help="also time batch FETCH + mail-parser alone")
+    args = parser.parse_args()
+    if args.count < 1:
+        parser.error("--count must be at least 1")
+    folder = Path(tempfile.mkdtemp(prefix="cd-bench-"))
+    # A Ctrl-C must still stop Dovecot and the sink (the finally blocks do it).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        return bench(args, folder)
+    finally:
+        if args.keep:
+            print(f"kept {folder}")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
