@@ -35,6 +35,8 @@ _SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
         "instance": (str, "caredesk"),
         "backlog_hours": (int, 72),
         "admin_address": (str, ""),
+        "secret": (str, ""),
+        "secret_file": (str, ""),
     },
     "mailbox": {
         "url": (str, "maildir:var/mail"),
@@ -55,6 +57,12 @@ _SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
         "timeout": (int, 60),
         "max_attempts": (int, 8),
         "retry_base_seconds": (int, 60),
+        "verp": (bool, False),
+    },
+    "limits": {
+        "auto_per_hour": (int, 3),
+        "auto_per_day": (int, 10),
+        "undeliverable_days": (int, 60),
     },
     "database": {
         "url": (str, "sqlite:///var/caredesk.db"),
@@ -63,7 +71,9 @@ _SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
 
 # Secrets may come from the environment or a *_file, but not from the config file
 # itself: config files get copied into tickets, backups and version control.
-_SECRET_KEYS = {("mailbox", "password"), ("smtp", "password")}
+_SECRET_KEYS = {("mailbox", "password"), ("smtp", "password"), ("", "secret")}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 _MAILBOX_SCHEMES = {"imap", "imaps", "maildir"}
@@ -106,6 +116,8 @@ class SmtpConfig:
     timeout: int
     max_attempts: int
     retry_base_seconds: int
+    verp: bool = False
+    """Send with a signed per-mail return path (care+b.TOKEN@...): needs plus-addressing."""
 
     @property
     def scheme(self) -> str:
@@ -114,6 +126,15 @@ class SmtpConfig:
     @property
     def file_path(self) -> Path:
         return Path(self.url.partition(":")[2])
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    """Limits on automatic mail to one recipient (RFC 3834: never start a mail loop)."""
+
+    auto_per_hour: int
+    auto_per_day: int
+    undeliverable_days: int
 
 
 @dataclass(frozen=True)
@@ -129,8 +150,11 @@ class Config:
     backlog_hours: int
     admin_address: str
     """Who hears about operational problems (a refused rules.yaml); '' = nobody, log only."""
+    secret: str = field(repr=False)
+    """Signs reply tokens and return paths; '' = use the one kept in the database."""
     mailbox: MailboxConfig
     smtp: SmtpConfig
+    limits: LimitsConfig
     database_url: str
     source: str
     """Where the configuration came from, for messages: a path or 'embedded defaults'."""
@@ -181,6 +205,11 @@ def _read_file(path: Path, values: dict[str, dict[str, Any]]) -> None:
                 values[key][sub_key] = sub_value
         else:
             _check_key(path, "", key)
+            if ("", key) in _SECRET_KEYS:
+                raise ConfigError(
+                    f"{path}: {key} must not be written in the config file; "
+                    "use secret_file or CAREDESK_SECRET"
+                )
             values[""][key] = value
 
 
@@ -216,7 +245,11 @@ def _apply_environment(env: Mapping[str, str], values: dict[str, dict[str, Any]]
             raise ConfigError(f"environment: unknown variable {name}{extra}")
         section, key = names[name]
         kind = _SCHEMA[section][key][0]
-        if kind is int:
+        if kind is bool:
+            if raw.strip().lower() not in _TRUE | _FALSE:
+                raise ConfigError(f"environment: {name} must be true or false, got {raw!r}")
+            values[section][key] = raw.strip().lower() in _TRUE
+        elif kind is int:
             try:
                 values[section][key] = int(raw)
             except ValueError:
@@ -239,7 +272,8 @@ def _merge_defaults(values: dict[str, dict[str, Any]]) -> dict[str, dict[str, An
     return merged
 
 
-def _read_secret(section: str, settings: dict[str, Any], base: Path) -> str:
+def _read_secret(label: str, settings: dict[str, Any], base: Path) -> str:
+    """The secret from the environment (already merged in) or from its file."""
     if settings["password"]:
         return str(settings["password"])
     if not settings["password_file"]:
@@ -248,7 +282,7 @@ def _read_secret(section: str, settings: dict[str, Any], base: Path) -> str:
     try:
         return secret_path.read_text(encoding="utf-8").strip()
     except OSError as error:
-        raise ConfigError(f"{section}.password_file: cannot read {secret_path}: {error.strerror}") from None
+        raise ConfigError(f"{label}: cannot read {secret_path}: {error.strerror}") from None
 
 
 def _resolve(base: Path, value: str) -> Path:
@@ -292,6 +326,9 @@ def _check_numbers(merged: dict[str, dict[str, Any]]) -> None:
         ("smtp", "timeout"),
         ("smtp", "max_attempts"),
         ("smtp", "retry_base_seconds"),
+        ("limits", "auto_per_hour"),
+        ("limits", "auto_per_day"),
+        ("limits", "undeliverable_days"),
     ]
     for section, key in positive:
         if merged[section][key] <= 0:
@@ -327,9 +364,12 @@ def _build(merged: dict[str, dict[str, Any]], base: Path, source: str) -> Config
         instance=top["instance"],
         backlog_hours=top["backlog_hours"],
         admin_address=top["admin_address"].strip().lower(),
+        secret=_read_secret(
+            "secret_file", {"password": top["secret"], "password_file": top["secret_file"]}, base
+        ),
         mailbox=MailboxConfig(
             url=_resolve_url(base, mailbox["url"], "maildir"),
-            password=_read_secret("mailbox", mailbox, base),
+            password=_read_secret("mailbox.password_file", mailbox, base),
             processed_folder=mailbox["processed_folder"],
             quarantine_folder=mailbox["quarantine_folder"],
             poll_interval=mailbox["poll_interval"],
@@ -340,11 +380,13 @@ def _build(merged: dict[str, dict[str, Any]], base: Path, source: str) -> Config
         smtp=SmtpConfig(
             url=_resolve_url(base, smtp["url"], "file"),
             username=smtp["username"],
-            password=_read_secret("smtp", smtp, base),
+            password=_read_secret("smtp.password_file", smtp, base),
             timeout=smtp["timeout"],
             max_attempts=smtp["max_attempts"],
             retry_base_seconds=smtp["retry_base_seconds"],
+            verp=smtp["verp"],
         ),
+        limits=LimitsConfig(**merged["limits"]),
         database_url=database_url,
         source=source,
     )

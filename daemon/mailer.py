@@ -3,30 +3,46 @@
 Every mail caredesk sends goes through `Mailer.queue`, inside the caller's
 transaction, so the mail exists exactly when the change that caused it exists.
 Delivery is the outbox sender's job (`daemon.outbox`).
+
+Automatic answers to incoming mail (acknowledgements, confirmations: RFC 3834
+"auto-replied") are limited per recipient and per ticket, never go to our own
+addresses nor to an address that bounced, and the row of a mail we chose not to
+send is kept as `suppressed` with the reason: nothing is dropped silently.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from datetime import datetime
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from daemon import store
+from daemon import jobs, signing, store
 from daemon.config import Config
-from daemon.models import OutboundMessage, Ticket
-from daemon.notify import Envelope, Renderer, TemplateFailure, compose, new_message_id
+from daemon.models import AddressStatus, OutboundMessage, Ticket
+from daemon.notify import Attachment, Envelope, Renderer, TemplateFailure, compose, new_message_id
 
 log = logging.getLogger("caredesk.mailer")
 
+AUTO_REPLIED = "auto-replied"
+LIMIT_NOTICE_KIND = "auto-limit"
+
 
 class Mailer:
-    def __init__(self, config: Config, renderer: Renderer, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        config: Config,
+        renderer: Renderer,
+        clock: Callable[[], datetime],
+        signing_key: bytes | None = None,
+    ) -> None:
         self.config = config
         self.renderer = renderer
         self.clock = clock
+        self.signing_key = signing_key
+        self.own_addresses = frozenset({config.address, config.admin_address} - {""})
 
     def queue(
         self,
@@ -41,13 +57,18 @@ class Mailer:
         cause_inbound_id: int | None = None,
         in_reply_to: str | None = None,
         language: str = "id",
+        attachments: Sequence[Attachment] = (),
     ) -> OutboundMessage | None:
         """Queue one mail; None when this (kind, cause, recipient) was queued before.
+
+        `attachments` are (filename, MIME type, bytes), e.g. a report's spreadsheet.
 
         A broken template never blocks the change that caused the mail: the row is
         stored as `failed` with the error, and the log says so.
         """
         now = self.clock()
+        recipient = recipient.strip().lower()
+        automatic = auto_submitted == AUTO_REPLIED and kind != LIMIT_NOTICE_KIND
         message_id = new_message_id(kind, self.config.domain)
         values: dict[str, object] = {
             "kind": kind,
@@ -56,6 +77,7 @@ class Mailer:
             "recipient": recipient,
             "envelope_from": self.config.address,
             "message_id": message_id,
+            "automatic": automatic,
             "subject": "",
             "raw": b"",
             "state": "pending",
@@ -78,24 +100,91 @@ class Mailer:
                 references=(in_reply_to,) if in_reply_to else (),
                 language=language,
             )
-            values["subject"], values["raw"] = rendered.subject, compose(envelope, rendered)
+            values["subject"], values["raw"] = rendered.subject, compose(envelope, rendered, attachments)
         except (TemplateFailure, ValueError) as error:
             values["state"], values["last_error"] = "failed", str(error)
             log.error("cannot render %s to %s: %s", kind, recipient, error)
+        held = self._why_not_send(session, recipient, ticket, now) if automatic else None
+        if held is not None and values["state"] == "pending":
+            values["state"], values["last_error"] = "suppressed", held
         keys = ["kind", "cause_inbound_id", "recipient"]
         if not store.insert_ignore(session, OutboundMessage, values, keys):
             return None
         saved = session.execute(
             select(OutboundMessage).where(col(OutboundMessage.message_id) == message_id)
         ).scalar_one()
+        if self.config.smtp.verp and self.signing_key is not None:
+            # The return path names this very row, so a bounce can be tied to it
+            # without trusting anything inside the bounce.
+            saved.envelope_from = signing.return_path(self.signing_key, self.config.address, saved.id or 0)
+            session.add(saved)
         if ticket is not None:
+            action = f"suppressed-{kind}" if saved.state == "suppressed" else f"queued-{kind}"
+            reason = f"to {recipient}" + (f": {held}" if saved.state == "suppressed" else "")
             store.add_event(
-                session,
-                ticket,
-                actor="caredesk",
-                action=f"queued-{kind}",
-                at=now,
-                reason=f"to {recipient}",
-                outbound_id=saved.id,
+                session, ticket, actor="caredesk", action=action, at=now, reason=reason, outbound_id=saved.id
             )
+        if held is not None:
+            log.warning("not sending %s to %s: %s", kind, recipient, held)
+            self._limit_notice(session, recipient, held, now)
         return saved
+
+    def _why_not_send(
+        self, session: Session, recipient: str, ticket: Ticket | None, now: datetime
+    ) -> str | None:
+        """The reason an automatic answer to `recipient` must not go out now, or None."""
+        if without_tag(recipient) in self.own_addresses:
+            return "our own address: never answered automatically"
+        status = session.get(AddressStatus, recipient)
+        if status is not None and status.undeliverable_until > now:
+            until = f"{status.undeliverable_until:%Y-%m-%d}"
+            return f"address bounced ({status.reason}); no automatic mail until {until}"
+        limits = self.config.limits
+        windows = (
+            (timedelta(hours=1), limits.auto_per_hour, "hour"),
+            (timedelta(days=1), limits.auto_per_day, "day"),
+        )
+        for window, most, label in windows:
+            sent = self._automatic_count(session, recipient, None, now - window)
+            if sent >= most:
+                return f"limit reached: {sent} automatic mails to this address in the last {label}"
+            if (
+                ticket is not None
+                and self._automatic_count(session, recipient, ticket.id, now - window) >= most
+            ):
+                return f"limit reached: {most} automatic mails on this ticket in the last {label}"
+        return None
+
+    @staticmethod
+    def _automatic_count(session: Session, recipient: str, ticket_id: int | None, since: datetime) -> int:
+        statement = select(func.count()).where(
+            col(OutboundMessage.recipient) == recipient,
+            col(OutboundMessage.automatic).is_(True),
+            col(OutboundMessage.state) != "suppressed",
+            col(OutboundMessage.created_at) >= since,
+        )
+        if ticket_id is not None:
+            statement = statement.where(col(OutboundMessage.ticket_id) == ticket_id)
+        return int(session.execute(statement).scalar_one())
+
+    def _limit_notice(self, session: Session, recipient: str, reason: str, now: datetime) -> None:
+        """Tell a held-back recipient once a day why they hear nothing more automatically."""
+        if not reason.startswith("limit reached"):
+            return
+        if not jobs.claim(session, LIMIT_NOTICE_KIND, f"{recipient}/{now:%Y-%m-%d}", now=now):
+            return
+        self.queue(
+            session,
+            kind=LIMIT_NOTICE_KIND,
+            recipient=recipient,
+            template="auto_limit.txt",
+            context={"org": {"name": self.config.name, "address": self.config.address}},
+            auto_submitted=AUTO_REPLIED,
+            cause_inbound_id=None,
+        )
+
+
+def without_tag(address: str) -> str:
+    """`care+b.12.x@d` -> `care@d`: plus-addressed variants are the same mailbox."""
+    local, _, domain = address.partition("@")
+    return f"{local.split('+', 1)[0]}@{domain}"

@@ -86,6 +86,14 @@ class Ticket(SQLModel, table=True):
     received_at: datetime = _when()
     created_at: datetime = _when(default_factory=utcnow)
     updated_at: datetime = _when(default_factory=utcnow)
+    # Service levels (`daemon.sla_stamp`): due dates are stamped once, when the
+    # ticket is made, on the working-day calendar of the rules then in force.
+    # The resolution is `completed_at`; there is no separate column for it.
+    first_response_due: datetime | None = _when(default=None)
+    """When the first human reply to the customer is due; None where it is not measured (recaps)."""
+    resolution_due: datetime | None = _when(default=None)
+    first_responded_at: datetime | None = _when(default=None)
+    """When the first `reply` to the customer was queued; the acknowledgement does not count."""
 
 
 class TicketEvent(SQLModel, table=True):
@@ -168,6 +176,8 @@ class OutboundMessage(SQLModel, table=True):
     recipient: str = Field(max_length=320, index=True)
     envelope_from: str = Field(max_length=320)
     message_id: str = Field(unique=True, max_length=998)
+    automatic: bool = False
+    """An automatic answer to incoming mail (RFC 3834): counted against the per-recipient limits."""
     subject: str = Field(default="", max_length=998)
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     state: str = Field(default="pending", index=True, max_length=16)
@@ -199,6 +209,22 @@ class Setting(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=64)
     value: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class JobClaim(SQLModel, table=True):
+    """One row per piece of periodic work done: (job, period) is claimed exactly once.
+
+    A reminder for branch X in 2026-11, an SLA escalation for one ticket and level,
+    the monthly report for one recipient: whoever inserts the row first does the
+    work, in the same transaction, so restarts and several daemons never repeat it.
+    """
+
+    __tablename__ = "job_claim"
+
+    job: str = Field(primary_key=True, max_length=64)
+    period: str = Field(primary_key=True, max_length=255)
+    claimed_at: datetime = _when(default_factory=utcnow)
+    owner: str = Field(default="", max_length=128)
 
 
 class MailboxCheckpoint(SQLModel, table=True):
@@ -278,3 +304,30 @@ class RecapRowLink(SQLModel, table=True):
     row_values: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
     created_at: datetime = _when(default_factory=utcnow)
     updated_at: datetime = _when(default_factory=utcnow)
+
+
+class RecapAttachment(SQLModel, table=True):
+    """A complaint form (PDF, image, Word, ...) that came with a branch's recap mail, kept byte for byte.
+
+    Every attachment of a branch's recap mail that is not a spreadsheet is one
+    of these, whatever became of the recap itself: the forms are records of the
+    complaints (DOMAIN.md §8). `recap_file_id` points at the recap file of the
+    same mail (the first one, when the mail held several; None when the
+    spreadsheet could not be kept, e.g. dropped as too large by the parser);
+    `inbound_id` always points at the mail. Nothing is ever deleted.
+    """
+
+    __tablename__ = "recap_attachment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    inbound_id: int = Field(foreign_key="inbound_message.id", index=True)
+    recap_file_id: int | None = Field(default=None, foreign_key="recap_file.id", index=True)
+    branch: str = Field(index=True, max_length=64)
+    month: str = Field(default="", index=True, max_length=7)
+    """The recap month of `recap_file_id`'s file; '' when it is not known."""
+    filename: str = Field(default="", max_length=255)
+    content_type: str = Field(default="application/octet-stream", max_length=255)
+    size: int = 0
+    sha256: str = Field(index=True, max_length=64)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    received_at: datetime = _when()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import email.policy
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -95,7 +95,11 @@ class Envelope:
     language: str = "id"
 
 
-def compose(envelope: Envelope, rendered: Rendered) -> bytes:
+Attachment = tuple[str, str, bytes]
+"""(filename, MIME type such as `application/pdf`, content) of a file sent along."""
+
+
+def compose(envelope: Envelope, rendered: Rendered, attachments: Sequence[Attachment] = ()) -> bytes:
     """The exact bytes we will send (and store before the first attempt)."""
     message = EmailMessage(policy=SMTP_POLICY)
     message["From"] = formataddr((header_safe(envelope.from_name), envelope.from_address))
@@ -119,6 +123,11 @@ def compose(envelope: Envelope, rendered: Rendered) -> bytes:
     message[LOOP_HEADER] = envelope.loop_marker
     message["Content-Language"] = envelope.language
     message.set_content(rendered.body, charset="utf-8")
+    for filename, mime_type, content in attachments:
+        maintype, _, subtype = mime_type.partition("/")
+        message.add_attachment(
+            content, maintype=maintype, subtype=subtype or "octet-stream", filename=header_safe(filename)
+        )
     return message.as_bytes()
 
 

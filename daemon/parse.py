@@ -20,6 +20,7 @@ is cut, and a note is added to `defects`.
 | raw size 100 MB                          | quarantine (`daemon.prescan`)                       |
 | 1,000 header fields, 100 `Received`      | quarantine: a header bomb, a looping mail           |
 | MIME depth 20, 200 MIME parts            | quarantine: a MIME bomb                             |
+| a part's Content-Type/-Disposition 8 KB  | quarantine: a parameter bomb                        |
 | header field 16 KB, header block 256 KB  | cut; "header field/block truncated"                 |
 | 50 attachments                           | the first 50 kept; "attachments truncated: ..."     |
 | attachment 25 MB decoded                 | that attachment dropped; "attachment dropped: ..."  |
@@ -54,7 +55,7 @@ import mailparser
 from daemon.contact import extract_contact
 from daemon.language import detect_language
 from daemon.message import Attachment, InboundMail
-from daemon.prescan import LimitExceeded, check_structure
+from daemon.prescan import LimitExceeded, check_headers, check_parts
 from daemon.quoting import strip_quoted
 from daemon.sanitize import clean_html
 
@@ -156,10 +157,12 @@ def parse(raw: bytes, *, own_addresses: Iterable[str] = ()) -> InboundMail:
     own = tuple(own_addresses)
     raw = bytes(raw)
     try:
-        check_structure(raw)
+        check_headers(raw)
+        raw, notes = _limit_headers(raw)
+        # On the capped bytes: the part count must be what the parser will see.
+        check_parts(raw)
     except LimitExceeded as error:
         raise ParseError(f"limit exceeded: {error}") from None
-    raw, notes = _limit_headers(raw)
     try:
         return _build(_with_mailparser(raw), own, notes)
     except Exception as first:

@@ -27,13 +27,16 @@ from sqlmodel import Session, col
 from daemon import db, store
 from daemon.classify import Classification, Kind, classify
 from daemon.config import Config
+from daemon.deliverability import record_bounce
 from daemon.mailer import Mailer
 from daemon.message import InboundMail
 from daemon.models import InboundMessage, OutboundMessage, Ticket
 from daemon.notify import Renderer
 from daemon.parse import ParseError, parse
+from daemon.recap.intake import handle_recap_mail
 from daemon.route import Decision, RouteContext, explain, route
 from daemon.rules import Rules
+from daemon.sla_stamp import stamp_due_dates
 
 log = logging.getLogger("caredesk.pipeline")
 
@@ -67,11 +70,13 @@ class Processor:
         rules: Callable[[], Rules],
         renderer: Renderer,
         clock: Clock,
+        signing_key: bytes | None = None,
     ) -> None:
         self.engine = engine
         self.config = config
         self.rules = rules
-        self.mailer = Mailer(config, renderer, clock)
+        self.signing_key = signing_key
+        self.mailer = Mailer(config, renderer, clock, signing_key)
         self.clock = clock
         self.zone = ZoneInfo(config.timezone)
         self.own_addresses = (config.address,)
@@ -174,8 +179,24 @@ class Processor:
             thread_ticket_id=self._thread_ticket(session, mail),
         )
         row.processed_at = self.clock()
-        if decision.kind in (Kind.AUTOMATED, Kind.BOUNCE):
+        if decision.kind is Kind.BOUNCE:
+            row.state = "ignored"
+            row.reason = record_bounce(
+                session, row, mail, config=self.config, key=self.signing_key, clock=self.clock
+            )
+            return
+        if decision.kind is Kind.AUTOMATED:
             self._record_automated(session, row, decision)
+            return
+        if handle_recap_mail(
+            session,
+            row=row,
+            mail=mail,
+            rules=self.rules(),
+            mailer=self.mailer,
+            clock=self.clock,
+            config=self.config,
+        ):
             return
         if decision.kind is Kind.FOLLOW_UP:
             stage[0] = "store"
@@ -327,6 +348,7 @@ class Processor:
             created_at=now,
             updated_at=now,
         )
+        stamp_due_dates(ticket, rules, now, timezone=self.config.timezone)
         session.add(ticket)
         session.flush()
         row.state, row.ticket_id, row.reason = "processed", ticket.id, "new complaint"
@@ -385,6 +407,8 @@ class Processor:
         reply_to = mail.message_id if not mail.message_id_synthetic else None
         if self._is_backlog(row):
             self._event(session, ticket, "ack-suppressed", "mail older than the backlog limit")
+        elif asks_for_no_auto_reply(mail):
+            self._event(session, ticket, "ack-suppressed", "the sender asked for no automatic replies")
         else:
             self._enqueue(
                 session,
@@ -520,3 +544,12 @@ def logical_key(mail: InboundMail) -> str:
     """The same mail delivered twice (To and Cc, list and direct) has the same key."""
     material = f"{mail.message_id}|{mail.from_address}|{mail.body_sha256}"
     return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def asks_for_no_auto_reply(mail: InboundMail) -> bool:
+    """Exchange's X-Auto-Response-Suppress asks us not to answer automatically.
+
+    It is a request, not proof the mail is automated: the complaint is still a ticket.
+    """
+    asked = {token.strip().lower() for token in (mail.header("x-auto-response-suppress") or "").split(",")}
+    return bool(asked & {"all", "autoreply", "oof"})

@@ -168,7 +168,7 @@ def why(decision: Decision, name: str) -> str:
     if by is None:
         return {"product": "no product named", "escalate": "no rule escalates"}.get(name, "-")
     if by == BY_DEFAULT:
-        return "default route"
+        return "default route" if name == "department" else "the default in the rules file"
     if by == BY_DETECTION:
         return "detected from the mail's words"
     if by == BY_PRODUCT:

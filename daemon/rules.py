@@ -158,6 +158,20 @@ class Actions:
 
 
 @dataclass(frozen=True, slots=True)
+class ReportsConfig:
+    """The `reports:` section: when the monthly report and the reminder before it go out."""
+
+    day: int = 5
+    """The day of the month the previous month's report is mailed (DOMAIN.md §8: by the 5th)."""
+    reminder_day: int = 1
+    """The day departments are reminded to record the results of the complaints they resolved."""
+    address: str | None = None
+    """Customer Care's address for the full report; None: the `default:` department's email."""
+    general_managers: bool = True
+    """Mail each general manager the part of the report about their own departments."""
+
+
+@dataclass(frozen=True, slots=True)
 class Rule:
     name: str
     description: str
@@ -189,6 +203,8 @@ class Rules:
     """The `calendar:` section; `calendar_config.build(config.timezone)` makes the calendar."""
     sla_config: SlaPolicy = field(default_factory=SlaPolicy)
     """The `sla:` section: targets by severity, department and SLA class."""
+    reports_config: ReportsConfig = field(default_factory=ReportsConfig)
+    """The `reports:` section: the monthly report's day and recipients."""
     # Lookup tables derived from the fields above, built once here so that
     # routing never scans a list.
     product_words: tuple[tuple[str, WordSet, WordSet], ...] = field(init=False, repr=False, compare=False)
@@ -325,12 +341,23 @@ def _suggest(wrong: str, choices: Iterable[str]) -> str:
     return ""
 
 
-_TOP_KEYS = ("departments", "products", "branches", "customers", "default", "rules", "calendar", "sla")
+_TOP_KEYS = (
+    "departments",
+    "products",
+    "branches",
+    "customers",
+    "default",
+    "rules",
+    "calendar",
+    "sla",
+    "reports",
+)
 _DEPARTMENT_KEYS = ("id", "name", "email", "members", "manager", "general_manager")
 _PRODUCT_KEYS = ("id", "name", "department", "aliases", "keywords")
 _BRANCH_KEYS = ("id", "name", "province", "emails")
 _CUSTOMER_KEYS = ("email", "domain", "name", "tier")
 _DEFAULT_KEYS = ("department", "severity")
+_REPORTS_KEYS = ("day", "reminder_day", "address", "general_managers")
 _RULE_KEYS = ("name", "description", "when", "then")
 _THEN_KEYS = ("department", "product", "severity", "escalate", "tags", "sla", "stop")
 _OPERATORS = ("words", "regex", "equals", "glob")
@@ -598,6 +625,7 @@ class _Loader:
         service_levels = _ServiceLevels(self)
         calendar_config = service_levels.calendar(top.get("calendar"))
         sla_config = service_levels.sla(top.get("sla"), self.rule_nodes)
+        reports_config = self.load_reports(top.get("reports"))
         if self.errors or default is None or calendar_config is None or sla_config is None:
             return None
         return Rules(
@@ -613,6 +641,7 @@ class _Loader:
             warnings=tuple(p for p in self.problems if p.severity == "warning"),
             calendar_config=calendar_config,
             sla_config=sla_config,
+            reports_config=reports_config or ReportsConfig(),
         )
 
     def load_departments(self, entry: _Entry | None) -> None:
@@ -698,6 +727,33 @@ class _Loader:
         department = self.optional(fields, "department", lambda n, _: self.reference(n, "department"))
         severity: Severity = self.optional(fields, "severity", self.severity) or "minor"
         return (department, severity) if department else None
+
+    def load_reports(self, entry: _Entry | None) -> ReportsConfig | None:
+        if entry is None or _is_null(entry.value):
+            return ReportsConfig()
+        fields = self.record(entry.value, "reports", _REPORTS_KEYS)
+        if fields is None:
+            return None
+        before = self.errors
+        defaults = ReportsConfig()
+        day = self.optional(fields, "day", self.day_of_month) or defaults.day
+        reminder_day = self.optional(fields, "reminder_day", self.day_of_month) or defaults.reminder_day
+        address = self.optional(fields, "address", self.email)
+        general_managers = self.optional(fields, "general_managers", self.flag)
+        if self.errors == before and reminder_day >= day:
+            where = fields["reminder_day"].value if "reminder_day" in fields else fields["day"].value
+            self.error(where, f"reminder_day ({reminder_day}) must come before the report's day ({day})")
+        if self.errors > before:
+            return None
+        return ReportsConfig(day, reminder_day, address, general_managers is not False)
+
+    def day_of_month(self, node: Node, what: str) -> int | None:
+        # Up to the 28th, so that every month has the day.
+        value = self.count(node, what)
+        if value is not None and value > 28:
+            self.error(node, f"{what} must be a day of the month from 1 to 28, not {value}")
+            return None
+        return value
 
     # -- rules -------------------------------------------------------------
 

@@ -14,18 +14,19 @@ import socket
 import threading
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 import schedule
 
-from daemon import db
-from daemon.config import Config
+from daemon import db, signing
+from daemon.config import Config, public_url
 from daemon.intake import Intake
 from daemon.mailer import Mailer
 from daemon.notify import Renderer
 from daemon.outbox import OutboxSender
 from daemon.pipeline import Processor
+from daemon.recap import deadline as recap_deadline
 from daemon.rules_reload import AdminAlert, RulesHolder
 from daemon.sources import Mailbox
 from daemon.sources.imap import ImapMailbox
@@ -33,6 +34,8 @@ from daemon.sources.maildir import MaildirMailbox
 from daemon.transport import make_transport
 
 log = logging.getLogger("caredesk.service")
+
+MAX_BACKOFF = 15 * 60  # seconds between mailbox tries during a long outage
 
 Clock = Callable[[], datetime]
 
@@ -56,19 +59,23 @@ class Daemon:
         self.config = config
         self.clock = clock
         self.stop = stop or threading.Event()
+        self._mailbox_failures = 0
+        self._mailbox_retry_at: datetime | None = None
         self.engine = db.make_engine(config.database_url)
         db.create_schema(self.engine)
+        self.signing_key = signing.load_key(self.engine, config.secret)
         renderer = Renderer(config.templates)
+        self.mailer = Mailer(config, renderer, clock, self.signing_key)
         alert = AdminAlert(
             self.engine,
-            Mailer(config, renderer, clock),
+            self.mailer,
             config.admin_address,
             instance=config.instance,
             timezone=config.timezone,
             clock=clock,
         )
         self.rules = RulesHolder(config.rules, on_refused=alert)
-        self.processor = Processor(self.engine, config, self.rules, renderer, clock)
+        self.processor = Processor(self.engine, config, self.rules, renderer, clock, self.signing_key)
         self.intake = Intake(
             self.engine,
             make_mailbox_factory(config),
@@ -99,17 +106,32 @@ class Daemon:
         self.close()
 
     def poll_mailbox(self) -> Counter[str]:
+        """One poll; after a failure the next tries back off (poll interval × 2ⁿ, at most 15 min)."""
         self.rules.refresh()
+        now = self.clock()
+        if self._mailbox_retry_at is not None and now < self._mailbox_retry_at:
+            return Counter({"mailbox_waiting": 1})
         try:
-            return self.intake.poll(self.stop)
+            counts = self.intake.poll(self.stop)
         except Exception as error:
-            log.error(
-                "mailbox %s unavailable: %s: %s",
-                self.config.mailbox.url,
+            self._mailbox_failures += 1
+            delay = min(self.config.mailbox.poll_interval * 2 ** (self._mailbox_failures - 1), MAX_BACKOFF)
+            self._mailbox_retry_at = now + timedelta(seconds=delay)
+            # One error line when the outage starts; quieter lines while it lasts.
+            report = log.error if self._mailbox_failures == 1 else log.warning
+            report(
+                "mailbox %s unavailable (try %d): %s: %s; next try in %ds",
+                public_url(self.config.mailbox.url),
+                self._mailbox_failures,
                 type(error).__name__,
                 error,
+                delay,
             )
             return Counter({"mailbox_errors": 1})
+        if self._mailbox_failures:
+            log.info("mailbox reachable again after %d failed tries", self._mailbox_failures)
+        self._mailbox_failures, self._mailbox_retry_at = 0, None
+        return counts
 
     def deliver(self) -> Counter[str]:
         try:
@@ -121,12 +143,24 @@ class Daemon:
     def run_once(self) -> Counter[str]:
         """Process what is waiting (mailbox, then outbox) and return the counts."""
         counts = self.poll_mailbox()
+        counts.update(self.run_recap_deadlines())
         counts.update(self.deliver())
         return counts
+
+    def run_recap_deadlines(self) -> Counter[str]:
+        """Queue the branch-recap reminders and the missing-branch report that are due, each once."""
+        try:
+            return recap_deadline.run_recap_deadlines(
+                self.engine, self.rules(), self.processor.mailer, self.clock()
+            )
+        except Exception as error:
+            log.error("recap deadlines failed: %s: %s", type(error).__name__, error)
+            return Counter({"recap_deadline_errors": 1})
 
     def run_forever(self) -> None:
         scheduler = schedule.Scheduler()
         scheduler.every(self.config.mailbox.poll_interval).seconds.do(self.run_once)
+        scheduler.every(10).minutes.do(self.run_recap_deadlines)
         log.info(
             "caredesk running: mailbox %s, every %ss, database %s",
             self.config.mailbox.url,

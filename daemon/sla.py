@@ -199,6 +199,21 @@ def due_dates(
     targets = policy.targets(severity, department, sla_class)
     first_response_due = calendar.deadline(received_at, targets.first_response)
     resolution_due = calendar.deadline(received_at, targets.resolution)
+    return anchored_due_dates(received_at, first_response_due, resolution_due, targets, calendar)
+
+
+def anchored_due_dates(
+    received_at: datetime,
+    first_response_due: datetime,
+    resolution_due: datetime,
+    targets: Targets,
+    calendar: WorkCalendar,
+) -> DueDates:
+    """The ladder for due times fixed earlier (stamped on a ticket when it was made).
+
+    Reminders and escalations then hang off the due dates a person was shown,
+    even when the rules or the calendar changed since.
+    """
     ladder: list[LadderPoint] = []
     dues: tuple[tuple[Target, datetime], ...] = (
         ("first_response", first_response_due),

@@ -16,7 +16,6 @@ import hashlib
 import os
 import re
 import tomllib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 import pytest
 
 from daemon.cli import main
+from daemon.commands.run import INGEST_SOURCE
 from daemon.models import InboundMessage, OutboundMessage, Ticket
 from daemon.parse import parse
 from tests.hostile.generate import generate
@@ -98,7 +98,7 @@ class Run:
     ingest_exit_code: int
     first: Round
     second: Round
-    """After the `ingest` round: its rows are those of source 'ingest'."""
+    """After the `ingest` round: only the rows `caredesk ingest` stored."""
 
     @property
     def maildir(self) -> Path:
@@ -110,15 +110,11 @@ def _maildir_name(position: int, name: str) -> str:
     return f"{1_700_000_000 + position}.M{position}P1.{Path(name).stem}"
 
 
-def _corpus_name(source_key: str) -> str:
-    return source_key.split(".", 2)[2] + ".eml"
-
-
 def _snapshot(url: str, folder: Path, names_by_key: dict[str, str], source: str | None) -> Round:
     rows = {
         names_by_key[row.source_key]: row
         for row in inbound(url)
-        if (source is None and row.source != "ingest") or row.source == source
+        if (source is None and row.source != INGEST_SOURCE) or row.source == source
     }
     return Round(
         rows=rows,
@@ -129,7 +125,7 @@ def _snapshot(url: str, folder: Path, names_by_key: dict[str, str], source: str 
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
+def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     folder = tmp_path_factory.mktemp("hostile")
     sources = {path.name: path.read_bytes() for path in sorted((HERE / "data").glob("*.eml"))}
     sources.update({path.name: path.read_bytes() for path in generate(folder / "generated")})
@@ -159,8 +155,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
             ["--config", str(config), "ingest", *(str(again / n) for n in INGESTED_AGAIN)]
         )
         hashes = {hashlib.sha256(sources[name]).hexdigest(): name for name in INGESTED_AGAIN}
-        second = _snapshot(url, folder, hashes, "ingest")
-    yield Run(folder, sources, run_exit_code, ingest_exit_code, first, second)
+        second = _snapshot(url, folder, hashes, INGEST_SOURCE)
+    return Run(folder, sources, run_exit_code, ingest_exit_code, first, second)
 
 
 # --- the corpus as a whole ---------------------------------------------------------------

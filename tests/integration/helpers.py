@@ -71,7 +71,8 @@ def table(database_url: str, model: Any) -> list[Any]:
     try:
         db.create_schema(engine)
         with db.session(engine) as session:
-            return list(session.execute(select(model).order_by(model.id)).scalars())
+            key = list(model.__table__.primary_key.columns)
+            return list(session.execute(select(model).order_by(*key)).scalars())
     finally:
         engine.dispose()
 

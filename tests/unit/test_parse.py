@@ -653,6 +653,68 @@ def test_invalid_base64_in_an_attachment_is_decoded_as_far_as_it_goes() -> None:
     assert mail.text == "Foto terlampir."
 
 
+def test_an_outsized_parameter_field_in_a_part_is_a_parse_error() -> None:
+    # Splitting parameters takes the parsers superlinear time: 100,000 took 20 s.
+    field = "Content-Type: application/pdf; name=x" + "; a=b" * 2000
+    raw = (
+        "From: a@example.net\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+        f"--b\r\nContent-Type: text/plain\r\n\r\nisi\r\n--b\r\n{field}\r\n\r\nx\r\n--b--\r\n"
+    )
+    started = time.monotonic()
+
+    with pytest.raises(ParseError, match="a MIME part's Content-Type field is over 8,192 bytes"):
+        parse(raw.encode())
+
+    assert time.monotonic() - started < 0.5
+
+
+def test_the_message_own_outsized_content_type_is_cut_not_refused() -> None:
+    raw = (
+        "From: a@example.net\r\nContent-Type: text/plain; charset=utf-8"
+        + "; a=b" * 100_000
+        + "\r\n\r\nisi\r\n"
+    ).encode()
+    started = time.monotonic()
+
+    mail = parse(raw)
+
+    assert time.monotonic() - started < 1
+    assert mail.text == "isi" and "header field truncated" in mail.defects
+
+
+def test_long_fields_in_a_forwarded_message_and_long_file_names_are_accepted() -> None:
+    recipients = ", ".join(f"orang{n}@contoh.id" for n in range(1000))
+    name = "%E6%96%87" * 255  # 255 CJK characters, percent-encoded: 2.3 KB
+    raw = (
+        "From: a@example.net\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+        "--b\r\nContent-Type: text/plain\r\n\r\nTerusan.\r\n"
+        f"--b\r\nContent-Type: message/rfc822\r\n\r\nFrom: c@contoh.id\r\nTo: {recipients}\r\n\r\nasli\r\n"
+        "--b\r\nContent-Type: application/pdf\r\n"
+        f"Content-Disposition: attachment; filename*=utf-8''{name}.pdf\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\nJVBERg==\r\n--b--\r\n"
+    )
+
+    mail = parse(raw.encode())
+
+    assert mail.attachments[-1].filename == "文" * 251 + ".pdf"
+    assert mail.attachments[-1].payload == b"%PDF"
+
+
+def test_the_stdlib_fallback_decodes_encoded_words_in_file_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mailparser, "parse_from_bytes", _broken_mailparser)
+    raw = (
+        b"From: a@example.net\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+        b"--b\r\nContent-Type: text/plain\r\n\r\nisi\r\n--b\r\nContent-Type: application/pdf\r\n"
+        b'Content-Disposition: attachment; filename="=?utf-8?q?surat_jalan_=E2=84=96_12.pdf?="\r\n'
+        b"\r\nx\r\n--b--\r\n"
+    )
+
+    mail = parse(raw)
+
+    assert mail.parser == "email"
+    assert [a.filename for a in mail.attachments] == ["surat jalan № 12.pdf"]
+
+
 def test_a_message_over_the_raw_size_limit_is_a_parse_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(prescan, "MESSAGE_LIMIT", 1000)
 

@@ -317,6 +317,12 @@ def test_compare_lists_each_changed_part_with_the_rule_that_decided_it() -> None
         ("escalate", False, True, 'rule "legal-threat"'),
     ]
     assert all(change.by_hand is None for change in changes)
+    major = Routing(department="koran", product="koran-harian", severity="major", escalate=True)
+    lowered = compare("CC-2026-000001", major, major, _decision("koran", severity="default"))
+    assert [(c.field, c.new, c.why) for c in lowered] == [
+        ("severity", "minor", "the default in the rules file"),
+        ("escalate", False, "no rule escalates"),
+    ]
     assert compare("CC-2026-000001", ROUTED, ROUTED, _decision("koran")) == []
 
 

@@ -1,0 +1,181 @@
+"""Reports as CSV: one file, one section per table, for scripts and spreadsheets.
+
+Each section starts with a line holding only its name in brackets
+(`[by_department]`), then a heading line of column keys, then the rows, then
+an empty line. Keys, ISO 8601 times (local, with offset) and shares as
+fractions (0.75) keep the file easy to read back; the xlsx and html carry the
+bilingual labels.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+
+from daemon.report import labels
+from daemon.report.monthly import Compliance, Count, MonthlyReport, RegisterRow
+from daemon.report.review import ReviewReport
+
+REGISTER_KEYS = tuple(key for key, _ in labels.REGISTER_COLUMNS)
+COMPLIANCE_KEYS = (
+    "key",
+    "label",
+    "tickets",
+    "first_response_met",
+    "first_response_measured",
+    "first_response_share",
+    "resolution_met",
+    "resolution_measured",
+    "resolution_share",
+)
+OPEN_KEYS = ("reference", "received", "department", "severity", "status", "resolution_due", "overdue")
+ACTION_KEYS = (
+    "reference",
+    "department",
+    "root_cause",
+    "corrective_action",
+    "action_target",
+    "preventive_action",
+    "completed",
+    "effectiveness",
+    "effectiveness_kind",
+)
+
+
+class _Sections:
+    def __init__(self) -> None:
+        self.buffer = io.StringIO()
+        self.writer = csv.writer(self.buffer, lineterminator="\r\n")
+
+    def section(self, name: str, heading: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+        self.writer.writerow([f"[{name}]"])
+        self.writer.writerow(heading)
+        for row in rows:
+            self.writer.writerow([cell(value) for value in row])
+        self.writer.writerow([])
+
+    def text(self) -> str:
+        return self.buffer.getvalue()
+
+
+def cell(value: object) -> str:
+    """A value as CSV text: ISO times, 1/0 for flags, fractions with four decimals."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+def monthly_csv(report: MonthlyReport) -> str:
+    out = _Sections()
+    about = [
+        ("month", str(report.month)),
+        ("generated_at", report.generated_at),
+        ("timezone", report.timezone),
+        ("departments", " ".join(report.departments)),
+        ("total", report.total),
+        ("open", len(report.open_tickets)),
+        ("overdue", len(report.overdue_tickets)),
+    ]
+    out.section("report", ("key", "value"), about)
+    for name in ("by_week", "by_department", "by_product", "by_severity", "by_channel", "by_branch"):
+        out.section(name, ("key", "label", "count"), _counts(getattr(report, name)))
+    compliance = (report.compliance, *report.compliance_by_department)
+    out.section("compliance", COMPLIANCE_KEYS, (_compliance(item) for item in compliance))
+    out.section("open_tickets", OPEN_KEYS, (_open(row) for row in report.open_tickets))
+    out.section("corrective_actions", ACTION_KEYS, (_action(row) for row in report.corrective_actions))
+    out.section("effectiveness", ("key", "label", "count"), _counts(report.effectiveness))
+    if report.recaps is not None:
+        recaps = ((r.branch, r.name, r.state, r.files, r.last_received) for r in report.recaps)
+        out.section("recaps", ("branch", "name", "state", "files", "last_received"), recaps)
+    out.section("register", REGISTER_KEYS, (_register(row) for row in report.register))
+    return out.text()
+
+
+def review_csv(review: ReviewReport) -> str:
+    out = _Sections()
+    about = [
+        ("quarter", str(review.quarter)),
+        ("generated_at", review.generated_at),
+        ("resolved", review.total),
+        ("mean_working_days", review.mean_working_days),
+        ("median_working_days", review.median_working_days),
+        ("longest_working_days", review.longest_working_days),
+        ("received_in_quarter", review.received),
+        ("open_at_end", review.still_open),
+    ]
+    out.section("review", ("key", "value"), about)
+    for name in ("by_department", "by_product", "by_severity", "by_category", "by_channel", "effectiveness"):
+        out.section(name, ("key", "label", "count"), _counts(getattr(review, name)))
+    out.section("compliance", COMPLIANCE_KEYS, [_compliance(review.compliance)])
+    keys = (*ACTION_KEYS[:1], "received", *ACTION_KEYS[1:], "working_days", "closed_by")
+    out.section(
+        "resolved",
+        keys,
+        (
+            (
+                row.reference,
+                row.received,
+                *_action(row)[1:],
+                review.working_days.get(row.reference),
+                row.closed_by,
+            )
+            for row in review.resolved
+        ),
+    )
+    return out.text()
+
+
+def _counts(counts: Iterable[Count]) -> Iterable[tuple[object, ...]]:
+    return ((count.key, count.label, count.count) for count in counts)
+
+
+def _compliance(item: Compliance) -> tuple[object, ...]:
+    return (
+        item.key,
+        item.label,
+        item.tickets,
+        item.first_response_met,
+        item.first_response_measured,
+        item.first_response_share,
+        item.resolution_met,
+        item.resolution_measured,
+        item.resolution_share,
+    )
+
+
+def _open(row: RegisterRow) -> tuple[object, ...]:
+    return (
+        row.reference,
+        row.received,
+        row.department,
+        row.severity,
+        row.status,
+        row.resolution_due,
+        row.overdue,
+    )
+
+
+def _action(row: RegisterRow) -> tuple[object, ...]:
+    return (
+        row.reference,
+        row.department,
+        row.root_cause,
+        row.corrective_action,
+        row.action_target,
+        row.preventive_action,
+        row.completed,
+        row.effectiveness,
+        row.effectiveness_kind,
+    )
+
+
+def _register(row: RegisterRow) -> tuple[object, ...]:
+    return tuple(getattr(row, key) for key in REGISTER_KEYS)

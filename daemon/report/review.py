@@ -1,0 +1,146 @@
+"""The management-review summary (DOMAIN.md §10): the complaints resolved in a quarter.
+
+For the quality management representative: how many complaints were
+resolved in the quarter and where they came from, how long they took in
+working days, how many met their service levels, the root causes and
+corrective actions, and whether the actions were judged effective. A
+complaint belongs to the quarter in which it was completed (its
+`completed_at`, local time), whenever it was received.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from types import MappingProxyType
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlmodel import Session, col
+
+from daemon.models import Ticket
+from daemon.report import labels
+from daemon.report.monthly import (
+    EFFECTIVENESS_ORDER,
+    Compliance,
+    Count,
+    RegisterRow,
+    compliance,
+    count_by,
+    register_row,
+)
+from daemon.report.periods import Quarter
+from daemon.rules import Rules
+from daemon.sla_stamp import CLOSED_STATUSES, calendar_for
+
+NO_CATEGORY = "(tanpa kategori / no category)"
+
+
+@dataclass(frozen=True)
+class ReviewReport:
+    quarter: Quarter
+    generated_at: datetime
+    timezone: str
+    resolved: tuple[RegisterRow, ...]
+    working_days: Mapping[str, int]
+    """Reference -> working days from receipt to completion."""
+    by_department: tuple[Count, ...]
+    by_product: tuple[Count, ...]
+    by_severity: tuple[Count, ...]
+    by_category: tuple[Count, ...]
+    by_channel: tuple[Count, ...]
+    effectiveness: tuple[Count, ...]
+    compliance: Compliance
+    received: int
+    """Complaints received in the quarter, resolved or not."""
+    still_open: int
+    """Of those, how many are still open at `generated_at`."""
+
+    @property
+    def total(self) -> int:
+        return len(self.resolved)
+
+    @property
+    def mean_working_days(self) -> float | None:
+        days = list(self.working_days.values())
+        return round(statistics.fmean(days), 1) if days else None
+
+    @property
+    def median_working_days(self) -> float | None:
+        days = list(self.working_days.values())
+        return float(statistics.median(days)) if days else None
+
+    @property
+    def longest_working_days(self) -> int | None:
+        return max(self.working_days.values(), default=None)
+
+
+def build_review(
+    session: Session, rules: Rules, quarter: Quarter, *, now: datetime, timezone: str
+) -> ReviewReport:
+    zone = ZoneInfo(timezone)
+    start, end = quarter.bounds(zone)
+    statement = (
+        select(Ticket)
+        .where(
+            col(Ticket.status).in_(CLOSED_STATUSES),
+            col(Ticket.completed_at) >= start,
+            col(Ticket.completed_at) < end,
+        )
+        .order_by(col(Ticket.completed_at), col(Ticket.id))
+    )
+    resolved = list(session.execute(statement).scalars())
+    received_in_quarter = (col(Ticket.received_at) >= start) & (col(Ticket.received_at) < end)
+    received = session.execute(select(func.count()).where(received_in_quarter)).scalar_one()
+    still_open = session.execute(
+        select(func.count()).where(received_in_quarter, col(Ticket.status).not_in(CLOSED_STATUSES))
+    ).scalar_one()
+    return compile_review(
+        quarter,
+        rules,
+        now=now,
+        timezone=timezone,
+        resolved=resolved,
+        received=received,
+        still_open=still_open,
+    )
+
+
+def compile_review(
+    quarter: Quarter,
+    rules: Rules,
+    *,
+    now: datetime,
+    timezone: str,
+    resolved: Iterable[Ticket],
+    received: int,
+    still_open: int,
+) -> ReviewReport:
+    zone = ZoneInfo(timezone)
+    calendar = calendar_for(rules, timezone)
+    rows = tuple(register_row(ticket, rules, zone, now) for ticket in resolved)
+    working_days = {
+        row.reference: calendar.working_days_between(row.received, row.completed)
+        for row in rows
+        if row.completed is not None
+    }
+    departments = {d.id: d.name for d in rules.departments.values()}
+    products = {p.id: p.name for p in rules.products.values()}
+    return ReviewReport(
+        quarter=quarter,
+        generated_at=now.astimezone(zone),
+        timezone=timezone,
+        resolved=rows,
+        working_days=MappingProxyType(working_days),
+        by_department=count_by(rows, "department", departments),
+        by_product=count_by(rows, "product", {**products, "": labels.NO_PRODUCT}),
+        by_severity=count_by(rows, "severity", labels.SEVERITIES, ("major", "minor")),
+        by_category=count_by(rows, "category", {"": NO_CATEGORY}),
+        by_channel=count_by(rows, "channel", labels.CHANNELS),
+        effectiveness=count_by(rows, "effectiveness_kind", labels.EFFECTIVENESS, EFFECTIVENESS_ORDER),
+        compliance=compliance("all", "Semua / all", rows),
+        received=int(received),
+        still_open=int(still_open),
+    )

@@ -1,0 +1,133 @@
+"""Charts for the html reports as inline SVG, drawn here: no script, no external file.
+
+Three shapes are enough for the reports: columns over time (complaints per
+week), horizontal bars by name (complaints per department, whose names are
+long) and paired horizontal bars of shares (SLA compliance per department:
+first response and resolution). Every label is XML-escaped; the result is
+`Markup`, safe to put into an autoescaped template as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+
+from markupsafe import Markup
+
+PRIMARY = "#1f6f8b"
+SECONDARY = "#e07a2f"
+GRID = "#d9dee3"
+TEXT = "#2b3440"
+MUTED = "#6b7785"
+FONT = "font-family:'DejaVu Sans',Arial,sans-serif"
+
+
+def _text(
+    x: float, y: float, content: str, *, size: int = 12, anchor: str = "start", fill: str = TEXT
+) -> str:
+    return (
+        f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" fill="{fill}">'
+        f"{escape(content)}</text>"
+    )
+
+
+def _svg(width: int, height: int, title: str, parts: Sequence[str]) -> Markup:
+    head = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" style="{FONT}">'
+        f"<title>{escape(title)}</title>"
+    )
+    # Every piece was escaped as it was made.
+    return Markup(head + "".join(parts) + "</svg>")
+
+
+def _nice_max(value: float) -> int:
+    """A round axis maximum at or above `value`, so ticks fall on whole numbers."""
+    if value <= 5:
+        return 5
+    for step in (10, 20, 25, 50, 100, 200, 250, 500, 1000):
+        if value <= step:
+            return step
+    return int(-(-value // 1000) * 1000)
+
+
+def columns(items: Sequence[tuple[str, int]], *, title: str, width: int = 560, height: int = 260) -> Markup:
+    """Vertical columns, one per item, value above each column."""
+    left, right, top, bottom = 36, 12, 16, 44
+    plot_w, plot_h = width - left - right, height - top - bottom
+    top_value = _nice_max(max((value for _, value in items), default=0))
+    parts: list[str] = []
+    for tick in range(5):
+        value = top_value * tick / 4
+        y = top + plot_h - plot_h * tick / 4
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="{GRID}"/>')
+        parts.append(_text(left - 6, y + 4, f"{value:g}", size=11, anchor="end", fill=MUTED))
+    slot = plot_w / max(len(items), 1)
+    bar = min(slot * 0.6, 64)
+    for index, (label, value) in enumerate(items):
+        x = left + slot * index + (slot - bar) / 2
+        h = plot_h * value / top_value
+        y = top + plot_h - h
+        parts.append(
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" fill="{PRIMARY}" rx="2"/>'
+        )
+        parts.append(_text(x + bar / 2, y - 5, str(value), size=12, anchor="middle"))
+        parts.append(_text(x + bar / 2, height - bottom + 18, label, size=11, anchor="middle", fill=MUTED))
+    return _svg(width, height, title, parts)
+
+
+def bars(items: Sequence[tuple[str, int]], *, title: str, width: int = 560) -> Markup:
+    """Horizontal bars, one per item, name on the left and value at the end of the bar."""
+    label_w, right, row_h, top = 200, 40, 26, 8
+    height = top * 2 + row_h * max(len(items), 1)
+    plot_w = width - label_w - right
+    top_value = max((value for _, value in items), default=0) or 1
+    parts: list[str] = []
+    for index, (label, value) in enumerate(items):
+        y = top + row_h * index
+        w = plot_w * value / top_value
+        parts.append(_text(label_w - 8, y + 17, _shorten(label, 30), anchor="end"))
+        parts.append(
+            f'<rect x="{label_w}" y="{y + 5}" width="{w:.1f}" height="{row_h - 10}" fill="{PRIMARY}" rx="2"/>'
+        )
+        parts.append(_text(label_w + w + 6, y + 17, str(value)))
+    return _svg(width, height, title, parts)
+
+
+def paired_shares(
+    items: Sequence[tuple[str, float | None, float | None]],
+    *,
+    title: str,
+    series: tuple[str, str],
+    width: int = 560,
+) -> Markup:
+    """Two horizontal bars per item (0-100%), e.g. first response and resolution on time."""
+    label_w, right, row_h, top, legend_h = 200, 52, 40, 8, 26
+    height = legend_h + top * 2 + row_h * max(len(items), 1)
+    plot_w = width - label_w - right
+    parts = [
+        f'<rect x="{label_w}" y="6" width="12" height="12" fill="{PRIMARY}"/>',
+        _text(label_w + 18, 16, series[0], size=11),
+        f'<rect x="{label_w + 190}" y="6" width="12" height="12" fill="{SECONDARY}"/>',
+        _text(label_w + 208, 16, series[1], size=11),
+    ]
+    for tick in (0, 50, 100):
+        x = label_w + plot_w * tick / 100
+        parts.append(f'<line x1="{x:.1f}" y1="{legend_h}" x2="{x:.1f}" y2="{height - 4}" stroke="{GRID}"/>')
+    for index, (label, first, second) in enumerate(items):
+        y = legend_h + top + row_h * index
+        parts.append(_text(label_w - 8, y + 20, _shorten(label, 30), anchor="end"))
+        for offset, value, colour in ((3, first, PRIMARY), (19, second, SECONDARY)):
+            if value is None:
+                parts.append(_text(label_w + 4, y + offset + 11, "–", size=11, fill=MUTED))
+                continue
+            w = plot_w * value
+            parts.append(
+                f'<rect x="{label_w}" y="{y + offset}" width="{w:.1f}" height="14" fill="{colour}" rx="2"/>'
+            )
+            parts.append(_text(label_w + w + 5, y + offset + 11, f"{value * 100:.0f}%", size=11))
+    return _svg(width, height, title, parts)
+
+
+def _shorten(text: str, most: int) -> str:
+    return text if len(text) <= most else text[: most - 1].rstrip() + "…"
