@@ -15,6 +15,7 @@ from daemon.commands import EX_TEMPFAIL, UserError
 from daemon.commands import calendar as calendar_commands
 from daemon.commands import quarantine as quarantine_commands
 from daemon.commands import recap as recap_commands
+from daemon.commands import report as report_commands
 from daemon.commands import rules as rules_commands
 from daemon.commands import run as run_commands
 from daemon.commands import tickets as ticket_commands
@@ -29,6 +30,7 @@ COMMAND_GROUPS = (
     quarantine_commands,
     calendar_commands,
     recap_commands,
+    report_commands,
 )
 
 

@@ -37,6 +37,7 @@ _SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
         "admin_address": (str, ""),
         "secret": (str, ""),
         "secret_file": (str, ""),
+        "survey_standard": (int, 3),
     },
     "mailbox": {
         "url": (str, "maildir:var/mail"),
@@ -48,6 +49,11 @@ _SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
         "batch_size": (int, 100),
         "timeout": (int, 60),
         "max_message_bytes": (int, 25 * 1024 * 1024),
+        "plus_addressing": (bool, False),
+    },
+    "security": {
+        "trusted_authserv_ids": (str, ""),
+        "require_authenticated_senders": (bool, True),
     },
     "smtp": {
         "url": (str, "file:var/outbox"),
@@ -98,6 +104,8 @@ class MailboxConfig:
     batch_size: int
     timeout: int
     max_message_bytes: int
+    plus_addressing: bool = False
+    """The mailbox accepts care+anything@: replies go to a signed per-ticket address."""
 
     @property
     def scheme(self) -> str:
@@ -138,6 +146,14 @@ class LimitsConfig:
 
 
 @dataclass(frozen=True)
+class SecurityConfig:
+    """Who may change a ticket by mail: Authentication-Results from these servers only."""
+
+    trusted_authserv_ids: tuple[str, ...]
+    require_authenticated_senders: bool
+
+
+@dataclass(frozen=True)
 class Config:
     address: str
     name: str
@@ -158,6 +174,9 @@ class Config:
     database_url: str
     source: str
     """Where the configuration came from, for messages: a path or 'embedded defaults'."""
+    security: SecurityConfig = SecurityConfig((), True)
+    survey_standard: int = 3
+    """A satisfaction score under this (1-5) opens a new complaint linked to the old one."""
 
     @property
     def domain(self) -> str:
@@ -344,6 +363,8 @@ def _build(merged: dict[str, dict[str, Any]], base: Path, source: str) -> Config
         raise ConfigError(f"address must be an email address, got {top['address']!r}")
     if top["admin_address"] and not _EMAIL.fullmatch(top["admin_address"].strip()):
         raise ConfigError(f"admin_address must be an email address, got {top['admin_address']!r}")
+    if not 1 <= top["survey_standard"] <= 5:
+        raise ConfigError("survey_standard must be a score from 1 to 5")
     if not top["reference_prefix"].isalnum():
         raise ConfigError("reference_prefix must be letters and digits only")
     _check_timezone(top["timezone"])
@@ -376,6 +397,7 @@ def _build(merged: dict[str, dict[str, Any]], base: Path, source: str) -> Config
             batch_size=mailbox["batch_size"],
             timeout=mailbox["timeout"],
             max_message_bytes=mailbox["max_message_bytes"],
+            plus_addressing=mailbox["plus_addressing"],
         ),
         smtp=SmtpConfig(
             url=_resolve_url(base, smtp["url"], "file"),
@@ -387,6 +409,13 @@ def _build(merged: dict[str, dict[str, Any]], base: Path, source: str) -> Config
             verp=smtp["verp"],
         ),
         limits=LimitsConfig(**merged["limits"]),
+        security=SecurityConfig(
+            trusted_authserv_ids=tuple(
+                s.strip().lower() for s in merged["security"]["trusted_authserv_ids"].split(",") if s.strip()
+            ),
+            require_authenticated_senders=merged["security"]["require_authenticated_senders"],
+        ),
+        survey_standard=top["survey_standard"],
         database_url=database_url,
         source=source,
     )

@@ -95,7 +95,7 @@ class Mailer:
                 date=now,
                 auto_submitted=auto_submitted,
                 loop_marker=self.config.instance,
-                reply_to=self.config.address,
+                reply_to=self.reply_address(ticket),
                 in_reply_to=in_reply_to,
                 references=(in_reply_to,) if in_reply_to else (),
                 language=language,
@@ -128,6 +128,12 @@ class Mailer:
             log.warning("not sending %s to %s: %s", kind, recipient, held)
             self._limit_notice(session, recipient, held, now)
         return saved
+
+    def reply_address(self, ticket: Ticket | None) -> str:
+        """Where replies about `ticket` should go: its signed address when the mailbox allows."""
+        if ticket is None or self.signing_key is None or not self.config.mailbox.plus_addressing:
+            return self.config.address
+        return signing.reply_address(self.signing_key, self.config.address, ticket.reference)
 
     def _why_not_send(
         self, session: Session, recipient: str, ticket: Ticket | None, now: datetime

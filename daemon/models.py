@@ -94,6 +94,13 @@ class Ticket(SQLModel, table=True):
     resolution_due: datetime | None = _when(default=None)
     first_responded_at: datetime | None = _when(default=None)
     """When the first `reply` to the customer was queued; the acknowledgement does not count."""
+    # The conversation (`daemon.conversation`).
+    watchers: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    """Addresses the customer copied on the complaint: they may follow up too (comma-separated)."""
+    related_ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+    """The earlier ticket a survey answer reopened as this new complaint, or a near-miss pointed at."""
+    survey_score: int | None = None
+    survey_comment: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class TicketEvent(SQLModel, table=True):
@@ -253,7 +260,8 @@ class RecapFile(SQLModel, table=True):
     `state` is imported (its good rows became or updated tickets; `problems`
     lists the rows that did not, as JSON) or refused (nothing imported;
     `reason` says why, in Indonesian and English). `month` is `YYYY-MM`, or ''
-    when a refused file never said. Nothing is ever deleted.
+    when a refused file never said. `branch` is '' for a recap mailed from an
+    address that is no branch's (kept unopened, refused). Nothing is ever deleted.
     """
 
     __tablename__ = "recap_file"

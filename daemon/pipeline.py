@@ -27,10 +27,11 @@ from sqlmodel import Session, col
 from daemon import db, store
 from daemon.classify import Classification, Kind, classify
 from daemon.config import Config
+from daemon.conversation import Conversation
 from daemon.deliverability import record_bounce
-from daemon.mailer import Mailer
+from daemon.mailer import Mailer, without_tag
 from daemon.message import InboundMail
-from daemon.models import InboundMessage, OutboundMessage, Ticket
+from daemon.models import InboundMessage, Ticket
 from daemon.notify import Renderer
 from daemon.parse import ParseError, parse
 from daemon.recap.intake import handle_recap_mail
@@ -77,6 +78,7 @@ class Processor:
         self.rules = rules
         self.signing_key = signing_key
         self.mailer = Mailer(config, renderer, clock, signing_key)
+        self.conversation = Conversation(config, self.mailer, clock, signing_key, self._linked_complaint)
         self.clock = clock
         self.zone = ZoneInfo(config.timezone)
         self.own_addresses = (config.address,)
@@ -173,11 +175,9 @@ class Processor:
         if self._mark_duplicate(session, row):
             return
         stage[0] = "classify"
-        decision = classify(
-            mail,
-            own_addresses=self.own_addresses,
-            thread_ticket_id=self._thread_ticket(session, mail),
-        )
+        rules = self.rules()
+        thread = self.conversation.find_thread(session, mail, rules)
+        decision = classify(mail, own_addresses=self.own_addresses, thread_ticket_id=thread.ticket_id)
         row.processed_at = self.clock()
         if decision.kind is Kind.BOUNCE:
             row.state = "ignored"
@@ -192,23 +192,44 @@ class Processor:
             session,
             row=row,
             mail=mail,
-            rules=self.rules(),
+            rules=rules,
             mailer=self.mailer,
             clock=self.clock,
             config=self.config,
         ):
             return
         if decision.kind is Kind.FOLLOW_UP:
-            stage[0] = "store"
-            self._add_follow_up(session, row, mail, decision)
+            stage[0] = "conversation"
+            ticket = session.get(Ticket, decision.ticket_id)
+            assert ticket is not None
+            self.conversation.handle(session, row, mail, ticket, rules)
+            log.info("%s on %s from %r via %s", row.reason, ticket.reference, mail.from_address, thread.via)
             return
+        if not mail.from_address:
+            # Nobody to answer and nobody to record as the customer: a person reads it.
+            self._failed(row, "classify", "no usable sender address (From)", None, final=True)
+            return
+        ticket = self._open_complaint(session, row, mail, rules, stage)
+        if thread.near_miss:
+            row.reason += f"; {thread.near_miss}"
+            self._event(session, ticket, "near-miss", thread.near_miss)
+
+    def _open_complaint(
+        self, session: Session, row: InboundMessage, mail: InboundMail, rules: Rules, stage: list[str]
+    ) -> Ticket:
         stage[0] = "route"
-        rules = self.rules()
         routed = route(mail, rules, self._route_context(session, mail))
         stage[0] = "store"
         ticket = self._create_ticket(session, row, mail, routed, rules)
         stage[0] = "notify"
         self._notify_new_ticket(session, row, mail, ticket, routed, rules)
+        return ticket
+
+    def _linked_complaint(
+        self, session: Session, row: InboundMessage, mail: InboundMail, earlier: Ticket
+    ) -> Ticket:
+        """A survey answer under the standard becomes a new complaint (DOMAIN.md §7)."""
+        return self._open_complaint(session, row, mail, self.rules(), ["route"])
 
     # --- dedup and threading -------------------------------------------------
 
@@ -238,34 +259,6 @@ class Processor:
         log.info("duplicate of inbound #%s: message-id %r", original.id, row.message_id)
         return True
 
-    def _thread_ticket(self, session: Session, mail: InboundMail) -> int | None:
-        """The ticket whose messages this mail replies to (our Message-IDs or its own)."""
-        ids = [i for i in (*mail.in_reply_to, *mail.references) if i][:20]
-        if not ids:
-            return None
-        ours = (
-            session.execute(
-                select(col(OutboundMessage.ticket_id)).where(col(OutboundMessage.message_id).in_(ids))
-            )
-            .scalars()
-            .first()
-        )
-        if ours is not None:
-            return ours
-        theirs = (
-            session.execute(
-                select(col(InboundMessage.ticket_id)).where(
-                    col(InboundMessage.message_id).in_(ids),
-                    col(InboundMessage.ticket_id).is_not(None),
-                )
-            )
-            .scalars()
-            .first()
-        )
-        return theirs
-
-    # --- end states ----------------------------------------------------------
-
     def _record_automated(self, session: Session, row: InboundMessage, decision: Classification) -> None:
         row.state = "ignored"
         row.reason = f"{decision.kind.value}: {decision.reason}"
@@ -284,30 +277,10 @@ class Processor:
                 )
         log.info("ignored inbound #%s from %r: %s", row.id, row.from_address, row.reason)
 
-    def _add_follow_up(
-        self, session: Session, row: InboundMessage, mail: InboundMail, decision: Classification
-    ) -> None:
-        ticket = session.get(Ticket, decision.ticket_id)
-        assert ticket is not None
-        row.state, row.ticket_id, row.reason = "processed", ticket.id, "follow-up"
-        ticket.updated_at = self.clock()
-        session.add(ticket)
-        store.add_event(
-            session,
-            ticket,
-            actor=mail.from_address or "unknown",
-            action="follow-up",
-            at=self.clock(),
-            reason=decision.reason,
-            new_value=mail.new_text[:10_000],
-            inbound_id=row.id,
-        )
-        log.info(
-            "follow-up on %s from %r, message-id %r",
-            ticket.reference,
-            mail.from_address,
-            mail.message_id,
-        )
+    def _watchers(self, mail: InboundMail) -> list[str]:
+        """The people the customer copied: they may follow up on the ticket too."""
+        ours = {without_tag(address) for address in self.own_addresses}
+        return [a for a in mail.recipients if without_tag(a) not in ours and a != mail.from_address][:20]
 
     def _route_context(self, session: Session, mail: InboundMail) -> RouteContext:
         now = self.clock()
@@ -337,6 +310,7 @@ class Processor:
             channel="email",
             origin="email",
             customer_email=mail.from_address,
+            watchers=",".join(self._watchers(mail)),
             customer_name=mail.from_name,
             pic_phone=mail.contact.phones[0] if mail.contact.phones else "",
             pic_email=mail.contact.emails[0] if mail.contact.emails else mail.from_address,
@@ -409,6 +383,9 @@ class Processor:
             self._event(session, ticket, "ack-suppressed", "mail older than the backlog limit")
         elif asks_for_no_auto_reply(mail):
             self._event(session, ticket, "ack-suppressed", "the sender asked for no automatic replies")
+        elif len(mail.header_all("from")) > 1:
+            # Which of the senders is real cannot be known: answering one may answer a forger.
+            self._event(session, ticket, "ack-suppressed", "the mail has more than one From header")
         else:
             self._enqueue(
                 session,

@@ -19,7 +19,7 @@ from types import FrameType
 
 import schedule
 
-from daemon import db, signing
+from daemon import db, signing, sla_jobs
 from daemon.config import Config, public_url
 from daemon.intake import Intake
 from daemon.mailer import Mailer
@@ -27,6 +27,7 @@ from daemon.notify import Renderer
 from daemon.outbox import OutboxSender
 from daemon.pipeline import Processor
 from daemon.recap import deadline as recap_deadline
+from daemon.report import mailing as report_mailing
 from daemon.rules_reload import AdminAlert, RulesHolder
 from daemon.sources import Mailbox
 from daemon.sources.imap import ImapMailbox
@@ -143,6 +144,7 @@ class Daemon:
     def run_once(self) -> Counter[str]:
         """Process what is waiting (mailbox, then outbox) and return the counts."""
         counts = self.poll_mailbox()
+        counts.update(self.run_periodic())
         counts.update(self.run_recap_deadlines())
         counts.update(self.deliver())
         return counts
@@ -157,10 +159,52 @@ class Daemon:
             log.error("recap deadlines failed: %s: %s", type(error).__name__, error)
             return Counter({"recap_deadline_errors": 1})
 
+    def run_periodic(self) -> Counter[str]:
+        """The SLA ladder, the monthly report and the reminder before it, at `self.clock()`.
+
+        Cheap when nothing is due; whatever is due is mailed once however often
+        this runs, because each mail claims its (job, period) row first.
+        """
+        now, rules, zone = self.clock(), self.rules(), self.config.timezone
+        owner = f"{socket.gethostname()}:{os.getpid()}"
+        work: tuple[tuple[str, Callable[[], Counter[str]]], ...] = (
+            (
+                "sla",
+                lambda: sla_jobs.run_ladder(self.engine, rules, self.mailer, now, timezone=zone, owner=owner),
+            ),
+            (
+                "monthly_report",
+                lambda: report_mailing.send_monthly_reports(
+                    self.engine, rules, self.mailer, now, timezone=zone, organisation=self.config.name
+                ),
+            ),
+            (
+                "results_reminder",
+                lambda: report_mailing.remind_results(
+                    self.engine, rules, self.mailer, now, timezone=zone, organisation=self.config.name
+                ),
+            ),
+        )
+        counts: Counter[str] = Counter()
+        for name, job in work:
+            # One failing job (a broken template, a lost database) must not stop the others.
+            try:
+                counts.update(job())
+            except Exception as error:
+                log.error("periodic job %s failed: %s: %s", name, type(error).__name__, error)
+                counts[f"{name}_errors"] += 1
+        return counts
+
+    def _periodic_and_deliver(self) -> None:
+        """The scheduled minute: periodic work, then at once the mail it queued."""
+        if self.run_periodic().total():
+            self.deliver()
+
     def run_forever(self) -> None:
         scheduler = schedule.Scheduler()
         scheduler.every(self.config.mailbox.poll_interval).seconds.do(self.run_once)
         scheduler.every(10).minutes.do(self.run_recap_deadlines)
+        scheduler.every(1).minutes.do(self._periodic_and_deliver)
         log.info(
             "caredesk running: mailbox %s, every %ss, database %s",
             self.config.mailbox.url,

@@ -65,3 +65,28 @@ def outbound_from_return_path(key: bytes, address: str, candidate: str) -> int |
     if not verify(key, "verp", match["id"], match["sig"], 10):
         return None
     return int(match["id"])
+
+
+_REPLY = re.compile(
+    r"^(?P<local>[^@+]+)\+t\.(?P<ref>[a-z0-9-]{1,40})\.(?P<sig>[a-z2-7]{12})@(?P<domain>.+)$", re.I
+)
+
+
+def reply_address(key: bytes, address: str, reference: str) -> str:
+    """`care+t.cc-2026-000001.<sig>@domain`: a reply to it names its ticket, unforgeably."""
+    local, _, domain = address.partition("@")
+    ref = reference.lower()
+    return f"{local}+t.{ref}.{sign(key, 'reply', ref, 12)}@{domain}"
+
+
+def reference_from_reply_address(key: bytes, address: str, candidate: str) -> str | None:
+    """The ticket reference a signed reply address names, if we signed it for our address."""
+    match = _REPLY.match(candidate.strip().strip("<>").lower())
+    if match is None:
+        return None
+    local, _, domain = address.lower().partition("@")
+    if match["local"] != local or match["domain"] != domain:
+        return None
+    if not verify(key, "reply", match["ref"], match["sig"], 12):
+        return None
+    return match["ref"].upper()

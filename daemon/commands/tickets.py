@@ -1,17 +1,26 @@
-"""`caredesk tickets list|show`: the complaint register and one complaint in full."""
+"""`caredesk tickets list|show`: the complaint register and one complaint in full.
+
+Due dates and breach flags are computed against the current time; `tickets
+show --format html|pdf` renders the complaint form for the archive
+(`daemon.report.form`).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlmodel import col
 
 from daemon import db, store
 from daemon.commands import UserError, configure, iso, open_engine
+from daemon.config import Config
 from daemon.models import InboundMessage, OutboundMessage, Ticket, TicketEvent
+from daemon.sla_stamp import sla_view
 
 
 def register(commands: Any) -> None:
@@ -25,10 +34,18 @@ def register(commands: Any) -> None:
     show = tickets.add_parser("show", help="one ticket with its whole history")
     show.add_argument("reference")
     show.add_argument("--json", action="store_true")
+    show.add_argument(
+        "--format",
+        choices=("text", "json", "html", "pdf"),
+        default="text",
+        help="html or pdf: the complaint form, for the archive",
+    )
+    show.add_argument("--out", help="the file to write the html or pdf to (default: standard output)")
     show.set_defaults(handler=cmd_tickets_show)
 
 
-def _ticket_summary(ticket: Ticket) -> dict[str, Any]:
+def _ticket_summary(ticket: Ticket, now: datetime) -> dict[str, Any]:
+    sla = sla_view(ticket, now)
     return {
         "reference": ticket.reference,
         "status": ticket.status,
@@ -44,6 +61,13 @@ def _ticket_summary(ticket: Ticket) -> dict[str, Any]:
         "received_at": iso(ticket.received_at),
         "created_at": iso(ticket.created_at),
         "updated_at": iso(ticket.updated_at),
+        "first_response_due": iso(sla.first_response_due),
+        "first_responded_at": iso(sla.first_responded_at),
+        "first_response_status": sla.first_response_status,
+        "first_response_breached": sla.first_response_breached,
+        "resolution_due": iso(sla.resolution_due),
+        "resolution_status": sla.resolution_status,
+        "resolution_breached": sla.resolution_breached,
     }
 
 
@@ -56,23 +80,38 @@ def cmd_tickets_list(args: argparse.Namespace) -> int:
         statement = statement.where(col(Ticket.department) == args.department)
     with open_engine(config) as engine, db.session(engine) as session:
         tickets = session.execute(statement).scalars().all()
+    now = datetime.now(UTC)
     if args.json:
-        print(json.dumps([_ticket_summary(t) for t in tickets], ensure_ascii=False, indent=2))
+        print(json.dumps([_ticket_summary(t, now) for t in tickets], ensure_ascii=False, indent=2))
         return 0
     if not tickets:
         print("no tickets")
         return 0
-    print(f"{'REFERENCE':<16} {'STATUS':<11} {'DEPARTMENT':<14} {'SEV':<6} {'CUSTOMER':<28} SUBJECT")
+    zone = ZoneInfo(config.timezone)
+    print(
+        f"{'REFERENCE':<16} {'STATUS':<11} {'DEPARTMENT':<14} {'SEV':<6} {'RESOLUTION DUE':<16} "
+        f"{'SLA':<7} {'CUSTOMER':<28} SUBJECT"
+    )
     for t in tickets:
+        due = f"{t.resolution_due.astimezone(zone):%Y-%m-%d %H:%M}" if t.resolution_due else "-"
         print(
-            f"{t.reference:<16} {t.status:<11} {t.department:<14} {t.severity:<6} "
-            f"{t.customer_email[:28]:<28} {t.subject[:60]}"
+            f"{t.reference:<16} {t.status:<11} {t.department:<14} {t.severity:<6} {due:<16} "
+            f"{_breaches(t, now):<7} {t.customer_email[:28]:<28} {t.subject[:60]}"
         )
     return 0
 
 
-def _ticket_detail(session: Any, ticket: Ticket) -> dict[str, Any]:
-    detail = _ticket_summary(ticket)
+def _breaches(ticket: Ticket, now: datetime) -> str:
+    """`FR!` for a missed first response, `RES!` for a missed resolution, `ok` for neither."""
+    sla = sla_view(ticket, now)
+    flags = [
+        name for name, hit in (("FR!", sla.first_response_breached), ("RES!", sla.resolution_breached)) if hit
+    ]
+    return " ".join(flags) or "ok"
+
+
+def _ticket_detail(session: Any, ticket: Ticket, now: datetime) -> dict[str, Any]:
+    detail = _ticket_summary(ticket, now)
     detail.update(
         {
             "tags": [tag for tag in ticket.tags.split(",") if tag],
@@ -143,12 +182,15 @@ def _ticket_detail(session: Any, ticket: Ticket) -> dict[str, Any]:
 
 def cmd_tickets_show(args: argparse.Namespace) -> int:
     config = configure(args)
+    now = datetime.now(UTC)
+    if args.format in ("html", "pdf"):
+        return _complaint_form(config, args, now)
     with open_engine(config) as engine, db.session(engine) as session:
         ticket = store.find_ticket(session, args.reference)
         if ticket is None:
             raise UserError(f"no ticket {args.reference}")
-        detail = _ticket_detail(session, ticket)
-    if args.json:
+        detail = _ticket_detail(session, ticket, now)
+    if args.json or args.format == "json":
         print(json.dumps(detail, ensure_ascii=False, indent=2))
         return 0
     _print_detail(detail)
@@ -170,3 +212,27 @@ def _print_detail(detail: dict[str, Any]) -> None:
         who = message.get("from") or message.get("to")
         state = f"[{message['state']}]"
         print(f"  {message['at']}  {message['direction']:<3} {who:<28} {state} {message['subject']}")
+
+
+def _complaint_form(config: Config, args: argparse.Namespace, now: datetime) -> int:
+    """The complaint form of one ticket as html or pdf (the report package is loaded only here)."""
+    from daemon.commands.report import load_checked_rules, write_output
+    from daemon.report.form import build_form
+    from daemon.report.html_out import form_html
+    from daemon.report.pdf import PdfUnavailable, html_to_pdf
+
+    rules = load_checked_rules(config.rules)
+    with open_engine(config) as engine, db.session(engine) as session:
+        ticket = store.find_ticket(session, args.reference)
+        if ticket is None:
+            raise UserError(f"no ticket {args.reference}")
+        form = build_form(session, rules, ticket, now=now, timezone=config.timezone)
+    html = form_html(form, organisation=config.name)
+    if args.format == "html":
+        write_output(html, args.out)
+        return 0
+    try:
+        write_output(html_to_pdf(html), args.out)
+    except PdfUnavailable as error:
+        raise UserError(str(error)) from None
+    return 0

@@ -369,9 +369,9 @@ def reply_context(
         "files": files,
         "months": sorted({outcome.month for outcome in outcomes if outcome.imported}),
         "totals": {
-            "imported": sum(int(str(f["rows_imported"])) for f in files),
-            "refused_rows": sum(int(str(f["rows_refused"])) for f in files),
-            "refused_files": sum(1 for f in files if not f["imported"]),
+            "imported": sum(outcome.recap_file.rows_imported for outcome in outcomes),
+            "refused_rows": sum(outcome.recap_file.rows_refused for outcome in outcomes),
+            "refused_files": sum(1 for outcome in outcomes if not outcome.imported),
         },
         "forms": list(forms),
         "escalated": list(escalated),
@@ -444,18 +444,25 @@ def escalate_major(
     }
     if not created and not raised:
         return []
+    # Escalated like a mailed complaint: major, or a rule said escalate. A
+    # corrected row that made a ticket major escalates it once, if nothing had.
     statement = (
         select(Ticket)
-        .where(col(Ticket.id).in_(created | raised), col(Ticket.severity) == "major")
+        .where(
+            col(Ticket.id).in_(created | raised),
+            col(Ticket.escalated) | (col(Ticket.severity) == "major"),
+        )
         .order_by(col(Ticket.id))
     )
     candidates = [
         ticket
         for ticket in session.execute(statement).scalars()
-        if (ticket.id in created and ticket.escalated) or (ticket.id in raised and not ticket.escalated)
+        if (ticket.id in created and ticket.escalated)
+        or (ticket.id in raised and ticket.severity == "major" and not ticket.escalated)
     ]
     escalation = _Escalation(session, branch, rules, mailer, config, inbound_id, now)
-    return [escalation.escalate(ticket, raised=ticket.id in raised) for ticket in escalation.load(candidates)]
+    escalation.read_reasons([ticket.id for ticket in candidates if ticket.id is not None])
+    return [escalation.escalate(ticket, raised=not ticket.escalated) for ticket in candidates]
 
 
 class _Escalation:
@@ -480,17 +487,16 @@ class _Escalation:
         self.links: dict[int, RecapRowLink] = {}
         self.routed: dict[int, str] = {}
 
-    def load(self, tickets: list[Ticket]) -> list[Ticket]:
+    def read_reasons(self, ids: list[int]) -> None:
         """Read what the reasons need (row links, routing explanations) in two queries."""
-        ids = [ticket.id for ticket in tickets]
-        if ids:
-            links = select(RecapRowLink).where(col(RecapRowLink.ticket_id).in_(ids))
-            self.links = {link.ticket_id or 0: link for link in self.session.execute(links).scalars()}
-            events = select(TicketEvent).where(
-                col(TicketEvent.ticket_id).in_(ids), col(TicketEvent.action) == "routed"
-            )
-            self.routed = {event.ticket_id: event.reason for event in self.session.execute(events).scalars()}
-        return tickets
+        if not ids:
+            return
+        links = select(RecapRowLink).where(col(RecapRowLink.ticket_id).in_(ids))
+        self.links = {link.ticket_id or 0: link for link in self.session.execute(links).scalars()}
+        events = select(TicketEvent).where(
+            col(TicketEvent.ticket_id).in_(ids), col(TicketEvent.action) == "routed"
+        )
+        self.routed = {event.ticket_id: event.reason for event in self.session.execute(events).scalars()}
 
     def escalate(self, ticket: Ticket, *, raised: bool) -> dict[str, str]:
         if raised:

@@ -48,6 +48,7 @@ from daemon.models import RecapFile, RecapRowLink, ReferenceCounter, Ticket, Tic
 from daemon.recap.validate import RecapRow
 from daemon.route import BY_DEFAULT, BY_DETECTION, BY_PRODUCT, Decision, RouteContext, explain, route
 from daemon.rules import Branch, Rules
+from daemon.sla_stamp import due_values
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 HISTORY_WINDOW = timedelta(days=365)
@@ -256,6 +257,16 @@ class _Importer:
             "created_at": now,
             "updated_at": now,
         }
+        received_at = self.local_midnight(row.received)
+        record |= due_values(
+            received_at=received_at,
+            severity=severity,
+            department=str(values["department"]),
+            sla_class=decision.sla_class,
+            origin=self.origin,
+            rules=self.rules,
+            timezone=str(self.zone),
+        )
         return _Planned(row, record, decision, values)
 
     def reserve_references(self, rows: Sequence[RecapRow]) -> list[str]:

@@ -50,10 +50,10 @@ STATUSES: Mapping[str, str] = MappingProxyType(
 )
 TARGET_STATUSES: Mapping[str, str] = MappingProxyType(
     {
-        "met": "tepat waktu / on time",
+        "met": "tepat / on time",
         "met-late": "terlambat / late",
-        "overdue": "lewat tenggat / overdue",
-        "pending": "belum jatuh tempo / not yet due",
+        "overdue": "lewat / overdue",
+        "pending": "berjalan / not yet due",
     }
 )
 EFFECTIVENESS: Mapping[str, str] = MappingProxyType(

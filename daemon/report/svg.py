@@ -9,6 +9,7 @@ first response and resolution). Every label is XML-escaped; the result is
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from html import escape
 
@@ -20,6 +21,12 @@ GRID = "#d9dee3"
 TEXT = "#2b3440"
 MUTED = "#6b7785"
 FONT = "font-family:'DejaVu Sans',Arial,sans-serif"
+LABEL_CHARS = 28
+"""Longer names are cut with an ellipsis, so that they fit left of the bars."""
+
+
+def _rect(x: float, y: float, width: float, height: float, fill: str) -> str:
+    return f'<rect x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" height="{height:.1f}" fill="{fill}" rx="2"/>'
 
 
 def _text(
@@ -41,36 +48,33 @@ def _svg(width: int, height: int, title: str, parts: Sequence[str]) -> Markup:
     return Markup(head + "".join(parts) + "</svg>")
 
 
-def _nice_max(value: float) -> int:
-    """A round axis maximum at or above `value`, so ticks fall on whole numbers."""
-    if value <= 5:
-        return 5
-    for step in (10, 20, 25, 50, 100, 200, 250, 500, 1000):
-        if value <= step:
-            return step
-    return int(-(-value // 1000) * 1000)
+def _axis(value: float) -> tuple[int, int]:
+    """(top, step) of a value axis with at most five whole-number steps and some headroom."""
+    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000):
+        steps = math.ceil((value + 0.5) / step)
+        if steps <= 5:
+            return max(steps, 1) * step, step
+    step = 10 ** len(str(int(value)))
+    return math.ceil((value + 0.5) / step) * step, step
 
 
 def columns(items: Sequence[tuple[str, int]], *, title: str, width: int = 560, height: int = 260) -> Markup:
     """Vertical columns, one per item, value above each column."""
     left, right, top, bottom = 36, 12, 16, 44
     plot_w, plot_h = width - left - right, height - top - bottom
-    top_value = _nice_max(max((value for _, value in items), default=0))
+    top_value, step = _axis(max((value for _, value in items), default=0))
     parts: list[str] = []
-    for tick in range(5):
-        value = top_value * tick / 4
-        y = top + plot_h - plot_h * tick / 4
+    for tick in range(0, top_value + 1, step):
+        y = top + plot_h - plot_h * tick / top_value
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="{GRID}"/>')
-        parts.append(_text(left - 6, y + 4, f"{value:g}", size=11, anchor="end", fill=MUTED))
+        parts.append(_text(left - 6, y + 4, str(tick), size=11, anchor="end", fill=MUTED))
     slot = plot_w / max(len(items), 1)
     bar = min(slot * 0.6, 64)
     for index, (label, value) in enumerate(items):
         x = left + slot * index + (slot - bar) / 2
         h = plot_h * value / top_value
         y = top + plot_h - h
-        parts.append(
-            f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" fill="{PRIMARY}" rx="2"/>'
-        )
+        parts.append(_rect(x, y, bar, h, PRIMARY))
         parts.append(_text(x + bar / 2, y - 5, str(value), size=12, anchor="middle"))
         parts.append(_text(x + bar / 2, height - bottom + 18, label, size=11, anchor="middle", fill=MUTED))
     return _svg(width, height, title, parts)
@@ -78,7 +82,7 @@ def columns(items: Sequence[tuple[str, int]], *, title: str, width: int = 560, h
 
 def bars(items: Sequence[tuple[str, int]], *, title: str, width: int = 560) -> Markup:
     """Horizontal bars, one per item, name on the left and value at the end of the bar."""
-    label_w, right, row_h, top = 200, 40, 26, 8
+    label_w, right, row_h, top = 210, 40, 26, 8
     height = top * 2 + row_h * max(len(items), 1)
     plot_w = width - label_w - right
     top_value = max((value for _, value in items), default=0) or 1
@@ -86,10 +90,8 @@ def bars(items: Sequence[tuple[str, int]], *, title: str, width: int = 560) -> M
     for index, (label, value) in enumerate(items):
         y = top + row_h * index
         w = plot_w * value / top_value
-        parts.append(_text(label_w - 8, y + 17, _shorten(label, 30), anchor="end"))
-        parts.append(
-            f'<rect x="{label_w}" y="{y + 5}" width="{w:.1f}" height="{row_h - 10}" fill="{PRIMARY}" rx="2"/>'
-        )
+        parts.append(_text(label_w - 8, y + 17, _shorten(label, LABEL_CHARS), size=11, anchor="end"))
+        parts.append(_rect(label_w, y + 5, w, row_h - 10, PRIMARY))
         parts.append(_text(label_w + w + 6, y + 17, str(value)))
     return _svg(width, height, title, parts)
 
@@ -102,29 +104,27 @@ def paired_shares(
     width: int = 560,
 ) -> Markup:
     """Two horizontal bars per item (0-100%), e.g. first response and resolution on time."""
-    label_w, right, row_h, top, legend_h = 200, 52, 40, 8, 26
-    height = legend_h + top * 2 + row_h * max(len(items), 1)
+    label_w, right, row_h, top, legend_h, axis_h = 210, 52, 40, 8, 44, 18
+    height = legend_h + top * 2 + row_h * max(len(items), 1) + axis_h
     plot_w = width - label_w - right
-    parts = [
-        f'<rect x="{label_w}" y="6" width="12" height="12" fill="{PRIMARY}"/>',
-        _text(label_w + 18, 16, series[0], size=11),
-        f'<rect x="{label_w + 190}" y="6" width="12" height="12" fill="{SECONDARY}"/>',
-        _text(label_w + 208, 16, series[1], size=11),
-    ]
-    for tick in (0, 50, 100):
+    bottom = height - axis_h
+    parts: list[str] = []
+    for line, (name, colour) in enumerate(zip(series, (PRIMARY, SECONDARY), strict=True)):
+        parts.append(_rect(label_w, 4 + 18 * line, 12, 12, colour))
+        parts.append(_text(label_w + 18, 14 + 18 * line, name, size=11))
+    for tick in (0, 25, 50, 75, 100):
         x = label_w + plot_w * tick / 100
-        parts.append(f'<line x1="{x:.1f}" y1="{legend_h}" x2="{x:.1f}" y2="{height - 4}" stroke="{GRID}"/>')
+        parts.append(f'<line x1="{x:.1f}" y1="{legend_h}" x2="{x:.1f}" y2="{bottom:.1f}" stroke="{GRID}"/>')
+        parts.append(_text(x, bottom + 14, f"{tick}%", size=10, anchor="middle", fill=MUTED))
     for index, (label, first, second) in enumerate(items):
         y = legend_h + top + row_h * index
-        parts.append(_text(label_w - 8, y + 20, _shorten(label, 30), anchor="end"))
+        parts.append(_text(label_w - 8, y + 20, _shorten(label, LABEL_CHARS), size=11, anchor="end"))
         for offset, value, colour in ((3, first, PRIMARY), (19, second, SECONDARY)):
             if value is None:
                 parts.append(_text(label_w + 4, y + offset + 11, "–", size=11, fill=MUTED))
                 continue
             w = plot_w * value
-            parts.append(
-                f'<rect x="{label_w}" y="{y + offset}" width="{w:.1f}" height="14" fill="{colour}" rx="2"/>'
-            )
+            parts.append(_rect(label_w, y + offset, w, 14, colour))
             parts.append(_text(label_w + w + 5, y + offset + 11, f"{value * 100:.0f}%", size=11))
     return _svg(width, height, title, parts)
 

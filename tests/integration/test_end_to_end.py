@@ -166,5 +166,9 @@ def test_customer_reply_to_the_acknowledgement_threads_onto_the_ticket(
     assert len(tickets(database_url)) == 1
     rows = inbound(database_url)
     assert rows[1].ticket_id == rows[0].ticket_id
-    assert rows[1].reason == "follow-up"
-    assert len(smtp_sink.messages) == 2  # no second acknowledgement
+    assert rows[1].reason == "customer follow-up"
+    smtp_sink.wait_for(3)
+    mails = _by_recipient(smtp_sink)
+    assert len(mails["rina@example.net"]) == 1  # no second acknowledgement
+    forwarded = [m for m in smtp_sink.messages if "forward" in str(m.message["Message-ID"])]
+    assert len(forwarded) == 1 and "0813-1111-2222" in forwarded[0].message.get_content()

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -23,10 +25,18 @@ from daemon.config import load_config
 from daemon.models import RecapAttachment, RecapFile, Ticket
 from daemon.recap.reader import CellValue
 from daemon.service import Daemon
-from tests.integration.helpers import CARE_ADDRESS, inbound, outbound, table, tickets, write_config
+from tests.integration.helpers import (
+    CARE_ADDRESS,
+    inbound,
+    outbound,
+    run_cli,
+    table,
+    tickets,
+    write_config,
+)
 from tests.recapfiles import (
-    MiB,
     RULES_TEXT,
+    MiB,
     complaint_rows,
     csv_bytes,
     filled_template,
@@ -98,8 +108,13 @@ def mails_to(smtp_sink: Any, recipient: str) -> list[email.message.EmailMessage]
     return found
 
 
+def replies_to(smtp_sink: Any, recipient: str) -> list[email.message.EmailMessage]:
+    """The answers to mails from `recipient` (other jobs may mail the same address)."""
+    return [message for message in mails_to(smtp_sink, recipient) if message["In-Reply-To"]]
+
+
 def body(message: email.message.EmailMessage) -> str:
-    text: str = message.get_content()  # type: ignore[attr-defined]
+    text: str = message.get_content()
     return text
 
 
@@ -115,8 +130,12 @@ def ticket_fields(database_url: str) -> dict[str, dict[str, Any]]:
     return {ticket.reference: ticket.model_dump() for ticket in tickets(database_url)}
 
 
+MAIL_KINDS = ("ack", "notice", "escalation", "recap-reply")
+"""What a mail can cause; the daemon's periodic jobs (monthly report, ...) send other kinds."""
+
+
 def sent_kinds(database_url: str) -> list[str]:
-    return sorted(row.kind for row in outbound(database_url))
+    return sorted(row.kind for row in outbound(database_url) if row.kind in MAIL_KINDS)
 
 
 def test_recap_with_three_bad_rows_makes_47_tickets_and_a_reply_naming_the_three(
@@ -137,7 +156,7 @@ def test_recap_with_three_bad_rows_makes_47_tickets_and_a_reply_naming_the_three
     majors = [ticket for ticket in made if ticket.severity == "major"]
     assert sent_kinds(database_url) == sorted(["recap-reply"] + ["escalation"] * len(majors))
     smtp_sink.wait_for(1 + len(majors))
-    [reply] = mails_to(smtp_sink, JATIM)
+    [reply] = replies_to(smtp_sink, JATIM)
     assert reply["In-Reply-To"] == f"<recap-1.{JATIM}>"
     assert "47 baris diimpor / rows imported, 3 ditolak / refused" in reply["Subject"]
     text = body(reply)
@@ -171,27 +190,49 @@ def test_same_file_again_changes_nothing_and_a_corrected_file_fixes_the_three_ro
     ]
     assert files[0].raw == files[1].raw == first
 
-    corrected = filled_template(complaint_rows(50), rules=RULES)
+    # The three rows fixed, and a row already imported (JT-001) now said to be major.
+    fixed_rows = complaint_rows(50)
+    fixed_rows[0]["severity"] = "mayor"
+    corrected = filled_template(fixed_rows, rules=RULES)
     dovecot.append(recap_mail(3, [("rekap-jatim-2026-03-revisi.xlsx", corrected, XLSX)]))
     run_daemon(config)
 
     after = ticket_fields(database_url)
     assert len(after) == 50
-    assert {reference: after[reference] for reference in before} == before
+    changed = {ref for ref in before if after[ref] != before[ref]}
+    assert len(changed) == 1
+    [raised] = changed
+    assert (before[raised]["severity"], after[raised]["severity"], after[raised]["escalated"]) == (
+        "minor",
+        "major",
+        True,
+    )
+    assert {ref: after[ref] for ref in before if ref != raised} == {
+        ref: before[ref] for ref in before if ref != raised
+    }
     fixed = [after[reference] for reference in after.keys() - before.keys()]
     assert sorted(ticket["description"].rsplit(" ", 1)[1] for ticket in fixed) == ["10", "25", "40"]
     assert len(table(database_url, RecapFile)) == 3
     # Every major ticket was escalated exactly once, whichever file made it.
-    majors = {t.id for t in tickets(database_url) if t.severity == "major"}
-    escalated = [row.ticket_id for row in outbound(database_url) if row.kind == "escalation"]
-    assert sorted(escalated) == sorted(majors) and len(majors) == 5
-    smtp_sink.wait_for(3 + 5)
-    assert len(mails_to(smtp_sink, GM_DIGITAL)) == 5
-    replies = mails_to(smtp_sink, JATIM)
+    majors = Counter(t.reference for t in tickets(database_url) if t.severity == "major")
+    references = {t.id: t.reference for t in tickets(database_url)}
+    escalated = Counter(
+        references[row.ticket_id] for row in outbound(database_url) if row.kind == "escalation"
+    )
+    assert escalated == majors and len(majors) == 6
+    smtp_sink.wait_for(3 + 6)
+    assert sum("ESKALASI" in str(m["Subject"]) for m in mails_to(smtp_sink, GM_DIGITAL)) == 5
+    [koran] = [m for m in mails_to(smtp_sink, "gm.koran@example.co.id") if "ESKALASI" in str(m["Subject"])]
+    assert f"[{raised}]" in str(koran["Subject"])
+    assert "dicatat mayor oleh Biro Jawa Timur" in body(koran)
+    replies = replies_to(smtp_sink, JATIM)
     assert len(replies) == 3
     assert "tidak berubah / unchanged:     47" in body(replies[1])
     assert "ditolak" not in replies[2]["Subject"]
     assert "baru / new:                    3" in body(replies[2])
+    assert "diperbarui / updated:          1" in body(replies[2])
+    assert f"- {raised} (lembar/sheet 'Rekap', baris/row 5): severity" in body(replies[2])
+    assert f"{raised} (koran): diteruskan ke / escalated to gm.koran@example.co.id" in body(replies[2])
     assert "- baris/row" not in body(replies[2])
 
 
@@ -214,7 +255,7 @@ def test_recap_from_an_address_that_is_no_branch_is_refused_with_a_reply_and_kep
     assert (kept.branch, kept.state, kept.raw) == ("", "refused", data)
     assert "not a branch address" in kept.reason
     smtp_sink.wait_for(1)
-    [reply] = mails_to(smtp_sink, stranger)
+    [reply] = replies_to(smtp_sink, stranger)
     assert reply["Auto-Submitted"] == "auto-replied"
     text = body(reply)
     assert "tidak terdaftar sebagai alamat biro" in text and "is not a registered branch address" in text
@@ -245,7 +286,7 @@ def test_macro_enabled_file_zip_bomb_and_another_branchs_file_are_refused_with_a
     kept = table(database_url, RecapFile)
     assert [(f.state, f.raw) for f in kept] == [("refused", macro), ("refused", bomb), ("refused", bali)]
     smtp_sink.wait_for(3)
-    replies = {reply["In-Reply-To"]: body(reply) for reply in mails_to(smtp_sink, JATIM)}
+    replies = {reply["In-Reply-To"]: body(reply) for reply in replies_to(smtp_sink, JATIM)}
     assert "the file is macro-enabled and was not opened" in replies[f"<recap-1.{JATIM}>"]
     assert "berkas berisi makro" in replies[f"<recap-1.{JATIM}>"]
     assert "refused before unpacking, as a possible zip bomb" in replies[f"<recap-2.{JATIM}>"]
@@ -277,7 +318,7 @@ def test_complaint_forms_are_kept_with_the_recap_and_listed_in_the_reply(
     assert {f.size for f in forms} == {len(PDF), len(JPG)}
     assert len(tickets(database_url)) == 4
     smtp_sink.wait_for(1)
-    [reply] = mails_to(smtp_sink, JATIM)
+    [reply] = replies_to(smtp_sink, JATIM)
     text = body(reply)
     assert "Complaint forms kept (2)" in text
     assert "formulir-keluhan-JT-001.pdf (application/pdf" in text
@@ -329,7 +370,7 @@ def test_csv_recap_with_english_headers_is_imported(
     [row] = inbound(database_url)
     assert row.reason == "branch recap biro-bali 2026-03"
     smtp_sink.wait_for(1)
-    [reply] = mails_to(smtp_sink, "biro.bali@example.co.id")
+    [reply] = replies_to(smtp_sink, "biro.bali@example.co.id")
     assert "Diimpor / Imported:                2" in body(reply)
 
 
@@ -347,3 +388,48 @@ def test_mail_with_a_spreadsheet_from_a_customer_without_recap_in_the_subject_is
     assert isinstance(ticket, Ticket) and ticket.origin == "email"
     assert table(database_url, RecapFile) == []
     assert "ack" in sent_kinds(database_url)
+
+
+def test_recap_status_shows_who_sent_when_what_was_imported_and_refused_and_who_did_not(
+    config: Path, database_url: str, dovecot: Any, smtp_sink: Any, capsys: Any
+) -> None:
+    macro = rewrite_entries(
+        filled_template(complaint_rows(2), rules=RULES), {"xl/vbaProject.bin": b"\xd0\xcf"}
+    )
+    dovecot.append(
+        recap_mail(
+            1, [("rekap-jatim-2026-03.xlsx", filled_template(with_three_bad_rows(), rules=RULES), XLSX)]
+        )
+    )
+    dovecot.append(recap_mail(2, [("rekap-bali.xlsm", macro, XLSX)], sender="biro.bali@example.co.id"))
+    dovecot.append(recap_mail(3, [("rekap.xlsx", macro, XLSX)], sender="someone@gmail.example"))
+    run_daemon(config)
+    capsys.readouterr()
+
+    assert run_cli("--config", str(config), "recap", "status", "--month", "2026-03", "--json") == 0
+
+    status = json.loads(capsys.readouterr().out)
+    assert (status["month"], status["deadline"], status["missing"]) == (
+        "2026-03",
+        "2026-04-05",
+        ["biro-bali"],
+    )
+    jatim, bali = status["branches"]
+    assert (jatim["branch"], jatim["sent"], jatim["tickets"]) == ("biro-jatim", True, 47)
+    assert jatim["first_sent_at"].startswith("2026-04-20T10:00:00+07:00")
+    [jatim_file] = jatim["files"]
+    assert (jatim_file["rows_imported"], jatim_file["rows_refused"], jatim_file["created"]) == (47, 3, 47)
+    assert [(p["row"], p["cell"]) for p in jatim_file["problems"]] == [(14, "B14"), (29, "F29"), (44, "J44")]
+    assert (bali["sent"], bali["tickets"]) == (False, 0)
+    [bali_file] = bali["files"]
+    assert bali_file["state"] == "refused" and "macro-enabled" in bali_file["reason"]
+    [stranger] = status["not_from_branch"]
+    assert (stranger["sender"], stranger["filename"]) == ("someone@gmail.example", "rekap.xlsx")
+
+    assert run_cli("--config", str(config), "recap", "status", "--month", "2026-03") == 0
+    text = capsys.readouterr().out
+    assert "biro-jatim  Biro Jawa Timur: sent 2026-04-20 10:00, 47 complaints recorded" in text
+    assert "Rekap row 29, 'Produk (Product)' (F29)" in text
+    assert "biro-bali  Biro Bali: NOT SENT" in text
+    assert "not sent (1): biro-bali" in text
+    assert run_cli("--config", str(config), "recap", "status", "--month", "March") == 1

@@ -1,0 +1,239 @@
+"""The monthly report by mail, and the reminder that comes before it (DOMAIN.md §8).
+
+Two periodic jobs, run by the daemon every minute and cheap when there is
+nothing to do:
+
+* `send_monthly_reports`: from the configured day of a month (rules.yaml
+  `reports: day`, default the 5th) on, the previous month's report goes as an
+  xlsx attachment to Customer Care (the whole report) and to each general
+  manager (the part about the departments whose `general_manager` they are);
+* `remind_results`: from `reports: reminder_day` (default the 1st) until the
+  report's day, each department that resolved complaints in the previous
+  month is asked to record their root cause, corrective action and
+  effectiveness before the report is made.
+
+Each mail is claimed as a (job, period) row in the transaction that queues
+it (`daemon.jobs`): once per month and recipient, or month and department,
+across restarts and daemons. A day missed while the daemon was down is made
+up as soon as it runs again within the month.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, select
+from sqlmodel import Session, col
+
+from daemon import db, jobs
+from daemon.mailer import Mailer
+from daemon.models import InboundMessage, JobClaim, Ticket
+from daemon.report import labels
+from daemon.report.monthly import MonthlyReport, build_monthly
+from daemon.report.periods import Month
+from daemon.report.xlsx_out import XLSX_MIME, monthly_xlsx
+from daemon.rules import Rules
+from daemon.sla_stamp import CLOSED_STATUSES, RECAP_ORIGIN_PREFIX
+
+REPORT_JOB = "monthly-report"
+REMINDER_JOB = "results-reminder"
+REPORT_KIND = "monthly-report"
+REMINDER_KIND = "results-reminder"
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    address: str
+    departments: tuple[str, ...]
+    """The departments of this recipient's part; empty for the whole report."""
+
+
+def report_recipients(rules: Rules) -> list[Recipient]:
+    """Customer Care first (the whole report), then each general manager with their departments."""
+    config = rules.reports_config
+    care = config.address or rules.department(rules.default_department).email
+    recipients = [Recipient(care, ())]
+    if not config.general_managers:
+        return recipients
+    parts: dict[str, list[str]] = {}
+    for department in rules.departments.values():
+        if department.general_manager and department.general_manager != care:
+            parts.setdefault(department.general_manager, []).append(department.id)
+    recipients += [Recipient(address, tuple(ids)) for address, ids in parts.items()]
+    return recipients
+
+
+def report_period(month: Month, address: str) -> str:
+    return f"report/{month}/{address}"
+
+
+def send_monthly_reports(
+    engine: Engine,
+    rules: Rules,
+    mailer: Mailer,
+    now: datetime,
+    *,
+    timezone: str,
+    organisation: str,
+) -> Counter[str]:
+    """Mail last month's report to each recipient not yet sent it, from the report's day on."""
+    today = now.astimezone(ZoneInfo(timezone)).date()
+    if today.day < rules.reports_config.day:
+        return Counter()
+    month = Month.of(today).previous()
+    recipients = report_recipients(rules)
+    periods = {recipient.address: report_period(month, recipient.address) for recipient in recipients}
+    counts: Counter[str] = Counter()
+    with db.session(engine) as session:
+        done = _claimed(session, REPORT_JOB, periods.values())
+        if len(done) < len(periods) and not _in_service(session, month, ZoneInfo(timezone)):
+            return Counter()
+    for recipient in recipients:
+        if periods[recipient.address] in done:
+            continue
+        with db.session(engine) as session:
+            if not jobs.claim(session, REPORT_JOB, periods[recipient.address], now=now):
+                continue
+            report = build_monthly(
+                session, rules, month, now=now, timezone=timezone, departments=recipient.departments
+            )
+            workbook = monthly_xlsx(report, organisation=organisation)
+            mailer.queue(
+                session,
+                kind=REPORT_KIND,
+                recipient=recipient.address,
+                template="report_monthly.txt",
+                context=_report_context(report, organisation),
+                attachments=[(f"laporan-keluhan-{month}.xlsx", XLSX_MIME, workbook)],
+            )
+            session.commit()
+        counts["monthly_reports"] += 1
+    return counts
+
+
+def remind_results(
+    engine: Engine, rules: Rules, mailer: Mailer, now: datetime, *, timezone: str, organisation: str
+) -> Counter[str]:
+    """Ask each department to record the results of last month's resolved complaints before the report."""
+    zone = ZoneInfo(timezone)
+    today = now.astimezone(zone).date()
+    config = rules.reports_config
+    if not config.reminder_day <= today.day < config.day:
+        return Counter()
+    month = Month.of(today).previous()
+    counts: Counter[str] = Counter()
+    with db.session(engine) as session:
+        resolved = _resolved_by_department(session, month, zone)
+        done = _claimed(session, REMINDER_JOB, (f"{month}/{key}" for key in resolved))
+    for department_id, tickets in resolved.items():
+        department = rules.departments.get(department_id)
+        if department is None or f"{month}/{department_id}" in done:
+            continue
+        with db.session(engine) as session:
+            if not jobs.claim(session, REMINDER_JOB, f"{month}/{department_id}", now=now):
+                continue
+            context = {
+                "organisation": organisation,
+                "month": str(month),
+                "month_title": labels.month_title(month.year, month.month),
+                "deadline": labels.when(date(today.year, today.month, config.day)),
+                "department": {"id": department.id, "name": department.name},
+                "tickets": [_reminder_line(ticket, zone) for ticket in tickets],
+            }
+            mailer.queue(
+                session,
+                kind=REMINDER_KIND,
+                recipient=department.email,
+                template="report_results_reminder.txt",
+                context=context,
+            )
+            session.commit()
+        counts["results_reminders"] += 1
+    return counts
+
+
+def _in_service(session: Session, month: Month, zone: ZoneInfo) -> bool:
+    """Whether caredesk knew of any complaint or mail before the month ended.
+
+    A new installation does not mail reports about the months before it
+    existed; a month with data (a branch recap imported later counts) is reported.
+    """
+    end = month.bounds(zone)[1]
+    for model in (Ticket, InboundMessage):
+        statement = select(col(model.id)).where(col(model.received_at) < end).limit(1)
+        if session.execute(statement).first() is not None:
+            return True
+    return False
+
+
+def _claimed(session: Session, job: str, periods: Iterable[str]) -> set[str]:
+    wanted = sorted(set(periods))
+    if not wanted:
+        return set()
+    statement = select(col(JobClaim.period)).where(col(JobClaim.job) == job, col(JobClaim.period).in_(wanted))
+    return set(session.execute(statement).scalars())
+
+
+def _resolved_by_department(session: Session, month: Month, zone: ZoneInfo) -> dict[str, list[Ticket]]:
+    """Last month's resolved tickets that head office resolved (a branch reports its own in its recap)."""
+    start, end = month.bounds(zone)
+    statement = (
+        select(Ticket)
+        .where(
+            col(Ticket.status).in_(CLOSED_STATUSES),
+            col(Ticket.completed_at) >= start,
+            col(Ticket.completed_at) < end,
+        )
+        .order_by(col(Ticket.completed_at), col(Ticket.id))
+    )
+    found: dict[str, list[Ticket]] = {}
+    for ticket in session.execute(statement).scalars():
+        if not (ticket.closed_by or "").startswith(RECAP_ORIGIN_PREFIX):
+            found.setdefault(ticket.department, []).append(ticket)
+    return found
+
+
+def _reminder_line(ticket: Ticket, zone: ZoneInfo) -> dict[str, object]:
+    missing = [
+        label
+        for label, value in (
+            ("akar penyebab / root cause", ticket.root_cause),
+            ("tindakan perbaikan / corrective action", ticket.corrective_action),
+            ("evaluasi efektivitas / effectiveness", ticket.effectiveness),
+        )
+        if not (value or "").strip()
+    ]
+    completed = ticket.completed_at.astimezone(zone) if ticket.completed_at else None
+    return {
+        "reference": ticket.reference,
+        "subject": ticket.subject,
+        "completed": labels.when(completed, with_time=False),
+        "missing": missing,
+    }
+
+
+def _report_context(report: MonthlyReport, organisation: str) -> dict[str, object]:
+    compliance = report.compliance
+    return {
+        "organisation": organisation,
+        "month": str(report.month),
+        "month_title": labels.month_title(report.month.year, report.month.month),
+        "part": [count.label for count in report.by_department] if report.departments else [],
+        "total": report.total,
+        "major": sum(count.count for count in report.by_severity if count.key == "major"),
+        "first_response": _share_line(compliance.first_response_met, compliance.first_response_measured),
+        "resolution": _share_line(compliance.resolution_met, compliance.resolution_measured),
+        "open": len(report.open_tickets),
+        "overdue": len(report.overdue_tickets),
+        "departments": [(count.label, count.count) for count in report.by_department if count.count],
+        "missing_recaps": [recap.name for recap in report.missing_recaps],
+        "full": report.recaps is not None,
+    }
+
+
+def _share_line(met: int, measured: int) -> str:
+    return f"{labels.share(met / measured if measured else None)} ({met}/{measured})"

@@ -1,0 +1,235 @@
+"""The SLA ladder on an injected clock, through the real daemon loop (Maildir in, aiosmtpd out).
+
+Due dates count working days in Jakarta: weekends, public holidays and the
+collective-leave days of the shipped rules.yaml do not count. Each reminder
+and escalation is mailed once per ticket and level: however often the ladder
+runs, after a restart, and with two daemons running it at the same moment.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+from sqlmodel import col
+
+from daemon import db
+from daemon.config import load_config
+from daemon.models import JobClaim, Ticket, TicketEvent
+from daemon.rules import load_rules
+from daemon.service import Daemon
+from daemon.sla import LADDER_JOB
+from daemon.sla_stamp import record_first_response
+from daemon.workcal import WorkCalendar
+from tests import mailfactory
+from tests.integration.helpers import PROJECT, outbound, table, tickets, write_config
+
+pytestmark = pytest.mark.integration
+
+JAKARTA = ZoneInfo("Asia/Jakarta")
+RULES = load_rules(PROJECT / "rules.yaml")
+CARE = RULES.department("customer-care")  # where mailfactory.complaint(1) is routed
+
+
+def wib(month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=JAKARTA)
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now.astimezone(UTC)
+
+
+@pytest.fixture
+def setup(
+    tmp_path: Path, database_url: str, smtp_sink: Any, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Any]:
+    for name in list(os.environ):
+        if name.startswith("CAREDESK_"):
+            monkeypatch.delenv(name)
+    maildir = tmp_path / "mail"
+    (maildir / "new").mkdir(parents=True)
+    config = write_config(
+        tmp_path, database_url=database_url, mailbox_url=f"maildir:{maildir}", smtp_url=smtp_sink.url
+    )
+    yield {"config": load_config(config), "maildir": maildir, "url": database_url, "sink": smtp_sink}
+
+
+def _complaint(setup: Any, n: int) -> None:
+    raw = mailfactory.complaint(n, sender=f"pelanggan{n}@example.net", name=f"Pelanggan {n}")
+    (setup["maildir"] / "new" / f"{n}.eml").write_bytes(raw)
+
+
+def _sla_mail(url: str) -> list[tuple[str, str]]:
+    return [(m.kind, m.recipient) for m in outbound(url) if m.kind.startswith("sla-")]
+
+
+def _run_at(daemon: Daemon, clock: Clock, moment: datetime) -> None:
+    clock.now = moment
+    daemon.run_once()
+
+
+def _events(url: str, prefix: str) -> list[str]:
+    return [event.action for event in table(url, TicketEvent) if event.action.startswith(prefix)]
+
+
+def test_a_complaint_on_friday_afternoon_is_due_on_monday_and_climbs_the_ladder_once(setup: Any) -> None:
+    url = setup["url"]
+    clock = Clock(wib(8, 7, 16, 30))  # Friday
+    _complaint(setup, 1)
+    with Daemon(setup["config"], clock=clock) as daemon:
+        daemon.run_once()
+        [ticket] = tickets(url)
+        assert ticket.department == "customer-care" and ticket.severity == "minor"
+        # By the end of the next working day: the weekend does not count.
+        assert ticket.first_response_due == wib(8, 10, 17)
+        assert ticket.resolution_due == wib(8, 14, 17)  # five working days
+        for moment in (wib(8, 8, 10), wib(8, 9, 20), wib(8, 10, 14, 55)):
+            _run_at(daemon, clock, moment)
+        assert _sla_mail(url) == []
+
+        _run_at(daemon, clock, wib(8, 10, 15, 5))  # two working hours before it is due
+        assert _sla_mail(url) == [("sla-reminder", CARE.email)]
+        _run_at(daemon, clock, wib(8, 10, 17, 5))  # breached: the department manager
+        assert _sla_mail(url)[1:] == [("sla-escalation", CARE.manager)]
+        _run_at(daemon, clock, wib(8, 11, 17, 5))  # a working day later: the general manager
+        assert _sla_mail(url)[2:] == [("sla-escalation", CARE.general_manager)]
+        for _ in range(3):
+            _run_at(daemon, clock, wib(8, 11, 17, 30))
+    with Daemon(setup["config"], clock=clock) as restarted:
+        _run_at(restarted, clock, wib(8, 12, 9))
+
+    assert len(_sla_mail(url)) == 3
+    assert _events(url, "sla-") == ["sla-reminder", "sla-breach", "sla-second-level"]
+    claims = [claim.period for claim in table_claims(url)]
+    reference = ticket.reference
+    assert sorted(claims) == sorted(
+        f"sla/{reference}/first_response/{kind}" for kind in ("reminder", "breach", "second-level")
+    )
+    sent = {rcpt: message for message in setup["sink"].messages for rcpt in message.rcpt_tos}
+    escalation = sent[CARE.manager].message
+    assert f"[{reference}]" in escalation["Subject"]
+    assert "ESKALASI SLA" in escalation["Subject"]
+    body = escalation.get_content()
+    assert "10-08-2026 17:00 WIB" in body and "tanggapan pertama" in body
+
+
+def table_claims(url: str) -> list[JobClaim]:
+    engine = db.make_engine(url)
+    try:
+        with db.session(engine) as session:
+            statement = select(JobClaim).where(col(JobClaim.job) == LADDER_JOB).order_by(col(JobClaim.period))
+            return list(session.execute(statement).scalars())
+    finally:
+        engine.dispose()
+
+
+def test_independence_day_is_not_a_working_day(setup: Any) -> None:
+    url = setup["url"]
+    clock = Clock(wib(8, 14, 10))  # Friday; Monday 17 August is a public holiday
+    _complaint(setup, 2)
+    with Daemon(setup["config"], clock=clock) as daemon:
+        daemon.run_once()
+        [ticket] = tickets(url)
+        department = RULES.department(ticket.department)
+        assert ticket.first_response_due == wib(8, 18, 17)
+        _run_at(daemon, clock, wib(8, 17, 17, 5))
+        assert _sla_mail(url) == []
+        _run_at(daemon, clock, wib(8, 18, 15, 5))
+        assert _sla_mail(url) == [("sla-reminder", department.email)]
+        _run_at(daemon, clock, wib(8, 18, 17, 5))
+        assert _sla_mail(url)[1:] == [("sla-escalation", department.manager)]
+
+
+def test_collective_leave_from_rules_yaml_is_not_a_working_day(setup: Any) -> None:
+    url = setup["url"]
+    wednesday = wib(12, 23, 10)
+    # Without the rules' collective leave on the 24th, the answer would be due on Thursday.
+    assert WorkCalendar("Asia/Jakarta").end_of_next_working_day(wednesday) == wib(12, 24, 17)
+    clock = Clock(wednesday)
+    _complaint(setup, 3)
+    with Daemon(setup["config"], clock=clock) as daemon:
+        daemon.run_once()
+        [ticket] = tickets(url)
+        # 24 December collective leave (rules.yaml), 25 Christmas, then the weekend.
+        assert ticket.first_response_due == wib(12, 28, 17)
+        _run_at(daemon, clock, wib(12, 24, 17, 5))
+        _run_at(daemon, clock, wib(12, 26, 12))
+        assert _sla_mail(url) == []
+        _run_at(daemon, clock, wib(12, 28, 15, 5))
+        assert _sla_mail(url) == [("sla-reminder", RULES.department(ticket.department).email)]
+
+
+def test_a_reply_in_time_stops_the_first_response_ladder(setup: Any) -> None:
+    url = setup["url"]
+    clock = Clock(wib(8, 7, 16, 30))
+    _complaint(setup, 4)
+    with Daemon(setup["config"], clock=clock) as daemon:
+        daemon.run_once()
+        with db.session(daemon.engine) as session:
+            ticket = session.execute(select(Ticket)).scalar_one()
+            assert record_first_response(session, ticket, wib(8, 10, 11))
+            # A later reply is not the first one.
+            assert not record_first_response(session, ticket, wib(8, 10, 12))
+            session.commit()
+        _run_at(daemon, clock, wib(8, 11, 18))
+    [ticket] = tickets(url)
+    assert ticket.first_responded_at == wib(8, 10, 11)
+    assert _sla_mail(url) == []
+    [event] = [e for e in table(url, TicketEvent) if e.action == "first-response"]
+    assert "on time" in event.reason
+
+
+def test_two_daemons_running_the_ladder_at_once_escalate_each_breach_once(setup: Any) -> None:
+    url = setup["url"]
+    clock = Clock(wib(8, 7, 16, 30))
+    for n in range(8):
+        _complaint(setup, 10 + n)
+    with Daemon(setup["config"], clock=clock) as first:
+        first.run_once()
+    assert len(tickets(url)) == 8
+    clock.now = wib(8, 11, 17, 5)  # reminder, breach and second level all earned
+    daemons = [Daemon(setup["config"], clock=clock), Daemon(setup["config"], clock=clock)]
+    barrier = threading.Barrier(len(daemons))
+    results: list[Counter[str]] = []
+    errors: list[BaseException] = []
+
+    def run(daemon: Daemon) -> None:
+        try:
+            for _ in range(2):
+                barrier.wait(timeout=30)
+                results.append(daemon.run_periodic())
+        except BaseException as error:  # reported by the main thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(daemon,)) for daemon in daemons]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+    finally:
+        for daemon in daemons:
+            daemon.close()
+    assert not errors and not any(thread.is_alive() for thread in threads)
+    sent = Counter[str]()
+    for counts in results:
+        sent.update(counts)
+    assert sent["sla_reminders"] == 8 and sent["sla_escalations"] == 16
+    assert not any(key.endswith("_errors") for key in sent)
+    per_ticket = Counter(
+        (m.ticket_id, m.kind, m.recipient) for m in outbound(url) if m.kind.startswith("sla-")
+    )
+    assert len(per_ticket) == 24 and set(per_ticket.values()) == {1}
+    assert len(table_claims(url)) == 24
