@@ -328,7 +328,9 @@ class Conversation:
                 why=f"reply by mail ({role})",
                 old=change.old,
             )
-        for note in outcome.notes or ((parsed.note_text,) if parsed.note_text.strip() else ()):
+        # Both the #note lines and the mail's free text are internal notes: keep both.
+        free_text = (parsed.note_text,) if parsed.note_text.strip() else ()
+        for note in (*outcome.notes, *free_text):
             store.add_event(
                 session,
                 ticket,
