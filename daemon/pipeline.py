@@ -399,6 +399,10 @@ class Processor:
                 reply_to,
                 ticket.language,
             )
+            ticket.status = "acknowledged"
+            self._event(
+                session, ticket, "acknowledged", "acknowledgement queued", "status", "new", "acknowledged"
+            )
         if department.email:
             self._enqueue(
                 session,
@@ -412,8 +416,10 @@ class Processor:
                 None,
                 "id",
             )
-        ticket.status = "assigned"
-        self._event(session, ticket, "assigned", f"notice to {department.name}", "status", "new", "assigned")
+        previous, ticket.status = ticket.status, "assigned"
+        self._event(
+            session, ticket, "assigned", f"notice to {department.name}", "status", previous, "assigned"
+        )
         if ticket.escalated:
             if department.general_manager:
                 self._enqueue(

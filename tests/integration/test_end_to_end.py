@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,14 @@ def test_complaint_becomes_one_ticket_moved_acknowledged_and_routed(
     assert f"[{ticket['reference']}]" in notice["Subject"]
     assert notice["Auto-Submitted"] == "auto-generated"
     assert len(smtp_sink.messages) == 2
+
+    capsys.readouterr()
+    assert run_cli("--config", str(config), "tickets", "show", ticket["reference"], "--json") == 0
+    shown = json.loads(capsys.readouterr().out)
+    steps = [(e["old"], e["new"]) for e in shown["history"] if e["field"] == "status"]
+    assert steps == [(None, "new"), ("new", "acknowledged"), ("acknowledged", "assigned")]
+    routed = next(e for e in shown["history"] if e["action"] == "routed")
+    assert rules.version in routed["reason"]  # the decision and the rules version are on record
 
 
 def test_english_complaint_gets_an_english_only_acknowledgement(
