@@ -27,6 +27,7 @@ from daemon.lifecycle import Outcome, TicketView, apply_commands, customer_reply
 from daemon.mailer import Mailer, without_tag
 from daemon.message import InboundMail
 from daemon.models import InboundMessage, OutboundMessage, Ticket
+from daemon.notify import ticket_fields
 from daemon.replies import parse_reply
 from daemon.rules import Department, Rules
 from daemon.sla_stamp import record_first_response
@@ -481,21 +482,7 @@ class Conversation:
         return {
             "org": {"name": self.config.name, "address": self.config.address},
             "language": ticket.language,
-            "ticket": {
-                "reference": ticket.reference,
-                "subject": ticket.subject,
-                "status": ticket.status,
-                "customer_name": ticket.customer_name,
-                "customer_email": ticket.customer_email,
-                "root_cause": ticket.root_cause,
-                "corrective_action": ticket.corrective_action,
-                "severity": ticket.severity,
-                "product": ticket.product,
-                "description": ticket.description,
-                "pic_phone": ticket.pic_phone,
-                "pic_email": ticket.pic_email,
-                "received": ticket.received_at.astimezone(self.zone).strftime("%d-%m-%Y %H:%M %Z"),
-            },
+            "ticket": ticket_fields(ticket, self.zone),
         }
 
 

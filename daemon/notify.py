@@ -13,7 +13,7 @@ import email.policy
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
@@ -23,6 +23,7 @@ from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from daemon.automated import LOOP_HEADER
+from daemon.models import Ticket
 
 # A long In-Reply-To/References folded by policy.SMTP becomes RFC 2047 words that
 # Outlook cannot thread; 998 is the RFC 5322 line limit, so headers go out verbatim.
@@ -141,3 +142,24 @@ def checked_address(address: str) -> str:
     ):
         raise ValueError(f"unusable address {address!r}")
     return address
+
+
+def ticket_fields(ticket: Ticket, zone: tzinfo, department_name: str = "") -> dict[str, object]:
+    """What every template may show of a ticket: the complaint-form fields, as data."""
+    return {
+        "reference": ticket.reference,
+        "subject": ticket.subject,
+        "description": ticket.description,
+        "status": ticket.status,
+        "severity": ticket.severity,
+        "product": ticket.product,
+        "department": department_name or ticket.department,
+        "origin": ticket.origin,
+        "customer_name": ticket.customer_name,
+        "customer_email": ticket.customer_email,
+        "pic_phone": ticket.pic_phone,
+        "pic_email": ticket.pic_email,
+        "root_cause": ticket.root_cause,
+        "corrective_action": ticket.corrective_action,
+        "received": ticket.received_at.astimezone(zone).strftime("%d-%m-%Y %H:%M %Z"),
+    }

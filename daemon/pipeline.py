@@ -32,7 +32,7 @@ from daemon.deliverability import record_bounce
 from daemon.mailer import Mailer, without_tag
 from daemon.message import InboundMail
 from daemon.models import InboundMessage, Ticket
-from daemon.notify import Renderer
+from daemon.notify import Renderer, ticket_fields
 from daemon.parse import ParseError, parse
 from daemon.recap.intake import handle_recap_mail
 from daemon.route import Decision, RouteContext, explain, route
@@ -371,7 +371,7 @@ class Processor:
         department = rules.department(routed.department)
         context = {
             "org": {"name": self.config.name, "address": self.config.address},
-            "ticket": self._ticket_context(ticket, department.name),
+            "ticket": ticket_fields(ticket, self.zone, department.name),
             "department": {"id": department.id, "name": department.name},
             "language": ticket.language,
             "missing_contact": not mail.contact.phones,
@@ -479,22 +479,6 @@ class Processor:
         if row.arrived_at is None:
             return False
         return row.arrived_at < self.clock() - timedelta(hours=self.config.backlog_hours)
-
-    def _ticket_context(self, ticket: Ticket, department_name: str) -> dict[str, object]:
-        received = ticket.received_at.astimezone(self.zone)
-        return {
-            "reference": ticket.reference,
-            "subject": ticket.subject,
-            "description": ticket.description,
-            "customer_name": ticket.customer_name,
-            "customer_email": ticket.customer_email,
-            "pic_phone": ticket.pic_phone,
-            "pic_email": ticket.pic_email,
-            "severity": ticket.severity,
-            "product": ticket.product,
-            "department": department_name,
-            "received": received.strftime("%d-%m-%Y %H:%M %Z"),
-        }
 
     def _enqueue(
         self,

@@ -48,6 +48,7 @@ from daemon.config import Config
 from daemon.mailer import Mailer
 from daemon.message import Attachment, InboundMail
 from daemon.models import InboundMessage, RecapAttachment, RecapFile, RecapRowLink, Ticket, TicketEvent
+from daemon.notify import ticket_fields
 from daemon.recap.reader import RecapRefused
 from daemon.recap.receive import RecapOutcome, receive_recap
 from daemon.rules import Branch, Rules
@@ -548,21 +549,7 @@ class _Escalation:
     ) -> dict[str, object]:
         return {
             "org": {"name": self.config.name, "address": self.config.address},
-            "ticket": {
-                "reference": ticket.reference,
-                "subject": ticket.subject,
-                "description": ticket.description,
-                "customer_name": ticket.customer_name,
-                "customer_email": ticket.customer_email,
-                "pic_phone": ticket.pic_phone,
-                "pic_email": ticket.pic_email,
-                "severity": ticket.severity,
-                "product": ticket.product,
-                "department": department_name,
-                "status": ticket.status,
-                "origin": ticket.origin,
-                "received": ticket.received_at.astimezone(self.zone).strftime("%d-%m-%Y %H:%M %Z"),
-            },
+            "ticket": ticket_fields(ticket, self.zone, department_name),
             "department": {"id": department_id, "name": department_name},
             "language": "id",
             "missing_contact": not ticket.pic_phone,
