@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select, update
 from sqlmodel import Session, col
 
 from daemon import jobs, signing, store
@@ -58,8 +58,8 @@ class Mailer:
         in_reply_to: str | None = None,
         language: str = "id",
         attachments: Sequence[Attachment] = (),
-    ) -> OutboundMessage | None:
-        """Queue one mail; None when this (kind, cause, recipient) was queued before.
+    ) -> int | None:
+        """Queue one mail and give its outbox id; None when this (kind, cause, recipient) was queued before.
 
         `attachments` are (filename, MIME type, bytes), e.g. a report's spreadsheet.
 
@@ -108,26 +108,35 @@ class Mailer:
         if held is not None and values["state"] == "pending":
             values["state"], values["last_error"] = "suppressed", held
         keys = ["kind", "cause_inbound_id", "recipient"]
-        if not store.insert_ignore(session, OutboundMessage, values, keys):
+        outbound_id = store.insert_ignore_returning(session, OutboundMessage, values, keys)
+        if outbound_id is None:
             return None
-        saved = session.execute(
-            select(OutboundMessage).where(col(OutboundMessage.message_id) == message_id)
-        ).scalar_one()
         if self.config.smtp.verp and self.signing_key is not None:
             # The return path names this very row, so a bounce can be tied to it
             # without trusting anything inside the bounce.
-            saved.envelope_from = signing.return_path(self.signing_key, self.config.address, saved.id or 0)
-            session.add(saved)
+            return_path = signing.return_path(self.signing_key, self.config.address, outbound_id)
+            session.execute(
+                update(OutboundMessage)
+                .where(col(OutboundMessage.id) == outbound_id)
+                .values(envelope_from=return_path)
+            )
+        suppressed = values["state"] == "suppressed"
         if ticket is not None:
-            action = f"suppressed-{kind}" if saved.state == "suppressed" else f"queued-{kind}"
-            reason = f"to {recipient}" + (f": {held}" if saved.state == "suppressed" else "")
+            action = f"suppressed-{kind}" if suppressed else f"queued-{kind}"
+            reason = f"to {recipient}" + (f": {held}" if suppressed else "")
             store.add_event(
-                session, ticket, actor="caredesk", action=action, at=now, reason=reason, outbound_id=saved.id
+                session,
+                ticket,
+                actor="caredesk",
+                action=action,
+                at=now,
+                reason=reason,
+                outbound_id=outbound_id,
             )
         if held is not None:
             log.warning("not sending %s to %s: %s", kind, recipient, held)
             self._limit_notice(session, recipient, held, now)
-        return saved
+        return int(outbound_id)
 
     def reply_address(self, ticket: Ticket | None) -> str:
         """Where replies about `ticket` should go: its signed address when the mailbox allows."""
@@ -145,33 +154,30 @@ class Mailer:
         if status is not None and status.undeliverable_until > now:
             until = f"{status.undeliverable_until:%Y-%m-%d}"
             return f"address bounced ({status.reason}); no automatic mail until {until}"
+        # The limits hold per recipient over all tickets; since a ticket's mails to a
+        # recipient are among all mails to that recipient, the same numbers per ticket
+        # can never be the stricter check, so one query answers both.
+        last_hour, last_day = self._automatic_counts(session, recipient, now)
         limits = self.config.limits
-        windows = (
-            (timedelta(hours=1), limits.auto_per_hour, "hour"),
-            (timedelta(days=1), limits.auto_per_day, "day"),
-        )
-        for window, most, label in windows:
-            sent = self._automatic_count(session, recipient, None, now - window)
-            if sent >= most:
-                return f"limit reached: {sent} automatic mails to this address in the last {label}"
-            if (
-                ticket is not None
-                and self._automatic_count(session, recipient, ticket.id, now - window) >= most
-            ):
-                return f"limit reached: {most} automatic mails on this ticket in the last {label}"
+        if last_hour >= limits.auto_per_hour:
+            return f"limit reached: {last_hour} automatic mails to this address in the last hour"
+        if last_day >= limits.auto_per_day:
+            return f"limit reached: {last_day} automatic mails to this address in the last day"
         return None
 
     @staticmethod
-    def _automatic_count(session: Session, recipient: str, ticket_id: int | None, since: datetime) -> int:
-        statement = select(func.count()).where(
+    def _automatic_counts(session: Session, recipient: str, now: datetime) -> tuple[int, int]:
+        """Automatic mails to `recipient` in the last hour and in the last day."""
+        created = col(OutboundMessage.created_at)
+        in_last_hour = case((created >= now - timedelta(hours=1), 1), else_=0)
+        statement = select(func.count(), func.coalesce(func.sum(in_last_hour), 0)).where(
             col(OutboundMessage.recipient) == recipient,
             col(OutboundMessage.automatic).is_(True),
             col(OutboundMessage.state) != "suppressed",
-            col(OutboundMessage.created_at) >= since,
+            created >= now - timedelta(days=1),
         )
-        if ticket_id is not None:
-            statement = statement.where(col(OutboundMessage.ticket_id) == ticket_id)
-        return int(session.execute(statement).scalar_one())
+        last_day, last_hour = session.execute(statement).one()
+        return int(last_hour), int(last_day)
 
     def _limit_notice(self, session: Session, recipient: str, reason: str, now: datetime) -> None:
         """Tell a held-back recipient once a day why they hear nothing more automatically."""

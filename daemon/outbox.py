@@ -28,6 +28,7 @@ from daemon.models import OutboundMessage, Ticket
 from daemon.transport import (
     DeliveryError,
     PermanentFailure,
+    ServerUnavailable,
     TemporaryFailure,
     Transport,
     UncertainOutcome,
@@ -38,7 +39,11 @@ log = logging.getLogger("caredesk.outbox")
 
 LEASE = timedelta(minutes=10)
 MAX_BACKOFF = timedelta(hours=1)
-RESEND_WHEN_UNCERTAIN = frozenset({"notice", "escalation"})
+# Mail whose loss is worse than a duplicate (which mail clients fold by Message-ID):
+# what departments and managers must act on, and people's answers to the customer.
+RESEND_WHEN_UNCERTAIN = frozenset(
+    {"notice", "escalation", "sla-escalation", "forward", "reassigned", "reply", "resolution"}
+)
 DUE_STATES = ("pending", "retry")
 
 
@@ -153,41 +158,26 @@ class OutboxSender:
 
     def _claim(self, batch: int) -> list[int]:
         now = self.clock()
+        free = or_(col(OutboundMessage.lease_until).is_(None), col(OutboundMessage.lease_until) < now)
+        due = (col(OutboundMessage.state).in_(DUE_STATES), col(OutboundMessage.next_attempt_at) <= now, free)
         with db.session(self.engine) as session:
-            candidates = list(
-                session.execute(
-                    select(col(OutboundMessage.id))
-                    .where(
-                        col(OutboundMessage.state).in_(DUE_STATES),
-                        col(OutboundMessage.next_attempt_at) <= now,
-                        or_(
-                            col(OutboundMessage.lease_until).is_(None),
-                            col(OutboundMessage.lease_until) < now,
-                        ),
-                    )
-                    .order_by(col(OutboundMessage.id))
-                    .limit(batch)
-                ).scalars()
+            candidates = (
+                select(col(OutboundMessage.id)).where(*due).order_by(col(OutboundMessage.id)).limit(batch)
             )
-            claimed = []
-            for row_id in candidates:
-                # Compare-and-set: only one daemon wins each row, on any database.
-                result = session.execute(
+            # Compare-and-set in one statement: a row another daemon leased in the
+            # meantime no longer matches `due`, so each row has exactly one owner.
+            claimed = (
+                session.execute(
                     update(OutboundMessage)
-                    .where(
-                        col(OutboundMessage.id) == row_id,
-                        col(OutboundMessage.state).in_(DUE_STATES),
-                        or_(
-                            col(OutboundMessage.lease_until).is_(None),
-                            col(OutboundMessage.lease_until) < now,
-                        ),
-                    )
+                    .where(col(OutboundMessage.id).in_(candidates.scalar_subquery()), *due)
                     .values(lease_owner=self.owner, lease_until=now + LEASE)
+                    .returning(col(OutboundMessage.id))
                 )
-                if getattr(result, "rowcount", 0):
-                    claimed.append(row_id)
+                .scalars()
+                .all()
+            )
             session.commit()
-        return claimed
+        return sorted(claimed)
 
     def _send_claimed(self, transport: Transport, claimed: list[int], counts: Counter[str]) -> bool:
         """Send the claimed rows; True when the server is unreachable (stop this round)."""
@@ -214,8 +204,29 @@ class OutboxSender:
         name = file_name_for(row.message_id, row.kind, reference)
         try:
             transport.send(row.envelope_from, [row.recipient], row.raw, name)
+        except ServerUnavailable as error:
+            # Nobody answered, which is not this mail's fault: the try costs it
+            # nothing and it stays due, so each poll probes the server with one
+            # mail and the next poll after the outage sends everything. Counted,
+            # an outage longer than `max_attempts` backoffs (two hours with the
+            # defaults) failed every mail that was waiting.
+            row.attempts -= 1
+            self._settle(row, "retry", error)
+            row.next_attempt_at = now
+            self._report_outage(error)
+            return "outage"
         except UncertainOutcome as error:
-            self._settle(row, "retry" if row.kind in RESEND_WHEN_UNCERTAIN else "uncertain", error)
+            resend = row.kind in RESEND_WHEN_UNCERTAIN
+            self._settle(row, "retry" if resend else "uncertain", error)
+            # The operator's only trace of a mail that may or may not have arrived.
+            log.warning(
+                "outbound %s (%s to %s) may not have arrived: %s; %s",
+                row.id,
+                row.kind,
+                row.recipient,
+                error,
+                "will resend it with the same Message-ID" if resend else "now uncertain, not resent",
+            )
             return "uncertain"
         except PermanentFailure as error:
             self._settle(row, "failed", error)
@@ -225,10 +236,10 @@ class OutboxSender:
             final = row.attempts >= self.max_attempts
             self._settle(row, "failed" if final else "retry", error)
             if error.code is None:
-                # The server is down, not this mail's fault: say it once, not per mail.
-                if not self._outage_logged:
-                    log.error("mail server unavailable, will retry: %s", error)
-                    self._outage_logged = True
+                # The connection broke mid-conversation: likely the server, not the
+                # mail, but counted all the same so a mail that always breaks it
+                # cannot hold up the ones behind it for ever.
+                self._report_outage(error)
                 return "outage"
             log.warning("outbound %s to %s deferred: %s", row.id, row.recipient, error)
             return "retry"
@@ -245,6 +256,12 @@ class OutboxSender:
             row.message_id,
         )
         return "sent"
+
+    def _report_outage(self, error: DeliveryError) -> None:
+        # The server is down, not one mail's fault: say it once, not per mail.
+        if not self._outage_logged:
+            log.error("mail server unavailable, will retry: %s", error)
+            self._outage_logged = True
 
     def _settle(self, row: OutboundMessage, state: str, error: DeliveryError) -> None:
         row.state = state

@@ -39,12 +39,20 @@ def insert_ignore(session: Session, model: Any, values: dict[str, Any], keys: Se
     Repeated or concurrent inserts of the same thing are then no-ops, not errors,
     which is what makes re-fetching a mail after a crash harmless.
     """
+    return insert_ignore_returning(session, model, values, keys) is not None
+
+
+def insert_ignore_returning(
+    session: Session, model: Any, values: dict[str, Any], keys: Sequence[str]
+) -> Any | None:
+    """Like `insert_ignore`, giving the new row's primary key (first column), or None."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=list(keys))
     # rowcount is not reliable here (psycopg reports -1), a returned row is.
     primary_key = list(model.__table__.primary_key.columns)
-    return session.execute(statement.returning(*primary_key)).first() is not None
+    row = session.execute(statement.returning(*primary_key)).first()
+    return None if row is None else row[0]
 
 
 def record_fetched(
