@@ -128,6 +128,10 @@ def _ticket_detail(session: Any, ticket: Ticket, now: datetime) -> dict[str, Any
             "completed_at": iso(ticket.completed_at),
             "closed_by": ticket.closed_by,
             "rules_version": ticket.rules_version,
+            "watchers": [a for a in ticket.watchers.split(",") if a],
+            "survey_score": ticket.survey_score,
+            "survey_comment": ticket.survey_comment,
+            "related_ticket": _reference_of(session, ticket.related_ticket_id),
         }
     )
     events = session.execute(
@@ -236,3 +240,10 @@ def _complaint_form(config: Config, args: argparse.Namespace, now: datetime) -> 
     except PdfUnavailable as error:
         raise UserError(str(error)) from None
     return 0
+
+
+def _reference_of(session: Any, ticket_id: int | None) -> str | None:
+    if ticket_id is None:
+        return None
+    related = session.get(Ticket, ticket_id)
+    return related.reference if related is not None else None

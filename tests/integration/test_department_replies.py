@@ -269,3 +269,18 @@ def test_low_survey_score_opens_a_linked_complaint(desk: dict[str, Any]) -> None
     assert len(made) == 2
     assert made[1].related_ticket_id == old.id
     assert made[1].customer_email == "budi@example.net"
+    shown = _show(desk, made[1].reference)
+    assert shown["related_ticket"] == reference
+    assert _show(desk, reference)["survey_score"] == 2
+
+
+def _show(desk: dict[str, Any], reference: str) -> dict[str, Any]:
+    import contextlib
+    import io
+    import json
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert run_cli("--config", str(desk["config"]), "tickets", "show", reference, "--json") == 0
+    result: dict[str, Any] = json.loads(out.getvalue())
+    return result
