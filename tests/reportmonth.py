@@ -19,6 +19,8 @@ and one received at 00:30 on 1 November (17:30 UTC on 31 October).
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -165,3 +167,22 @@ def populate(session: Session, rules: Rules) -> list[Ticket]:
         )
     session.flush()
     return tickets
+
+
+def csv_sections(text: str) -> dict[str, list[dict[str, str]]]:
+    """A sectioned report CSV (`daemon.report.csv_out`) as {section: [row as a dict]}."""
+    sections: dict[str, list[dict[str, str]]] = {}
+    rows = list(csv.reader(io.StringIO(text)))
+    index = 0
+    while index < len(rows):
+        row = rows[index]
+        if len(row) == 1 and row[0].startswith("[") and row[0].endswith("]"):
+            heading = rows[index + 1]
+            body: list[dict[str, str]] = []
+            index += 2
+            while index < len(rows) and rows[index]:
+                body.append(dict(zip(heading, rows[index], strict=True)))
+                index += 1
+            sections[row[0][1:-1]] = body
+        index += 1
+    return sections

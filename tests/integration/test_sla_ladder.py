@@ -180,15 +180,17 @@ def test_a_reply_in_time_stops_the_first_response_ladder(setup: Any) -> None:
         with db.session(daemon.engine) as session:
             ticket = session.execute(select(Ticket)).scalar_one()
             assert record_first_response(session, ticket, wib(8, 10, 11))
-            # A later reply is not the first one.
+            # A later reply is not the first one; an earlier one found later is.
             assert not record_first_response(session, ticket, wib(8, 10, 12))
+            assert record_first_response(session, ticket, wib(8, 10, 10, 30))
             session.commit()
         _run_at(daemon, clock, wib(8, 11, 18))
     [ticket] = tickets(url)
-    assert ticket.first_responded_at == wib(8, 10, 11)
+    assert ticket.first_responded_at == wib(8, 10, 10, 30)
     assert _sla_mail(url) == []
-    [event] = [e for e in table(url, TicketEvent) if e.action == "first-response"]
-    assert "on time" in event.reason
+    events = [e for e in table(url, TicketEvent) if e.action == "first-response"]
+    assert [e.new_value for e in events] == [wib(8, 10, 11).isoformat(), wib(8, 10, 10, 30).isoformat()]
+    assert all("on time" in e.reason for e in events)
 
 
 def test_two_daemons_running_the_ladder_at_once_escalate_each_breach_once(setup: Any) -> None:

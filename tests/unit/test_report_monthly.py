@@ -6,8 +6,6 @@ tests/reportmonth.py; the report is checked as a value and as its CSV.
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, date, datetime
 
 import pytest
@@ -17,7 +15,17 @@ from daemon.report.monthly import MonthlyReport, compile_monthly, effectiveness_
 from daemon.report.periods import Month, Quarter
 from daemon.rules import load_rules
 from tests.integration.helpers import PROJECT
-from tests.reportmonth import JAKARTA, NOW, OCTOBER, OUTSIDE, RECAP_FILES, make_ticket, reference, wib
+from tests.reportmonth import (
+    JAKARTA,
+    NOW,
+    OCTOBER,
+    OUTSIDE,
+    RECAP_FILES,
+    csv_sections,
+    make_ticket,
+    reference,
+    wib,
+)
 
 RULES = load_rules(PROJECT / "rules.yaml")
 OCTOBER_2026 = Month(2026, 10)
@@ -170,26 +178,8 @@ def test_a_general_managers_part_covers_only_their_departments() -> None:
     assert (digital.first_response_met, digital.resolution_met, digital.resolution_measured) == (5, 2, 5)
 
 
-def _sections(text: str) -> dict[str, list[dict[str, str]]]:
-    sections: dict[str, list[dict[str, str]]] = {}
-    rows = list(csv.reader(io.StringIO(text)))
-    index = 0
-    while index < len(rows):
-        row = rows[index]
-        if len(row) == 1 and row[0].startswith("[") and row[0].endswith("]"):
-            heading = rows[index + 1]
-            body: list[dict[str, str]] = []
-            index += 2
-            while index < len(rows) and rows[index]:
-                body.append(dict(zip(heading, rows[index], strict=True)))
-                index += 1
-            sections[row[0][1:-1]] = body
-        index += 1
-    return sections
-
-
 def test_the_csv_says_the_same_numbers() -> None:
-    sections = _sections(monthly_csv(_report()))
+    sections = csv_sections(monthly_csv(_report()))
     about = {row["key"]: row["value"] for row in sections["report"]}
     assert about["month"] == "2026-10" and about["total"] == "21"
     assert (about["open"], about["overdue"]) == ("8", "5")
