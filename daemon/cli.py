@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from daemon.commands import EX_TEMPFAIL, UserError
 from daemon.commands import calendar as calendar_commands
+from daemon.commands import database as db_commands
 from daemon.commands import quarantine as quarantine_commands
 from daemon.commands import recap as recap_commands
 from daemon.commands import report as report_commands
@@ -31,6 +32,7 @@ COMMAND_GROUPS = (
     calendar_commands,
     recap_commands,
     report_commands,
+    db_commands,
 )
 
 

@@ -1,0 +1,96 @@
+"""`caredesk db upgrade|status`: the database schema's migrations.
+
+(Named `database`, not `db`: `daemon.commands` already binds `db` to `daemon.db`,
+which a submodule of that name would shadow.)
+
+`upgrade` applies what is missing, under the same lock the daemon takes when it
+upgrades at start; `status` only looks, through a read-only connection, so it is
+safe next to a running daemon.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from daemon import db, migrations
+from daemon.commands import configure
+from daemon.config import public_url
+from daemon.replay import read_only_engine
+
+
+def register(commands: Any) -> None:
+    group = commands.add_parser("db", help="the database schema").add_subparsers(title="db")
+    upgrade = group.add_parser("upgrade", help="apply the migrations the database is missing")
+    upgrade.set_defaults(handler=cmd_db_upgrade)
+    status = group.add_parser("status", help="the database's schema revision and the migrations pending")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(handler=cmd_db_status)
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    config = configure(args)
+    engine = db.make_engine(config.database_url)
+    try:
+        result = db.upgrade(engine)
+    finally:
+        engine.dispose()
+    print(f"database: {public_url(config.database_url)}")
+    print(f"before:   {_describe(result.before)}")
+    if result.stamped:
+        print(f"stamped:  {migrations.BASELINE} (its tables were made before migrations and match it)")
+    for revision in result.applied:
+        print(f"applied:  {revision.id}  {revision.message}")
+    print(f"after:    {_describe(result.after)} (head{'' if result.applied else ', nothing to do'})")
+    return 0
+
+
+def cmd_db_status(args: argparse.Namespace) -> int:
+    config = configure(args)
+    status = _status(config.database_url)
+    if args.json:
+        print(json.dumps(_as_json(config.database_url, status), indent=2))
+        return 0
+    print(f"database: {public_url(config.database_url)}")
+    if status.unversioned_tables:
+        current = f"none (tables made before migrations; `caredesk db upgrade` stamps {migrations.BASELINE})"
+    else:
+        current = _describe(status.current)
+    print(f"current:  {current}")
+    print(f"head:     {status.head}")
+    if not status.pending:
+        print("up to date")
+        return 0
+    print(f"pending:  {len(status.pending)}")
+    for revision in status.pending:
+        print(f"  {revision.id}  {revision.message}")
+    print("`caredesk db upgrade` applies them (the daemon also does when it starts)")
+    return 0
+
+
+def _status(url: str) -> migrations.Status:
+    if url.startswith("sqlite") and not Path(url.partition(":///")[2]).is_file():
+        # Nothing to open read-only yet: the daemon or `db upgrade` will create it.
+        return migrations.Status(None, migrations.head(), migrations.pending_revisions(None), False)
+    engine = read_only_engine(url)
+    try:
+        with engine.connect() as connection:
+            return migrations.status(connection)
+    finally:
+        engine.dispose()
+
+
+def _describe(revision: str | None) -> str:
+    return revision or "none (empty database)"
+
+
+def _as_json(url: str, status: migrations.Status) -> dict[str, Any]:
+    return {
+        "database": public_url(url),
+        "current": status.current,
+        "head": status.head,
+        "pending": [{"revision": rev.id, "message": rev.message} for rev in status.pending],
+        "unversioned_tables": status.unversioned_tables,
+    }
