@@ -35,6 +35,10 @@ class TemporaryFailure(DeliveryError):
     """Try again later: 4xx, a timeout, a refused connection."""
 
 
+class ServerUnavailable(TemporaryFailure):
+    """Nobody answered: the server could not be reached, or never greeted us."""
+
+
 class PermanentFailure(DeliveryError):
     """Do not try again: the server answered 5xx."""
 
@@ -133,7 +137,7 @@ class SmtpTransport:
         except smtplib.SMTPAuthenticationError as error:
             raise TemporaryFailure(f"SMTP login refused: {error.smtp_code}", error.smtp_code) from error
         except (smtplib.SMTPException, OSError) as error:
-            raise TemporaryFailure(f"cannot connect to {self.host}:{self.port}: {error}") from error
+            raise ServerUnavailable(f"cannot connect to {self.host}:{self.port}: {error}") from error
         self.connection = connection
         return connection
 
