@@ -30,7 +30,7 @@ from daemon.models import InboundMessage, OutboundMessage, Ticket
 from daemon.notify import ticket_fields
 from daemon.replies import parse_reply
 from daemon.rules import Department, Rules
-from daemon.sla_stamp import record_first_response
+from daemon.sla_stamp import record_first_response, restart_resolution_clock
 
 log = logging.getLogger("caredesk.conversation")
 
@@ -239,6 +239,7 @@ class Conversation:
                 row=row,
                 why="the customer replied to a resolved complaint",
             )
+            restart_resolution_clock(session, ticket, now, rules, timezone=self.config.timezone)
         ticket.updated_at = now
         session.add(ticket)
         department = _department_or_none(rules, ticket.department)
@@ -388,6 +389,8 @@ class Conversation:
                 language=ticket.language,
             )
             record_first_response(session, ticket, now)
+        if outcome.reopened:
+            restart_resolution_clock(session, ticket, now, rules, timezone=self.config.timezone)
         if outcome.reassigned_to:
             department = rules.department(outcome.reassigned_to)
             if department.email:

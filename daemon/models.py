@@ -101,6 +101,8 @@ class Ticket(SQLModel, table=True):
     """The earlier ticket a survey answer reopened as this new complaint, or a near-miss pointed at."""
     survey_score: int | None = None
     survey_comment: str | None = Field(default=None, sa_column=Column(Text))
+    resolution_cycle: int = 1
+    """1, then one more each time a resolved ticket is reopened (`sla_stamp.restart_resolution_clock`)."""
 
 
 class TicketEvent(SQLModel, table=True):

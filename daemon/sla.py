@@ -26,6 +26,17 @@ This module owns the SLA maths, as pure functions of values. How the pieces fit:
 A target is met by the event that ends it: the first human reply to the
 customer for `first_response` (the automatic acknowledgement does not count),
 the resolution for `resolution`. The caller records those times on `TicketState`.
+
+4. `update_steps(state, targets, calendar, now)` is the customer update
+   interval: once the customer had a first response, while the ticket is
+   open, they must hear from a person (a reply or the resolution) at least
+   every `update_interval`, counted from the latest such update. The
+   department is reminded `reminder_before` the update is due, once per
+   window (`update_window`). A missed update only reminds: the next window
+   starts at the missed due time and reminds again; it does not escalate.
+5. A reopened ticket (`TicketState.resolution_cycle` > 1) has a new resolution
+   due date (stamped by `daemon.sla_stamp.restart_resolution_clock`) and its
+   resolution steps get new period keys, so the new cycle climbs its own ladder.
 """
 
 from __future__ import annotations
@@ -40,6 +51,8 @@ from typing import Literal, get_args
 from daemon.workcal import WorkCalendar, WorkingTime
 
 Target = Literal["first_response", "resolution"]
+StepTarget = Target | Literal["update"]
+"""What a ladder step is about: a target, or the customer update interval."""
 StepKind = Literal["reminder", "breach", "second-level"]
 RecipientRole = Literal["department", "manager", "gm"]
 TargetStatus = Literal["pending", "overdue", "met", "met-late"]
@@ -168,6 +181,10 @@ class TicketState:
     resolution_cycle: int = 1
     """1 for the first resolution; a reopened ticket (PTPP not effective) counts up,
     so the new resolution target gets its own reminders and escalations."""
+    last_update_at: datetime | None = None
+    """The latest human message to the customer (a reply or the resolution), if any."""
+    updates: int = 0
+    """How many such messages the customer had (the first response is one)."""
 
     def met_at(self, target: Target) -> datetime | None:
         return self.first_responded_at if target == "first_response" else self.resolved_at
@@ -178,7 +195,7 @@ class LadderStep:
     """A reminder or escalation the ticket has earned; send it once per `period_key`."""
 
     kind: StepKind
-    target: Target
+    target: StepTarget
     due: datetime
     recipient_role: RecipientRole
     period_key: str
@@ -286,3 +303,72 @@ def next_update_due(last_update_at: datetime, targets: Targets, calendar: WorkCa
     if targets.update_interval is None:
         return None
     return calendar.deadline(last_update_at, targets.update_interval)
+
+
+# A daemon that was down for a long time looks for the current update window
+# at most this many windows past the last update, and then gives up on the ticket.
+_MAX_UPDATE_WINDOWS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateWindow:
+    """One stretch in which the customer must hear from a person: from `start`, due at `due`.
+
+    Window `index` 1 starts at the latest update (the `updates`-th message to
+    the customer); each window missed without an update starts the next one at
+    its due time. (`updates`, `index`) names a window for good: a later update
+    counts up `updates`, so it never lands on a window already reminded.
+    """
+
+    updates: int
+    index: int
+    start: datetime
+    due: datetime
+    remind_at: datetime | None
+    """None when the interval is no longer than `reminder_before` (nothing to remind before)."""
+
+
+def update_window(
+    state: TicketState, targets: Targets, calendar: WorkCalendar, now: datetime
+) -> UpdateWindow | None:
+    """The update window `now` falls in.
+
+    None before the first response, once resolved, and without an update interval.
+    """
+    interval = targets.update_interval
+    if interval is None or state.first_responded_at is None or state.resolved_at is not None:
+        return None
+    anchor = max(state.first_responded_at, state.last_update_at or state.first_responded_at)
+    updates = max(state.updates, 1)
+    start, index = anchor, 1
+    due = calendar.deadline(start, interval)
+    while due < now:
+        if index >= _MAX_UPDATE_WINDOWS:
+            return None
+        start, index = due, index + 1
+        due = calendar.deadline(start, interval)
+    remind_at = None
+    if targets.reminder_before is not None:
+        candidate = calendar.shift(due, targets.reminder_before, before=True)
+        remind_at = candidate if candidate > start else None
+    return UpdateWindow(updates, index, start, due, remind_at)
+
+
+def update_period_key(reference: str, window: UpdateWindow) -> str:
+    """`sla/CC-2026-000123/update/2.1`: the first window after the customer's second update."""
+    return f"sla/{reference}/update/{window.updates}.{window.index}"
+
+
+def update_steps(
+    state: TicketState, targets: Targets, calendar: WorkCalendar, now: datetime
+) -> list[LadderStep]:
+    """The update reminder the ticket has earned by `now`: the current window's, once its time has come.
+
+    Only the current window counts: after a long outage the department hears
+    about the update due next, not about every window it slept through.
+    """
+    window = update_window(state, targets, calendar, now)
+    if window is None or window.remind_at is None or window.remind_at > now:
+        return []
+    key = update_period_key(state.reference, window)
+    return [LadderStep("reminder", "update", window.due, _RECIPIENTS["reminder"], key, window.remind_at)]

@@ -3,12 +3,17 @@
 Every minute the daemon asks, for every open ticket, which steps of its ladder
 (`daemon.sla.ladder_steps`) it has earned by now: a reminder to the
 department before a target is due, an escalation to the department manager
-when it is breached, and one to the general manager a while after that. Each
+when it is breached, and one to the general manager a while after that; and,
+once the customer had a first response, a reminder before the next update to
+the customer is due (`daemon.sla.update_steps`, one per update window). Each
 earned step is claimed as a (`sla-ladder`, period key) row (`daemon.jobs`) in
 the same transaction as its mail and its history entry, one transaction per
 ticket: a step is mailed once however often the ladder runs, across restarts
 and with several daemons on one database. A step with nobody to tell (no
 manager configured) is claimed too, and the history says so, once.
+
+A reopened ticket climbs the resolution ladder again: its steps carry its
+`resolution_cycle` in their keys.
 
 Tickets from branch recaps are left alone: the branch handled them, and
 head-office departments are not chased for them. Tickets without stamped due
@@ -22,16 +27,22 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import load_only
 from sqlmodel import Session, col
 
 from daemon import db, jobs, store
 from daemon.mailer import Mailer
-from daemon.models import JobClaim, Ticket
+from daemon.models import JobClaim, OutboundMessage, Ticket
 from daemon.rules import Department, Rules
-from daemon.sla import LADDER_JOB, LadderStep, StepKind, Target, TicketState, ladder_steps
-from daemon.sla_stamp import CLOSED_STATUSES, RECAP_ORIGIN_PREFIX, calendar_for, ticket_due_dates
+from daemon.sla import LADDER_JOB, LadderStep, StepKind, StepTarget, TicketState, ladder_steps, update_steps
+from daemon.sla_stamp import (
+    CLOSED_STATUSES,
+    RECAP_ORIGIN_PREFIX,
+    UPDATE_KINDS,
+    calendar_for,
+    ticket_due_dates,
+)
 from daemon.workcal import DEFAULT_TIMEZONE, WorkCalendar
 
 log = logging.getLogger("caredesk.sla")
@@ -44,9 +55,10 @@ _MAIL: Mapping[StepKind, tuple[str, str]] = {
     "breach": ("sla-escalation", "sla_escalation.txt"),
     "second-level": ("sla-escalation", "sla_escalation.txt"),
 }
-_TARGET_LABELS: Mapping[Target, tuple[str, str]] = {
+_TARGET_LABELS: Mapping[StepTarget, tuple[str, str]] = {
     "first_response": ("tanggapan pertama kepada pelanggan", "first response to the customer"),
     "resolution": ("penyelesaian keluhan", "resolution of the complaint"),
+    "update": ("kabar perkembangan kepada pelanggan", "update to the customer"),
 }
 _LEVEL_LABELS: Mapping[StepKind, tuple[str, str]] = {
     "reminder": ("pengingat", "reminder"),
@@ -66,7 +78,12 @@ _COLUMNS = (
     "resolution_due",
     "first_responded_at",
     "completed_at",
+    "resolution_cycle",
 )
+
+Updates = tuple[int, datetime | None]
+"""How many human messages the customer had (replies, the resolution), and the latest one's time."""
+NO_UPDATES: Updates = (0, None)
 
 
 def run_ladder(
@@ -87,7 +104,11 @@ def run_ladder(
             if not batch:
                 return counts
             last_id = batch[-1].id or last_id
-            earned = {ticket.id: earned_steps(ticket, rules, now, timezone) for ticket in batch}
+            updates = customer_updates(session, [ticket.id for ticket in batch if ticket.id is not None])
+            earned = {
+                ticket.id: earned_steps(ticket, rules, now, timezone, updates.get(ticket.id or 0, NO_UPDATES))
+                for ticket in batch
+            }
             claimed = _claimed(session, (step.period_key for steps in earned.values() for step in steps))
         for ticket in batch:
             due = [step for step in earned[ticket.id] if step.period_key not in claimed]
@@ -95,15 +116,40 @@ def run_ladder(
                 counts.update(_climb(engine, ticket.id, rules, mailer, now, timezone, owner))
 
 
-def earned_steps(ticket: Ticket, rules: Rules, now: datetime, timezone: str) -> list[LadderStep]:
+def earned_steps(
+    ticket: Ticket, rules: Rules, now: datetime, timezone: str, updates: Updates = NO_UPDATES
+) -> list[LadderStep]:
     """The ladder steps `ticket` has earned by `now` (claimed or not); none for closed or recap tickets."""
     if ticket.status in CLOSED_STATUSES or ticket.origin.startswith(RECAP_ORIGIN_PREFIX):
         return []
     dates = ticket_due_dates(ticket, rules, timezone)
     if dates is None:
         return []
-    state = TicketState(ticket.reference, first_responded_at=ticket.first_responded_at)
-    return ladder_steps(state, dates, now)
+    state = TicketState(
+        ticket.reference,
+        first_responded_at=ticket.first_responded_at,
+        resolution_cycle=ticket.resolution_cycle,
+        updates=updates[0],
+        last_update_at=updates[1],
+    )
+    calendar = calendar_for(rules, timezone)
+    return ladder_steps(state, dates, now) + update_steps(state, dates.targets, calendar, now)
+
+
+def customer_updates(session: Session, ticket_ids: list[int]) -> dict[int, Updates]:
+    """Ticket id -> (count, latest) of the human messages queued to its customer."""
+    if not ticket_ids:
+        return {}
+    statement = (
+        select(
+            col(OutboundMessage.ticket_id),
+            func.count(col(OutboundMessage.id)),
+            func.max(col(OutboundMessage.created_at)),
+        )
+        .where(col(OutboundMessage.ticket_id).in_(ticket_ids), col(OutboundMessage.kind).in_(UPDATE_KINDS))
+        .group_by(col(OutboundMessage.ticket_id))
+    )
+    return {ticket_id: (count, latest) for ticket_id, count, latest in session.execute(statement).all()}
 
 
 def _open_tickets(session: Session, after_id: int) -> list[Ticket]:
@@ -150,7 +196,10 @@ def _climb(
         if ticket is None:
             return counts
         calendar = calendar_for(rules, timezone)
-        for step in earned_steps(ticket, rules, now, timezone):
+        updates = (
+            customer_updates(session, [ticket.id]).get(ticket.id, NO_UPDATES) if ticket.id else NO_UPDATES
+        )
+        for step in earned_steps(ticket, rules, now, timezone, updates):
             if jobs.claim(session, LADDER_JOB, step.period_key, now=now, owner=owner):
                 counts[_send(session, ticket, step, rules, mailer, now, calendar)] += 1
         session.commit()

@@ -14,6 +14,9 @@ the `Ticket` row. It owns three facts about a ticket:
   count). `record_first_response` sets it; the code that queues replies calls it.
 * how each target **stands** at a moment (`SlaView`): pending, overdue, met or
   met late, and from that the breach flags that lists and reports show.
+* its **resolution cycle**: a resolved ticket that goes back to in-progress
+  (the customer replied, or `#effective no`) starts a new cycle, with a
+  resolution due date counted from the reopening (`restart_resolution_clock`).
 
 The resolution of a ticket is its `completed_at`, once its status is resolved
 or closed.
@@ -22,7 +25,7 @@ or closed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import or_, update
 from sqlalchemy.orm.attributes import set_committed_value
@@ -39,6 +42,8 @@ CLOSED_STATUSES = ("resolved", "closed")
 RECAP_ORIGIN_PREFIX = "branch:"
 FIRST_RESPONSE_KIND = "reply"
 """The outbound kind that is a human reply to the customer."""
+UPDATE_KINDS = (FIRST_RESPONSE_KIND, "resolution")
+"""The outbound kinds that tell the customer how the complaint stands (for the update interval)."""
 
 
 def calendar_for(rules: Rules, timezone: str = DEFAULT_TIMEZONE) -> WorkCalendar:
@@ -105,6 +110,39 @@ def ticket_due_dates(ticket: Ticket, rules: Rules, timezone: str = DEFAULT_TIMEZ
         targets,
         calendar_for(rules, timezone),
     )
+
+
+def restart_resolution_clock(
+    session: Session, ticket: Ticket, at: datetime, rules: Rules, *, timezone: str = DEFAULT_TIMEZONE
+) -> datetime:
+    """Start a new resolution cycle for a ticket reopened at `at`; return its new resolution due date.
+
+    The target counts again from the reopening, on today's rules and calendar;
+    the cycle number gives the new cycle's reminders and escalations their own
+    keys, so they are sent once more (and only once).
+    """
+    targets = rules.sla_config.targets(ticket.severity, ticket.department, ticket.sla_class)
+    due = calendar_for(rules, timezone).deadline(at, targets.resolution)
+    previous = ticket.resolution_due
+    ticket.resolution_due = due
+    ticket.resolution_cycle = (ticket.resolution_cycle or 1) + 1
+    session.add(ticket)
+    store.add_event(
+        session,
+        ticket,
+        actor="caredesk",
+        action="resolution-cycle",
+        at=at,
+        field_name="resolution_due",
+        # In UTC, as the database gives the old value back.
+        old_value=previous.astimezone(UTC).isoformat() if previous else None,
+        new_value=due.astimezone(UTC).isoformat(),
+        reason=(
+            f"reopened: resolution cycle {ticket.resolution_cycle}, "
+            f"{targets.resolution.describe()} from the reopening"
+        ),
+    )
+    return due
 
 
 def record_first_response(session: Session, ticket: Ticket, at: datetime) -> bool:

@@ -13,6 +13,8 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,7 +32,7 @@ from daemon.sla import LADDER_JOB
 from daemon.sla_stamp import record_first_response
 from daemon.workcal import WorkCalendar
 from tests import mailfactory
-from tests.integration.helpers import PROJECT, outbound, table, tickets, write_config
+from tests.integration.helpers import CARE_ADDRESS, PROJECT, outbound, table, tickets, write_config
 
 pytestmark = pytest.mark.integration
 
@@ -235,3 +237,132 @@ def test_two_daemons_running_the_ladder_at_once_escalate_each_breach_once(setup:
     )
     assert len(per_ticket) == 24 and set(per_ticket.values()) == {1}
     assert len(table_claims(url)) == 24
+
+
+# --- customer updates and reopened tickets ---------------------------------------------------
+
+STAFF = "rina.wulandari@example.co.id"  # a member of customer-care
+
+
+def _mail_on(setup: Any, name: str, sender: str, reference: str, body: str) -> None:
+    """A reply on the ticket, threaded by its subject tag."""
+    message = EmailMessage()
+    message["From"], message["To"] = sender, CARE_ADDRESS
+    message["Subject"] = f"RE: [{reference}] Keluhan"
+    message["Message-ID"] = make_msgid(domain="example.co.id")
+    message["Date"] = formatdate()
+    message.set_content(body)
+    (setup["maildir"] / "new" / f"{name}.eml").write_bytes(message.as_bytes())
+
+
+def _claimed(url: str, part: str) -> list[str]:
+    return [claim.period for claim in table_claims(url) if part in claim.period]
+
+
+def test_the_department_is_reminded_once_per_window_to_update_the_customer(setup: Any) -> None:
+    url = setup["url"]
+    clock = Clock(wib(8, 7, 16, 30))  # Friday
+    _complaint(setup, 20)
+    with Daemon(setup["config"], clock=clock) as daemon:
+        daemon.run_once()
+        [ticket] = tickets(url)
+        ref = ticket.reference
+        clock.now = wib(8, 10, 9)
+        _mail_on(setup, "reply-1", STAFF, ref, "#reply\nKami sedang memeriksa pengiriman Anda.")
+        daemon.run_once()
+        assert tickets(url)[0].first_responded_at == wib(8, 10, 9)
+        # Five working days from the reply (the 17th is a holiday): due on the 18th at 17:00.
+        _run_at(daemon, clock, wib(8, 18, 14, 59))
+        assert _claimed(url, "/update/") == []
+        _run_at(daemon, clock, wib(8, 18, 15, 5))
+        _run_at(daemon, clock, wib(8, 18, 16))
+    with Daemon(setup["config"], clock=clock) as restarted:
+        _run_at(restarted, clock, wib(8, 18, 16, 30))
+        assert _claimed(url, "/update/") == [f"sla/{ref}/update/1.1"]
+        # The department writes to the customer: the next window counts from that reply.
+        clock.now = wib(8, 19, 10)
+        _mail_on(setup, "reply-2", STAFF, ref, "#reply\nPengiriman sudah kami atur ulang.")
+        restarted.run_once()
+        _run_at(restarted, clock, wib(8, 26, 15, 30))  # window 1.2's reminder time: the customer heard
+        assert _claimed(url, "/update/") == [f"sla/{ref}/update/1.1"]
+        _run_at(restarted, clock, wib(8, 27, 15, 5))  # 20, 21, 24, 26, 27 (the 25th is Maulid Nabi)
+        _run_at(restarted, clock, wib(8, 27, 15, 10))
+        assert _claimed(url, "/update/") == [f"sla/{ref}/update/1.1", f"sla/{ref}/update/2.1"]
+        clock.now = wib(8, 28, 9)
+        _mail_on(
+            setup,
+            "resolve",
+            STAFF,
+            ref,
+            "#root-cause Salah alamat\n#action Alamat diperbaiki\n#status resolved",
+        )
+        restarted.run_once()
+        assert tickets(url)[0].status == "resolved"
+        for moment in (wib(9, 4, 16), wib(9, 30, 16)):
+            _run_at(restarted, clock, moment)
+    assert _claimed(url, "/update/") == [f"sla/{ref}/update/1.1", f"sla/{ref}/update/2.1"]
+    reminders = [m for m in setup["sink"].messages if "update to the customer" in str(m.message["Subject"])]
+    department = RULES.department(ticket.department)
+    assert [m.rcpt_tos for m in reminders] == [[department.email], [department.email]]
+    body = reminders[0].message.get_content()
+    assert "18-08-2026 17:00 WIB" in body and "kabar perkembangan" in body and "dieskalasikan" not in body
+    assert not any("update" in m.kind for m in outbound(url))
+
+
+def test_a_reopened_ticket_gets_a_new_resolution_cycle_escalated_once(setup: Any) -> None:
+    url = setup["url"]
+    clock = Clock(wib(8, 7, 16, 30))
+    _complaint(setup, 21)
+    with Daemon(setup["config"], clock=clock) as daemon:
+        daemon.run_once()
+        [ticket] = tickets(url)
+        ref, customer = ticket.reference, ticket.customer_email
+        clock.now = wib(8, 10, 9)
+        _mail_on(setup, "reply", STAFF, ref, "#reply\nKami sedang memeriksa pengiriman Anda.")
+        daemon.run_once()
+        _run_at(daemon, clock, wib(8, 14, 17, 5))  # cycle 1 breached
+        assert _claimed(url, "/resolution") == [
+            f"sla/{ref}/resolution/breach",
+            f"sla/{ref}/resolution/reminder",
+        ]
+        clock.now = wib(8, 18, 10)
+        _mail_on(
+            setup,
+            "resolve",
+            STAFF,
+            ref,
+            "#root-cause Salah alamat\n#action Alamat diperbaiki\n#status resolved",
+        )
+        daemon.run_once()
+        clock.now = wib(8, 19, 10)
+        _mail_on(setup, "again", customer, ref, "Koran saya masih belum datang.")
+        daemon.run_once()
+        [reopened] = tickets(url)
+        assert (reopened.status, reopened.resolution_cycle) == ("in-progress", 2)
+        # Five working days from the reopening: 20, 21, 24, 26, 27 (the 25th is Maulid Nabi).
+        assert reopened.resolution_due == wib(8, 27, 17)
+        _run_at(daemon, clock, wib(8, 27, 17, 5))
+        _run_at(daemon, clock, wib(8, 27, 17, 10))
+    with Daemon(setup["config"], clock=clock) as restarted:
+        _run_at(restarted, clock, wib(8, 27, 17, 30))
+        # Resolved again, then found not effective: a third cycle, counted from that moment.
+        clock.now = wib(8, 28, 9)
+        _mail_on(setup, "resolve-2", STAFF, ref, "#status resolved")
+        restarted.run_once()
+        clock.now = wib(8, 28, 10)
+        _mail_on(setup, "not-effective", STAFF, ref, "#effective no masih terlambat")
+        restarted.run_once()
+    [third] = tickets(url)
+    assert (third.status, third.resolution_cycle, third.resolution_due) == ("in-progress", 3, wib(9, 4, 17))
+    assert _claimed(url, "/resolution") == [
+        f"sla/{ref}/resolution.2/breach",
+        f"sla/{ref}/resolution.2/reminder",
+        f"sla/{ref}/resolution/breach",
+        f"sla/{ref}/resolution/reminder",
+    ]
+    manager = RULES.department(ticket.department).manager
+    to_manager = [m for m in outbound(url) if m.kind == "sla-escalation" and m.recipient == manager]
+    assert len(to_manager) == 2  # cycle 1 and cycle 2, each once
+    cycles = [e for e in table(url, TicketEvent) if e.action == "resolution-cycle"]
+    utc = [wib(*moment).astimezone(UTC).isoformat() for moment in ((8, 14, 17), (8, 27, 17), (9, 4, 17))]
+    assert [(e.old_value, e.new_value) for e in cycles] == [(utc[0], utc[1]), (utc[1], utc[2])]

@@ -22,6 +22,8 @@ from daemon.sla import (
     next_update_due,
     period_key,
     target_status,
+    update_steps,
+    update_window,
 )
 from daemon.workcal import WorkCalendar, WorkingTime
 
@@ -297,3 +299,84 @@ def test_target_status() -> None:
 def test_next_customer_update() -> None:
     assert next_update_due(FRIDAY, Targets(), CALENDAR) == wib(2026, 8, 14, 17)
     assert next_update_due(FRIDAY, Targets(update_interval=None), CALENDAR) is None
+
+
+# --- customer update windows ------------------------------------------------------------
+
+# First response on Monday 10 August 09:00; five working days on (the 17th is a holiday): the 18th.
+RESPONDED = TicketState(REFERENCE, first_responded_at=wib(2026, 8, 10, 9), updates=1)
+
+
+def update_keys(state: TicketState, now: datetime, targets: Targets | None = None) -> list[str]:
+    steps = update_steps(state, targets or Targets(), CALENDAR, now)
+    assert all(
+        (step.target, step.kind, step.recipient_role) == ("update", "reminder", "department")
+        for step in steps
+    )
+    return [step.period_key for step in steps]
+
+
+def test_no_update_clock_before_the_first_response() -> None:
+    assert update_window(TicketState(REFERENCE), Targets(), CALENDAR, wib(2026, 9, 30)) is None
+    assert update_keys(TicketState(REFERENCE), wib(2026, 9, 30)) == []
+
+
+def test_the_first_update_window_runs_from_the_first_response() -> None:
+    window = update_window(RESPONDED, Targets(), CALENDAR, wib(2026, 8, 12))
+    assert window is not None
+    assert (window.updates, window.index, window.start) == (1, 1, wib(2026, 8, 10, 9))
+    assert (window.due, window.remind_at) == (wib(2026, 8, 18, 17), wib(2026, 8, 18, 15))
+    assert update_keys(RESPONDED, wib(2026, 8, 18, 14, 59)) == []
+    assert update_keys(RESPONDED, wib(2026, 8, 18, 15)) == [f"sla/{REFERENCE}/update/1.1"]
+    assert update_keys(RESPONDED, wib(2026, 8, 18, 17)) == [f"sla/{REFERENCE}/update/1.1"]
+
+
+def test_a_missed_update_starts_the_next_window_at_its_due_time() -> None:
+    # Nothing earned right after the miss: the next window's reminder comes before its own due time.
+    assert update_keys(RESPONDED, wib(2026, 8, 19, 10)) == []
+    window = update_window(RESPONDED, Targets(), CALENDAR, wib(2026, 8, 19, 10))
+    assert window is not None
+    # The 25th is Maulid Nabi.
+    assert (window.index, window.start, window.due) == (2, wib(2026, 8, 18, 17), wib(2026, 8, 26, 17))
+    assert update_keys(RESPONDED, wib(2026, 8, 26, 14, 59)) == []
+    assert update_keys(RESPONDED, wib(2026, 8, 26, 15, 30)) == [f"sla/{REFERENCE}/update/1.2"]
+
+
+def test_an_update_to_the_customer_restarts_the_clock_under_a_new_key() -> None:
+    updated = TicketState(
+        REFERENCE, first_responded_at=wib(2026, 8, 10, 9), last_update_at=wib(2026, 8, 20, 10), updates=2
+    )
+    assert update_keys(updated, wib(2026, 8, 26, 15, 30)) == []  # window 1.2 is gone: the customer heard
+    assert update_keys(updated, wib(2026, 8, 28, 15)) == [f"sla/{REFERENCE}/update/2.1"]
+
+
+def test_no_update_reminders_once_resolved_or_without_an_interval_or_a_reminder() -> None:
+    resolved = TicketState(REFERENCE, first_responded_at=wib(2026, 8, 10, 9), resolved_at=wib(2026, 8, 12))
+    assert update_keys(resolved, wib(2026, 8, 18, 16)) == []
+    assert update_keys(RESPONDED, wib(2026, 8, 18, 16), Targets(update_interval=None)) == []
+    assert update_keys(RESPONDED, wib(2026, 8, 18, 16), Targets(reminder_before=None)) == []
+
+
+def test_update_windows_in_working_hours() -> None:
+    hourly = Targets(update_interval=WorkingTime(3, "h"), reminder_before=WorkingTime(1, "h"))
+    friday = TicketState(REFERENCE, first_responded_at=wib(2026, 8, 7, 15), updates=1)
+    window = update_window(friday, hourly, CALENDAR, wib(2026, 8, 7, 16))
+    assert window is not None and window.due == wib(2026, 8, 10, 9)  # two hours on Friday, one on Monday
+    assert window.remind_at == wib(2026, 8, 10, 8)
+    assert update_keys(friday, wib(2026, 8, 7, 16, 59), hourly) == []
+    assert update_keys(friday, wib(2026, 8, 10, 8), hourly) == [f"sla/{REFERENCE}/update/1.1"]
+    # An interval no longer than the reminder leaves nothing to remind before.
+    short = Targets(update_interval=WorkingTime(1, "h"), reminder_before=WorkingTime(2, "h"))
+    assert update_keys(friday, wib(2026, 8, 7, 15, 59), short) == []
+
+
+@given(st.lists(st.integers(min_value=0, max_value=60 * 24 * 40), min_size=1, max_size=30))
+def test_every_update_window_reminds_under_its_own_key(offsets: list[int]) -> None:
+    # However often the ladder asks, a key always names the same window, and windows never share one.
+    due_by_key: dict[str, datetime] = {}
+    for offset in sorted(offsets):
+        now = RESPONDED.first_responded_at + timedelta(minutes=offset)  # type: ignore[operator]
+        for step in update_steps(RESPONDED, Targets(), CALENDAR, now):
+            assert step.at <= now < step.due or step.due == now
+            assert due_by_key.setdefault(step.period_key, step.due) == step.due
+    assert len(set(due_by_key.values())) == len(due_by_key)
