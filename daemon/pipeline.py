@@ -86,7 +86,11 @@ class Processor:
     def process_stored(self, stop: threading.Event | None = None, limit: int = 500) -> Outcome:
         """Process up to `limit` waiting mails, oldest first; stop early when asked.
 
-        Waiting means stored and never tried, or failed before and due again.
+        Waiting means stored and never tried, or failed before and due again. Fresh mail
+        is processed in one transaction with a SAVEPOINT per mail. A mail with tries on its
+        counter failed before, or was in a batch when the process died: such suspects are
+        tried one at a time, each try counted and committed first, so only the mail that
+        kills the process reaches the quarantine limit, not its neighbours.
         """
         counts: Counter[str] = Counter()
         now = self.clock()
@@ -96,26 +100,38 @@ class Processor:
                 (col(InboundMessage.state) == "retry") & (col(InboundMessage.next_attempt_at) <= now),
             )
             statement = (
-                select(col(InboundMessage.id)).where(due).order_by(col(InboundMessage.id)).limit(limit)
+                select(col(InboundMessage.id), col(InboundMessage.state), col(InboundMessage.attempts))
+                .where(due)
+                .order_by(col(InboundMessage.id))
+                .limit(limit)
             )
             # On PostgreSQL several daemons share the work: rows another one holds are skipped.
-            ids = list(session.execute(statement.with_for_update(skip_locked=True)).scalars())
-            if not ids:
-                return Outcome(counts)
-            # Counted and committed first: if processing kills the process, the
-            # next run knows this mail already had a go.
-            session.execute(
-                update(InboundMessage)
-                .where(col(InboundMessage.id).in_(ids))
-                .values(attempts=col(InboundMessage.attempts) + 1)
-            )
+            rows = session.execute(statement.with_for_update(skip_locked=True)).all()
+            suspects = [row_id for row_id, _state, attempts in rows if attempts > 0]
+            fresh = [row_id for row_id, _state, attempts in rows if attempts == 0]
             session.commit()
-            for inbound_id in ids:
+            for group in [[row_id] for row_id in suspects] + ([fresh] if fresh else []):
                 if stop is not None and stop.is_set():
                     break
-                counts[self._process_one(session, inbound_id)] += 1
-            session.commit()
+                self._process_group(session, group, counts, stop)
         return Outcome(counts)
+
+    def _process_group(
+        self, session: Session, ids: list[int], counts: Counter[str], stop: threading.Event | None
+    ) -> None:
+        # Counted and committed first: if processing kills the process, the next run
+        # knows these mails already had a go.
+        session.execute(
+            update(InboundMessage)
+            .where(col(InboundMessage.id).in_(ids))
+            .values(attempts=col(InboundMessage.attempts) + 1)
+        )
+        session.commit()
+        for inbound_id in ids:
+            if stop is not None and stop.is_set():
+                break
+            counts[self._process_one(session, inbound_id)] += 1
+        session.commit()
 
     def _process_one(self, session: Session, inbound_id: int) -> str:
         row = session.get(InboundMessage, inbound_id, with_for_update={"skip_locked": True})

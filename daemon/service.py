@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 import schedule
+from sqlalchemy.exc import DBAPIError
 
 from daemon import db, signing, sla_jobs
 from daemon.config import Config, public_url
@@ -118,14 +119,21 @@ class Daemon:
             self._mailbox_failures += 1
             delay = min(self.config.mailbox.poll_interval * 2 ** (self._mailbox_failures - 1), MAX_BACKOFF)
             self._mailbox_retry_at = now + timedelta(seconds=delay)
-            # One error line when the outage starts; quieter lines while it lasts.
+            # One error line when the outage starts; quieter lines while it lasts. Say
+            # which side failed: a locked or lost database is not a mailbox problem.
             report = log.error if self._mailbox_failures == 1 else log.warning
+            what = (
+                "database"
+                if isinstance(error, DBAPIError)
+                else f"mailbox {public_url(self.config.mailbox.url)}"
+            )
+            first_line = str(error).splitlines()[0] if str(error) else ""
             report(
-                "mailbox %s unavailable (try %d): %s: %s; next try in %ds",
-                public_url(self.config.mailbox.url),
+                "%s unavailable (try %d): %s: %s; next try in %ds",
+                what,
                 self._mailbox_failures,
                 type(error).__name__,
-                error,
+                first_line,
                 delay,
             )
             return Counter({"mailbox_errors": 1})

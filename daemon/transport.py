@@ -135,7 +135,9 @@ class SmtpTransport:
         try:
             connection = self._open()
         except smtplib.SMTPAuthenticationError as error:
-            raise TemporaryFailure(f"SMTP login refused: {error.smtp_code}", error.smtp_code) from error
+            # Wrong credentials stop every mail alike: pause sending (an outage, logged
+            # once) instead of spending each mail's attempts on it.
+            raise ServerUnavailable(f"SMTP login refused: {error.smtp_code}", error.smtp_code) from error
         except (smtplib.SMTPException, OSError) as error:
             raise ServerUnavailable(f"cannot connect to {self.host}:{self.port}: {error}") from error
         self.connection = connection

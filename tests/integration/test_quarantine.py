@@ -138,3 +138,43 @@ def test_quarantine_commands_list_show_replay_and_discard(
 
     assert main(["--config", config, "quarantine", "show", str(first)]) == 1
     assert "not quarantined" in capsys.readouterr().err
+
+
+class ProcessDied(BaseException):
+    """Stands in for the process dying mid-batch: no handler in the daemon catches it."""
+
+
+def test_a_mail_that_kills_the_process_is_quarantined_alone(
+    setup: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_route = pipeline.route
+
+    def route(mail: Any, *args: Any, **kwargs: Any) -> Any:
+        if "POISON" in mail.subject:
+            raise ProcessDied
+        return real_route(mail, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "route", route)
+    for n in range(5):
+        subject = "POISON pill" if n == 2 else f"Keluhan {n}"
+        _drop(
+            setup["maildir"],
+            f"{n}.eml",
+            mailfactory.complaint(n, sender=f"c{n}@example.net", subject=subject),
+        )
+    with Daemon(load_config(setup["config"]), clock=Clock()) as daemon:
+        restarts = 0
+        for _run in range(8):  # each ProcessDied is a crash followed by a restart
+            try:
+                daemon.run_once()
+            except ProcessDied:
+                restarts += 1
+    rows = inbound(setup["url"])
+    states = {row.source_key: row.state for row in rows}
+    assert states.pop("2.eml") == "quarantined"
+    assert set(states.values()) == {"processed"}  # the neighbours were not dragged along
+    poison = next(row for row in rows if row.source_key == "2.eml")
+    assert "stopped the daemon" in (poison.error or "")
+    assert restarts == 3
+    assert max(row.attempts for row in rows if row.source_key != "2.eml") <= 2
+    assert len(tickets(setup["url"])) == 4
