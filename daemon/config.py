@@ -4,6 +4,10 @@ Configuration is validated completely at start-up: an unknown key, a wrong type 
 a malformed URL stops the program with a message naming the key (exit code 78,
 EX_CONFIG). Secrets are read from the environment or from a file, never from the
 command line, and never appear in `repr()` or logs.
+
+The file is the one named (`--config`, then `CAREDESK_CONFIG`), else
+`./caredesk.toml` when the working directory has one, else none: the embedded
+default under `./var/`.
 """
 
 from __future__ import annotations
@@ -18,7 +22,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from daemon import clock, shipped
+
 EX_CONFIG = 78
+
+# The config file read from the working directory when none is named.
+SITE_CONFIG = "caredesk.toml"
 
 # The schema: section -> key -> (type, default). Top-level keys live in section "".
 # Paths are resolved against the config file's folder (or the working directory
@@ -188,6 +197,9 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
     env = os.environ if environ is None else environ
     if path is None and env.get("CAREDESK_CONFIG"):
         path = env["CAREDESK_CONFIG"]
+    if path is None and (Path.cwd() / SITE_CONFIG).is_file():
+        # The folder `caredesk init` made: `cd mysite && caredesk run` uses its config.
+        path = Path.cwd() / SITE_CONFIG
     values: dict[str, dict[str, Any]] = {section: {} for section in _SCHEMA}
     if path is not None:
         file_path = Path(path)
@@ -256,7 +268,8 @@ def _env_names() -> dict[str, tuple[str, str]]:
 def _apply_environment(env: Mapping[str, str], values: dict[str, dict[str, Any]]) -> None:
     names = _env_names()
     for name, raw in env.items():
-        if not name.startswith("CAREDESK_") or name == "CAREDESK_CONFIG":
+        # The pinned test clock's variables belong to daemon.clock, not to the configuration.
+        if not name.startswith("CAREDESK_") or name == "CAREDESK_CONFIG" or name in clock.VARIABLES:
             continue
         if name not in names:
             hint = difflib.get_close_matches(name, list(names), n=1)
@@ -431,8 +444,8 @@ def _check_timezone(name: str) -> None:
 
 
 def default_templates() -> Path:
-    """The templates shipped beside the package (the project's `templates/` folder)."""
-    return Path(__file__).resolve().parent.parent / "templates"
+    """The templates shipped with caredesk (inside the wheel, or the checkout's `templates/`)."""
+    return shipped.templates()
 
 
 def imap_login(url: str) -> tuple[str, str]:

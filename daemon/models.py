@@ -14,9 +14,12 @@ from sqlalchemy import Column, DateTime, LargeBinary, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from daemon import clock
+
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """The default of the timestamp columns: `daemon.clock.now`, so a pinned clock pins them too."""
+    return clock.now()
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -173,6 +176,8 @@ class OutboundMessage(SQLModel, table=True):
 
     A row is written in the same transaction as the change that caused it; the
     sender delivers it later with retries, so an SMTP outage loses nothing.
+    A mail whose template could not be rendered is a `failed` row with empty
+    `raw` and the `render_context` to render it again (`caredesk outbox retry`).
     """
 
     __tablename__ = "outbound_message"
@@ -198,6 +203,10 @@ class OutboundMessage(SQLModel, table=True):
     lease_until: datetime | None = _when(default=None)
     created_at: datetime = _when(default_factory=utcnow)
     sent_at: datetime | None = _when(default=None)
+    template: str | None = Field(default=None, max_length=255)
+    """The template the mail is rendered from; None for rows queued before caredesk recorded it."""
+    render_context: str | None = Field(default=None, sa_column=Column(Text))
+    """Only while the rendering failed: JSON of the template context and envelope (`daemon.mailer`)."""
 
 
 class AddressStatus(SQLModel, table=True):

@@ -8,6 +8,11 @@ ran out may or may not have gone out. Acknowledgements in that state are marked
 `uncertain` and not resent (a missing thank-you beats a duplicate); notices and
 escalations are resent with the identical bytes and Message-ID (a duplicate beats
 a lost escalation, and mail clients fold identical Message-IDs).
+
+`retry` is a person's second chance for a row that will not go out on its own
+(`caredesk outbox retry`): a failed rendering is rendered again with the current
+templates, a failed or uncertain delivery is made due again, each with an event
+on the ticket saying who asked.
 """
 
 from __future__ import annotations
@@ -18,13 +23,16 @@ import socket
 import threading
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, or_, select, update
 from sqlmodel import Session, col
 
-from daemon import db
+from daemon import db, store
+from daemon.mailer import Mailer
 from daemon.models import OutboundMessage, Ticket
+from daemon.notify import TemplateFailure
 from daemon.transport import (
     DeliveryError,
     PermanentFailure,
@@ -45,6 +53,9 @@ RESEND_WHEN_UNCERTAIN = frozenset(
     {"notice", "escalation", "sla-escalation", "forward", "reassigned", "reply", "resolution"}
 )
 DUE_STATES = ("pending", "retry")
+# What will not go out without a person: given up on after the retries or a
+# permanent refusal (or never rendered), and delivered-or-not after a crash.
+RETRYABLE_STATES = ("failed", "uncertain")
 
 
 def owner_has_ended(owner: str) -> bool:
@@ -286,3 +297,93 @@ class OutboxSender:
             select(col(Ticket.id), col(Ticket.reference)).where(col(Ticket.id).in_(ids))
         ).all()
         return {ticket_id: reference for ticket_id, reference in found}
+
+
+@dataclass(frozen=True)
+class Retried:
+    """What `retry` did to one outbox row, for the command line to print."""
+
+    id: int
+    ok: bool
+    """False for an unknown id and for a mail that still cannot be rendered."""
+    what: str
+    """One line: the row (kind, recipient, ticket) and what was done."""
+    queued: bool = False
+    """The row is due again: delivering now sends it."""
+
+
+def failed_ids(session: Session) -> list[int]:
+    """Every row in state `failed`, oldest first: what `caredesk outbox retry --failed` takes."""
+    statement = (
+        select(col(OutboundMessage.id))
+        .where(col(OutboundMessage.state) == "failed")
+        .order_by(col(OutboundMessage.id))
+    )
+    return list(session.execute(statement).scalars())
+
+
+def retry(session: Session, mailer: Mailer, outbound_id: int, *, actor: str, now: datetime) -> Retried:
+    """Give one row another chance, recorded on its ticket as `retried-<kind>` by `actor`.
+
+    A row whose rendering failed is rendered again with the current templates and
+    its own Message-ID; if the template is still broken it stays `failed` with the
+    new error. A failed or uncertain delivery is set back to `pending` with its
+    attempts reset, sending the very bytes stored. Other states are left alone.
+    The caller commits.
+    """
+    # Locked (on PostgreSQL) so a daemon settling the same row meanwhile waits for us.
+    row = session.get(OutboundMessage, outbound_id, with_for_update=True)
+    if row is None:
+        return Retried(outbound_id, False, f"#{outbound_id}: no such outgoing mail")
+    ticket = session.get(Ticket, row.ticket_id) if row.ticket_id is not None else None
+    label = f"#{row.id} {row.kind} to {row.recipient}" + (f" ({ticket.reference})" if ticket else "")
+    if row.state not in RETRYABLE_STATES:
+        return Retried(outbound_id, True, f"{label}: {row.state}, nothing to retry")
+    earlier = row.last_error or "no error recorded"
+    if not row.raw:
+        try:
+            row.subject, row.raw = mailer.rerender(row, now)
+        except (TemplateFailure, ValueError) as error:
+            row.last_error = str(error)[:2000]
+            session.add(row)
+            _retried_event(session, ticket, row, actor, now, f"still cannot be rendered: {error}")
+            log.error(
+                "outbound %s (%s, template %s) still cannot be rendered: %s",
+                row.id,
+                row.kind,
+                row.template,
+                error,
+            )
+            return Retried(outbound_id, False, f"{label}: still cannot be rendered, stays failed: {error}")
+        row.render_context = None
+        done = "rendered again with the current templates"
+        held = mailer.held_on_retry(session, row.recipient, now) if row.automatic else None
+        if held is not None:
+            row.state, row.last_error = "suppressed", held
+            session.add(row)
+            _retried_event(session, ticket, row, actor, now, f"{done}, but not sent: {held}")
+            return Retried(outbound_id, True, f"{label}: {done}, but suppressed: {held}")
+    else:
+        done = f"{row.state} delivery set back to pending"
+    row.state, row.attempts, row.next_attempt_at = "pending", 0, now
+    row.last_error = row.last_code = None
+    row.lease_owner = row.lease_until = None
+    session.add(row)
+    _retried_event(session, ticket, row, actor, now, f"{done}; earlier: {earlier}")
+    log.info("outbound %s (%s to %s) retried by %s: %s", row.id, row.kind, row.recipient, actor, done)
+    return Retried(outbound_id, True, f"{label}: {done}", queued=True)
+
+
+def _retried_event(
+    session: Session, ticket: Ticket | None, row: OutboundMessage, actor: str, now: datetime, reason: str
+) -> None:
+    if ticket is not None:
+        store.add_event(
+            session,
+            ticket,
+            actor=actor,
+            action=f"retried-{row.kind}",
+            at=now,
+            reason=reason[:2000],
+            outbound_id=row.id,
+        )

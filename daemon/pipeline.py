@@ -29,7 +29,7 @@ from daemon.classify import Classification, Kind, classify
 from daemon.config import Config
 from daemon.conversation import Conversation
 from daemon.deliverability import record_bounce
-from daemon.mailer import Mailer, without_tag
+from daemon.mailer import Mailer, Queued, without_tag
 from daemon.message import InboundMail
 from daemon.models import InboundMessage, Ticket
 from daemon.notify import Renderer, ticket_fields
@@ -403,7 +403,7 @@ class Processor:
             # Which of the senders is real cannot be known: answering one may answer a forger.
             self._event(session, ticket, "ack-suppressed", "the mail has more than one From header")
         else:
-            self._enqueue(
+            queued = self._enqueue(
                 session,
                 ticket,
                 row,
@@ -415,10 +415,15 @@ class Processor:
                 reply_to,
                 ticket.language,
             )
-            ticket.status = "acknowledged"
-            self._event(
-                session, ticket, "acknowledged", "acknowledgement queued", "status", "new", "acknowledged"
-            )
+            # An acknowledgement that could not be rendered was not sent and will not
+            # be until someone fixes the template and retries it: the ticket stays
+            # `new` (then `assigned` as usual), and the mailer's `failed-ack` event,
+            # not an "acknowledged" one, is its history.
+            if queued is None or queued.state != "failed":
+                ticket.status = "acknowledged"
+                self._event(
+                    session, ticket, "acknowledged", "acknowledgement queued", "status", "new", "acknowledged"
+                )
         if department.email:
             self._enqueue(
                 session,
@@ -508,8 +513,8 @@ class Processor:
         auto_submitted: str,
         in_reply_to: str | None,
         language: str,
-    ) -> None:
-        self.mailer.queue(
+    ) -> Queued | None:
+        return self.mailer.queue(
             session,
             kind=kind,
             recipient=recipient,

@@ -29,9 +29,8 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import quote
 
-from sqlalchemy import Engine, create_engine, func, inspect, select
+from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
 
 from daemon.message import InboundMail
@@ -51,20 +50,6 @@ _EVENT_FIELDS = {
 }
 _TRUE = frozenset({"true", "1", "yes", "y", "t"})
 Value = str | bool | None
-
-
-def read_only_engine(url: str) -> Engine:
-    """An engine that cannot write: for commands that only look (replay, rules test --history)."""
-    if url.startswith("sqlite"):
-        path = url.partition(":///")[2]
-        # A URI filename with mode=ro; no BEGIN IMMEDIATE either, so a long
-        # replay never holds the lock the running daemon writes under.
-        return create_engine(f"sqlite:///file:{quote(path, safe='/')}?mode=ro&uri=true")
-    return create_engine(url, execution_options={"postgresql_readonly": True})
-
-
-def has_tickets_table(engine: Engine) -> bool:
-    return inspect(engine).has_table(Ticket.__tablename__)
 
 
 # ---------------------------------------------------------------------------

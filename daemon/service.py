@@ -14,12 +14,13 @@ import socket
 import threading
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from types import FrameType
 
 import schedule
 from sqlalchemy.exc import DBAPIError
 
+from daemon import clock as daemon_clock
 from daemon import db, signing, sla_jobs
 from daemon.config import Config, public_url
 from daemon.intake import Intake
@@ -27,6 +28,7 @@ from daemon.mailer import Mailer
 from daemon.notify import Renderer
 from daemon.outbox import OutboxSender
 from daemon.pipeline import Processor
+from daemon.preflight import check_templates
 from daemon.recap import deadline as recap_deadline
 from daemon.report import mailing as report_mailing
 from daemon.rules_reload import AdminAlert, RulesHolder
@@ -42,8 +44,8 @@ MAX_BACKOFF = 15 * 60  # seconds between mailbox tries during a long outage
 Clock = Callable[[], datetime]
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+# The daemon's default clock; the name stays for the modules that import it from here.
+utc_now: Clock = daemon_clock.now
 
 
 def make_mailbox_factory(config: Config) -> Callable[[], Mailbox]:
@@ -63,12 +65,17 @@ class Daemon:
         self.stop = stop or threading.Event()
         self._mailbox_failures = 0
         self._mailbox_retry_at: datetime | None = None
-        self.engine = db.make_engine(config.database_url)
-        db.create_schema(self.engine)
+        # Refuse a broken template before anything is fetched or migrated.
+        check_templates(config.templates)
+        # So are unusable rules: all configuration is checked before the engine is
+        # made, and the engine is reachable before it is migrated. The admin alert
+        # for later refused rules needs the database, so it is attached below.
+        self.rules = RulesHolder(config.rules)
+        self.engine = db.open_for_writing(config.database_url)
         self.signing_key = signing.load_key(self.engine, config.secret)
         renderer = Renderer(config.templates)
         self.mailer = Mailer(config, renderer, clock, self.signing_key)
-        alert = AdminAlert(
+        self.rules.on_refused = AdminAlert(
             self.engine,
             self.mailer,
             config.admin_address,
@@ -76,7 +83,6 @@ class Daemon:
             timezone=config.timezone,
             clock=clock,
         )
-        self.rules = RulesHolder(config.rules, on_refused=alert)
         self.processor = Processor(self.engine, config, self.rules, renderer, clock, self.signing_key)
         self.intake = Intake(
             self.engine,

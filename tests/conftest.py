@@ -4,6 +4,10 @@ Owns the lifecycle of the test servers (``dovecot``, ``smtp_sink``) and of the
 per-test database (``database_url``).  Each fixture starts from nothing and
 tears down what it made, also when the test fails.
 
+Every test runs on the pinned clock of `tests.clockpin` (``_pinned_clock``):
+Tuesday 21 July 2026, 10:00 WIB, unless the test pins another instant, so
+no test depends on today's date.
+
 A missing prerequisite (Dovecot binary, reachable PostgreSQL) skips the test
 with the reason on a developer machine, and fails it under ``CI=true``: CI
 must never go green by skipping the integration tests.
@@ -21,6 +25,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from tests.clockpin import DEFAULT_INSTANT, pin_clock
 from tests.servers import Dovecot, SmtpSink, find_dovecot, reap_orphans
 
 # The PostgreSQL that scripts/bootstrap expects: trust auth on loopback.
@@ -40,6 +45,16 @@ def _unavailable(reason: str) -> NoReturn:
     if _in_ci():
         pytest.fail(f"{reason} (CI=true: integration tests must run, not skip)", pytrace=False)
     pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _pinned_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pin the clock (this process and the daemons it starts) to an ordinary working day.
+
+    The real date would make mail counts depend on the day the suite runs:
+    the shipped rules.yaml sends branch-recap reminders on days 1-5.
+    """
+    pin_clock(monkeypatch, DEFAULT_INSTANT)
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,11 @@
 """Command-line commands, one module per command group; shared helpers here.
 
 Each module has `register(commands)`, adding its sub-commands to the parser.
+
+A command that only looks opens the database with `open_engine(config)`: read-only,
+never creating a database or migrating one, and refusing a schema that is not at
+this version's head. A command that writes uses `open_engine_for_writing(config)`,
+which migrates first (as the daemon does when it starts).
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from daemon import db
 from daemon.config import Config, load_config
 
 EX_USAGE_ERROR = 1
+# sysexits.h: the database (a service the command needs) cannot be reached now.
+EX_UNAVAILABLE = 69
 EX_TEMPFAIL = 75
 
 
@@ -26,8 +33,13 @@ class UserError(Exception):
 
 
 def configure(args: argparse.Namespace) -> Config:
-    """Load the configuration named on the command line and set up logging from it."""
+    """Load the configuration named on the command line and set up logging from it.
+
+    The database URL is checked here too, so that a driver caredesk does not
+    support is a configuration error before any command fetches or migrates.
+    """
     config = load_config(args.config)
+    db.check_url(config.database_url)
     logging.basicConfig(
         level=getattr(logging, config.log_level, logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -40,13 +52,25 @@ def configure(args: argparse.Namespace) -> Config:
 
 
 @contextlib.contextmanager
-def open_engine(config: Config) -> Iterator[Engine]:
-    engine = db.make_engine(config.database_url)
+def open_engine(config: Config, *, writable: bool = False) -> Iterator[Engine]:
+    """The configured database, disposed of afterwards; read-only unless `writable`.
+
+    Read-only (`db.open_read_only`): no file is created, nothing is migrated, and
+    a missing or outdated schema is `db.DatabaseNotReady`. Writable
+    (`db.open_for_writing`): migrated to head first. Either way an unreachable
+    database is `db.DatabaseUnavailable`; `daemon.cli.main` turns both into one line.
+    """
+    url = config.database_url
+    engine = db.open_for_writing(url) if writable else db.open_read_only(url)
     try:
-        db.create_schema(engine)
         yield engine
     finally:
         engine.dispose()
+
+
+def open_engine_for_writing(config: Config) -> contextlib.AbstractContextManager[Engine]:
+    """`open_engine(config, writable=True)`: for commands that change the database."""
+    return open_engine(config, writable=True)
 
 
 def iso(value: datetime | None) -> str | None:

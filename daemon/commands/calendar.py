@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import re
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from daemon import clock
 from daemon.commands import UserError, configure
 from daemon.config import ConfigError
 from daemon.rules import Rules, RulesError, format_problem, load_rules
@@ -65,7 +65,7 @@ def _load(path: Path) -> Rules:
 
 def _parse_month(text: str | None, calendar: WorkCalendar) -> tuple[int, int]:
     if text is None:
-        today = calendar.local_date(datetime.now(UTC))
+        today = calendar.local_date(clock.now())
         return today.year, today.month
     found = _MONTH.fullmatch(text.strip())
     if found is None or not 1 <= int(found.group(2)) <= 12:

@@ -5,20 +5,19 @@ which a submodule of that name would shadow.)
 
 `upgrade` applies what is missing, under the same lock the daemon takes when it
 upgrades at start; `status` only looks, through a read-only connection, so it is
-safe next to a running daemon.
+safe next to a running daemon: it creates no database file and migrates nothing,
+and reports an empty, outdated or not yet created database instead of refusing it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import Any
 
 from daemon import db, migrations
 from daemon.commands import configure
-from daemon.config import public_url
-from daemon.replay import read_only_engine
+from daemon.db import public_database_url
 
 
 def register(commands: Any) -> None:
@@ -34,10 +33,11 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     config = configure(args)
     engine = db.make_engine(config.database_url)
     try:
+        db.check_reachable(engine, config.database_url)
         result = db.upgrade(engine)
     finally:
         engine.dispose()
-    print(f"database: {public_url(config.database_url)}")
+    print(f"database: {public_database_url(config.database_url)}")
     print(f"before:   {_describe(result.before)}")
     if result.stamped:
         print(f"stamped:  {migrations.BASELINE} (its tables were made before migrations and match it)")
@@ -49,11 +49,11 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 def cmd_db_status(args: argparse.Namespace) -> int:
     config = configure(args)
-    status = _status(config.database_url)
+    status = db.read_only_status(config.database_url)
     if args.json:
         print(json.dumps(_as_json(config.database_url, status), indent=2))
         return 0
-    print(f"database: {public_url(config.database_url)}")
+    print(f"database: {public_database_url(config.database_url)}")
     if status.unversioned_tables:
         current = f"none (tables made before migrations; `caredesk db upgrade` stamps {migrations.BASELINE})"
     else:
@@ -70,25 +70,13 @@ def cmd_db_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _status(url: str) -> migrations.Status:
-    if url.startswith("sqlite") and not Path(url.partition(":///")[2]).is_file():
-        # Nothing to open read-only yet: the daemon or `db upgrade` will create it.
-        return migrations.Status(None, migrations.head(), migrations.pending_revisions(None), False)
-    engine = read_only_engine(url)
-    try:
-        with engine.connect() as connection:
-            return migrations.status(connection)
-    finally:
-        engine.dispose()
-
-
 def _describe(revision: str | None) -> str:
     return revision or "none (empty database)"
 
 
 def _as_json(url: str, status: migrations.Status) -> dict[str, Any]:
     return {
-        "database": public_url(url),
+        "database": public_database_url(url),
         "current": status.current,
         "head": status.head,
         "pending": [{"revision": rev.id, "message": rev.message} for rev in status.pending],

@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import col
 
-from daemon import db
-from daemon.commands import UserError, configure, iso, open_engine
+from daemon import clock, db
+from daemon.commands import UserError, configure, iso, open_engine, open_engine_for_writing
 from daemon.models import InboundMessage
-from daemon.service import Daemon, utc_now
+from daemon.service import Daemon
 
 HELD_STATES = ("quarantined", "retry")
 
@@ -134,7 +134,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
             else:
                 rows = [_held(session, row_id) for row_id in args.ids]
             for row in rows:
-                note = f"replayed by {_who()} at {utc_now().isoformat()}; earlier: {row.stage}: {row.error}"
+                note = f"replayed by {_who()} at {clock.now().isoformat()}; earlier: {row.stage}: {row.error}"
                 row.notes = (row.notes + "\n" if row.notes else "") + note
                 row.state, row.attempts, row.next_attempt_at = "stored", 0, None
                 row.stage = row.error = row.traceback = None
@@ -153,9 +153,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def cmd_discard(args: argparse.Namespace) -> int:
     config = configure(args)
-    with open_engine(config) as engine, db.session(engine) as session:
+    with open_engine_for_writing(config) as engine, db.session(engine) as session:
         row = _held(session, args.id)
-        note = f"discarded by {_who()} at {utc_now().isoformat()}: {args.reason}"
+        note = f"discarded by {_who()} at {clock.now().isoformat()}: {args.reason}"
         row.notes = (row.notes + "\n" if row.notes else "") + note
         row.state, row.next_attempt_at = "discarded", None
         session.add(row)

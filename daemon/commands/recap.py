@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from daemon import db
+from daemon import clock, db
 from daemon.commands import UserError, configure, open_engine
 from daemon.config import Config
 from daemon.models import InboundMessage, RecapAttachment, RecapFile, RecapRowLink
@@ -94,7 +94,7 @@ def cmd_recap_status(args: argparse.Namespace) -> int:
 def _month(text: str | None, zone: ZoneInfo) -> str:
     if text is None:
         # The month whose recap is due now: the one before today's.
-        today = datetime.now(UTC).astimezone(zone).date()
+        today = clock.now().astimezone(zone).date()
         previous = today.replace(day=1) - timedelta(days=1)
         return f"{previous.year:04d}-{previous.month:02d}"
     found = _MONTH.fullmatch(text.strip())

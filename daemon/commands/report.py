@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from daemon import db
+from daemon import clock, db
 from daemon.commands import UserError, configure, open_engine
 from daemon.config import Config, ConfigError
 from daemon.report import csv_out, html_out, text_out
@@ -54,7 +53,7 @@ def cmd_report_monthly(args: argparse.Namespace) -> int:
     if unknown:
         known = ", ".join(rules.departments)
         raise UserError(f"unknown department {', '.join(unknown)}; the departments are: {known}")
-    now = datetime.now(UTC)
+    now = clock.now()
     with open_engine(config) as engine, db.session(engine) as session:
         report = build_monthly(
             session, rules, month, now=now, timezone=config.timezone, departments=tuple(args.department)
@@ -76,7 +75,7 @@ def cmd_report_review(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise UserError(f"--quarter: {error}") from None
     with open_engine(config) as engine, db.session(engine) as session:
-        review = build_review(session, rules, quarter, now=datetime.now(UTC), timezone=config.timezone)
+        review = build_review(session, rules, quarter, now=clock.now(), timezone=config.timezone)
     if args.format == "json":
         write_output(json.dumps(text_out.review_json(review), ensure_ascii=False, indent=2) + "\n", args.out)
     elif args.format == "csv":
@@ -99,7 +98,7 @@ def load_checked_rules(path: Path) -> Rules:
 
 def _month(text: str | None, config: Config) -> Month:
     if text is None:
-        return Month.of(datetime.now(ZoneInfo(config.timezone)).date()).previous()
+        return Month.of(clock.now().astimezone(ZoneInfo(config.timezone)).date()).previous()
     try:
         return Month.parse(text)
     except ValueError as error:

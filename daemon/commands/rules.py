@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,8 +19,9 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
+from daemon import clock, db
 from daemon.classify import Kind, classify
-from daemon.commands import UserError
+from daemon.commands import UserError, open_engine
 from daemon.config import Config, load_config
 from daemon.message import InboundMail
 from daemon.parse import parse
@@ -28,9 +29,7 @@ from daemon.replay import (
     FIELDS,
     Change,
     ReplayReport,
-    has_tickets_table,
     past_complaints,
-    read_only_engine,
     replay,
     sender_history,
 )
@@ -115,25 +114,17 @@ class _History:
         self.engine: Engine | None = None
         self.note = "none assumed (no database read; --history reads it)"
         if enabled:
-            engine = read_only_engine(config.database_url)
-            try:
-                usable = has_tickets_table(engine)
-            except SQLAlchemyError as error:
-                engine.dispose()
-                raise UserError(f"cannot read the database: {_db_error(error)}") from None
-            if usable:
-                self.engine = engine
-                self.note = "from the database, as if the mail arrived now"
-            else:
-                engine.dispose()
-                self.note = "none: the database has no tickets yet"
+            # Read-only, and only a database at this version's schema: a missing or
+            # outdated one is said in one line (DatabaseNotReady), not guessed around.
+            self.engine = db.open_read_only(config.database_url)
+            self.note = "from the database, as if the mail arrived now"
 
     def context(self, mail: InboundMail) -> tuple[RouteContext, int | None, str]:
         """How to route `mail`, how many earlier complaints that counts, and a note saying how."""
         if self.engine is None:
             return RouteContext(), None, self.note
         with Session(self.engine) as session:
-            found = sender_history(session, mail.from_address, mail.message_id, datetime.now(UTC))
+            found = sender_history(session, mail.from_address, mail.message_id, clock.now())
         count = len(found.context.prior_complaints)
         if found.ticket_reference is not None:
             return found.context, count, f"from the database, as when this mail made {found.ticket_reference}"
@@ -330,16 +321,12 @@ def cmd_rules_replay(args: argparse.Namespace) -> int:
     since, until = _period(args, ZoneInfo(config.timezone))
     rules_path = Path(args.rules) if args.rules else config.rules
     rules = _usable_rules(rules_path)
-    engine = read_only_engine(config.database_url)
-    try:
-        if not has_tickets_table(engine):
-            raise UserError("the database has no tickets yet: nothing to replay")
-        complaints = past_complaints(engine, since, until)
-        report = replay(complaints, rules, own_addresses=(config.address,), examples=args.examples)
-    except SQLAlchemyError as error:
-        raise UserError(f"cannot read the database: {_db_error(error)}") from None
-    finally:
-        engine.dispose()
+    with open_engine(config) as engine:
+        try:
+            complaints = past_complaints(engine, since, until)
+            report = replay(complaints, rules, own_addresses=(config.address,), examples=args.examples)
+        except SQLAlchemyError as error:
+            raise UserError(f"cannot read the database: {_db_error(error)}") from None
     period = {"since": args.since, "until": args.until, "timezone": config.timezone}
     if args.json:
         document = {"rules": str(rules_path), "rules_version": rules.version, **period, **report.as_dict()}

@@ -1,21 +1,37 @@
-"""`caredesk run` and `caredesk ingest`: the daemon, and mail handed over by an MTA."""
+"""`caredesk run` and `caredesk ingest`: the daemon, and mail handed over by an MTA.
+
+The daemon (`run` without `--once`) waits for a database that cannot be reached
+when it starts, instead of exiting: one ERROR line, then a WARNING per retry with
+a growing delay (at most `START_RETRY_MAX_SECONDS`), until the database answers
+or SIGTERM/SIGINT ends the wait. A restart loop under systemd would print the
+same failure every few seconds and hide the first one. `run --once` and the other
+commands exit 69 (EX_UNAVAILABLE) instead; `ingest` exits 75 so the MTA retries.
+"""
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import logging
+import signal
 import sys
+import threading
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from daemon import db, store
 from daemon.commands import EX_TEMPFAIL, UserError, configure
-from daemon.config import ConfigError
+from daemon.config import Config, ConfigError
 from daemon.service import Daemon
 
 INGEST_SOURCE = "ingest"
+START_RETRY_FIRST_SECONDS = 1.0
+START_RETRY_MAX_SECONDS = 60.0
+
+log = logging.getLogger("caredesk.service")
 
 
 def register(commands: Any) -> None:
@@ -29,8 +45,63 @@ def register(commands: Any) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    with Daemon(configure(args)) as daemon:
-        return _run(daemon, once=args.once)
+    config = configure(args)
+    if args.once:
+        with Daemon(config) as daemon:
+            return _run(daemon, once=True)
+    started = start_when_reachable(config)
+    if started is None:
+        return 0
+    with started as daemon:
+        return _run(daemon, once=False)
+
+
+def start_when_reachable(config: Config, stop: threading.Event | None = None) -> Daemon | None:
+    """The daemon, once its database can be reached; None when a signal ends the wait first.
+
+    A configuration error is raised at once (each try builds the whole daemon, so
+    the configuration is checked before the database). While the database is
+    unreachable only the connection is tried again, so the log carries the
+    outage and not the start-up lines of every try.
+    """
+    stop = stop or threading.Event()
+
+    def handle(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        while not stop.is_set():
+            try:
+                return Daemon(config, stop=stop)
+            except db.DatabaseUnavailable as error:
+                if not _wait_for_database(config.database_url, error, stop):
+                    break
+        log.info("caredesk stopped before the database could be reached")
+        return None
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _wait_for_database(url: str, error: db.DatabaseUnavailable, stop: threading.Event) -> bool:
+    """Retry connecting with a doubling delay; True when it answers, False when stopped."""
+    tries, delay = 1, START_RETRY_FIRST_SECONDS
+    log.error("%s; caredesk keeps trying (next try in %gs)", error, delay)
+    while not stop.wait(delay):
+        engine = db.make_engine(url)
+        try:
+            db.check_reachable(engine, url)
+        except db.DatabaseUnavailable as again:
+            tries += 1
+            delay = min(delay * 2, START_RETRY_MAX_SECONDS)
+            log.warning("%s (try %d); next try in %gs", again, tries, delay)
+            continue
+        finally:
+            engine.dispose()
+        log.info("database %s reachable after %d tries", db.public_database_url(url), tries + 1)
+        return True
+    return False
 
 
 def _run(daemon: Daemon, *, once: bool) -> int:
@@ -59,7 +130,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     # retries, instead of bouncing a customer's complaint while an admin fixes it.
     try:
         daemon = Daemon(configure(args))
-    except (ConfigError, SQLAlchemyError, OSError) as error:
+    except (ConfigError, db.DatabaseUnavailable, SQLAlchemyError, OSError) as error:
         print(f"caredesk: could not store the mail, try again later: {error}", file=sys.stderr)
         return EX_TEMPFAIL
     with daemon:

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlmodel import col
 
-from daemon import db, store
+from daemon import clock, db, store
 from daemon.commands import UserError, configure, iso, open_engine
 from daemon.config import Config
 from daemon.models import InboundMessage, OutboundMessage, Ticket, TicketEvent
@@ -80,7 +80,7 @@ def cmd_tickets_list(args: argparse.Namespace) -> int:
         statement = statement.where(col(Ticket.department) == args.department)
     with open_engine(config) as engine, db.session(engine) as session:
         tickets = session.execute(statement).scalars().all()
-    now = datetime.now(UTC)
+    now = clock.now()
     if args.json:
         print(json.dumps([_ticket_summary(t, now) for t in tickets], ensure_ascii=False, indent=2))
         return 0
@@ -186,7 +186,7 @@ def _ticket_detail(session: Any, ticket: Ticket, now: datetime) -> dict[str, Any
 
 def cmd_tickets_show(args: argparse.Namespace) -> int:
     config = configure(args)
-    now = datetime.now(UTC)
+    now = clock.now()
     if args.format in ("html", "pdf"):
         return _complaint_form(config, args, now)
     with open_engine(config) as engine, db.session(engine) as session:

@@ -17,7 +17,6 @@ the TCP proxy (``tests/faults/proxy.py``).
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
@@ -27,11 +26,12 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
+from daemon import clock
 from daemon.models import InboundMessage, OutboundMessage
 from tests import mailfactory
+from tests.clockpin import daemon_environment
 from tests.faults.proxy import TcpProxy
 from tests.integration.helpers import CARE_ADDRESS, PROJECT, inbound, outbound, tickets
 from tests.servers import Dovecot, SmtpSink
@@ -109,7 +109,8 @@ class DaemonProcess:
     """
 
     def __init__(self, config: Path, *args: str) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CAREDESK_")}
+        # No configuration overrides from the test's environment, but its pinned clock.
+        env = daemon_environment()
         self.started = time.monotonic()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "daemon", "--config", str(config), "run", *args],
@@ -476,7 +477,8 @@ def recover(config: Path, database_url: str, dovecot: Dovecot, *, max_runs: int 
 def _wait_for_next_retry(database_url: str) -> None:
     due = [row.next_attempt_at for row in outbound(database_url) if row.state == "retry"]
     if due:
-        delay = (min(due) - datetime.now(UTC)).total_seconds()
+        # The daemon's clock, pinned like this process's: next_attempt_at is in its time.
+        delay = (min(due) - clock.now()).total_seconds()
         time.sleep(min(max(delay, 0.0), 10.0))
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -21,7 +20,9 @@ from pathlib import Path
 
 import pytest
 
+from daemon import clock
 from tests.faults.harness import (
+    WAITING_STATES,
     Corpus,
     DaemonProcess,
     check_invariants,
@@ -30,7 +31,7 @@ from tests.faults.harness import (
     sent_to,
     settled,
 )
-from tests.integration.helpers import CARE_ADDRESS, tickets
+from tests.integration.helpers import CARE_ADDRESS, inbound, tickets
 from tests.servers import Dovecot, SmtpSink
 
 pytestmark = pytest.mark.integration
@@ -38,8 +39,6 @@ pytestmark = pytest.mark.integration
 ROBOT = "robot@example.net"
 # More replies than this and the loop is clearly not bounded: the robot stops.
 ROBOT_LIMIT = 20
-QUIET_SECONDS = 6.0
-"""Six polls (poll interval 1 s) with no new mail and nothing waiting: the loop has stopped."""
 STORM_TIMEOUT = 120.0
 
 
@@ -73,7 +72,7 @@ class Robot(threading.Thread):
         # to the ticket, only the per-recipient limits can stop the loop.
         untagged = self.style == "untagged"
         reply["Subject"] = "Kotak surat tidak dipantau" if untagged else f"Re: {original['Subject']}"
-        reply["Date"] = format_datetime(datetime.now(UTC))
+        reply["Date"] = format_datetime(clock.now())
         reply["Message-ID"] = f"<ooo-{self.replies}@robot.example.net>"
         if self.style == "threaded":
             reply["In-Reply-To"] = original["Message-ID"]
@@ -86,19 +85,55 @@ class Robot(threading.Thread):
         return self.corpus.add_other(f"robot-{self.replies}", ROBOT, raw)
 
 
-def _wait_for_quiet(robot: Robot, sink: SmtpSink, database: str, dovecot: Dovecot) -> float:
-    """Block until nothing happened for QUIET_SECONDS; returns when the last mail arrived."""
+def _robot_mails(sink: SmtpSink) -> int:
+    """How many mails the sink received for the robot (the robot answers each one)."""
+    return sum(1 for received in sink.messages if ROBOT in received.rcpt_tos)
+
+
+def _replies_recorded(database: str, replies: int) -> bool:
+    """Whether each of the robot's first `replies` replies is in the database and done with."""
+    wanted = {f"ooo-{n}@robot.example.net" for n in range(replies)}
+    done = {
+        (row.message_id or "").strip().strip("<>")
+        for row in inbound(database)
+        if row.state not in WAITING_STATES
+    }
+    return wanted <= done
+
+
+def _storm_over(robot: Robot, sink: SmtpSink, database: str, dovecot: Dovecot) -> bool:
+    """True when nothing of the storm is in flight any more, so nothing can start it again.
+
+    The robot answered every mail it got, the daemon stored and processed every
+    answer (INBOX empty, each reply recorded in a final state) and sent all it
+    queued for them; the count of mails to the robot is read again last, so a
+    mail that went out during these reads is not missed.
+    """
+    to_robot = _robot_mails(sink)
+    replies = robot.replies
+    return (
+        replies == to_robot
+        and settled(database, dovecot)
+        and _replies_recorded(database, replies)
+        and _robot_mails(sink) == to_robot
+    )
+
+
+def _wait_for_the_storm_to_end(robot: Robot, sink: SmtpSink, database: str, dovecot: Dovecot) -> float:
+    """Block until the daemon has dealt with every reply of the robot; returns the seconds it took.
+
+    A quiet interval is not enough: the daemon can be between two polls while a
+    reply of the robot still waits in INBOX. What the test needs is the state
+    in which every reply was stored and processed and every answer sent.
+    """
     started = time.monotonic()
-    last_count, last_change = -1, time.monotonic()
-    while True:
-        count = len(sink.messages) + robot.replies
-        if count != last_count:
-            last_count, last_change = count, time.monotonic()
-        elif time.monotonic() - last_change > QUIET_SECONDS and settled(database, dovecot):
-            return last_change - started
+    while not _storm_over(robot, sink, database, dovecot):
+        if robot.failure is not None:
+            raise AssertionError(f"the robot failed: {robot.failure!r}")
         if robot.replies >= ROBOT_LIMIT or time.monotonic() - started > STORM_TIMEOUT:
             raise AssertionError(f"the loop did not stop: the robot replied {robot.replies} times")
         time.sleep(0.25)
+    return time.monotonic() - started
 
 
 @pytest.mark.parametrize("style", ["threaded", "bare", "untagged"])
@@ -116,7 +151,7 @@ def test_auto_responder_without_auto_submitted_cannot_start_a_mail_loop(
     with DaemonProcess(config) as daemon:
         robot.start()
         try:
-            storm_lasted = _wait_for_quiet(robot, smtp_sink, database, dovecot)
+            storm_lasted = _wait_for_the_storm_to_end(robot, smtp_sink, database, dovecot)
         finally:
             robot.stop.set()
             robot.join(timeout=10)

@@ -3,7 +3,6 @@ SIGTERM in the middle of a batch, and a restart finishes the job without duplica
 
 from __future__ import annotations
 
-import os
 import select
 import signal
 import subprocess
@@ -16,13 +15,14 @@ from typing import Any
 import pytest
 
 from tests import mailfactory
+from tests.clockpin import daemon_environment
 from tests.integration.helpers import inbound, tickets, write_config
 
 pytestmark = pytest.mark.integration
 
 
 def _start(config: Path, *args: str) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAREDESK_")}
+    env = daemon_environment()
     return subprocess.Popen(
         [sys.executable, "-m", "daemon", "--config", str(config), "run", *args],
         env=env,

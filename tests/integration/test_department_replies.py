@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from daemon import db, store
+from daemon import clock, db, store
 from daemon.models import Ticket, TicketEvent
 from tests import mailfactory
 from tests.integration.helpers import CARE_ADDRESS, run_cli, tickets, write_config
@@ -75,7 +75,7 @@ def _reply(
     message["To"] = to
     message["Subject"] = f"RE: {subject}"
     message["Message-ID"] = make_msgid(domain="example.co.id")
-    message["Date"] = email.utils.formatdate()
+    message["Date"] = email.utils.format_datetime(clock.now())
     if in_reply_to:
         message["In-Reply-To"] = in_reply_to
         message["References"] = in_reply_to

@@ -12,18 +12,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from daemon import clock
 from daemon.cli import EX_TEMPFAIL, main
 from tests import mailfactory
+from tests.clockpin import config_variables
 from tests.integration.helpers import PROJECT, inbound, tickets
 
 
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    import os
-
-    for name in list(os.environ):
-        if name.startswith("CAREDESK_"):
-            monkeypatch.delenv(name)
+    for name in config_variables():
+        monkeypatch.delenv(name)
     return monkeypatch
 
 
@@ -41,7 +40,7 @@ def test_dropped_eml_becomes_a_ticket_with_mail_in_the_outbox(
     capsys.readouterr()
     assert main(["tickets", "list", "--json"]) == 0
     [ticket] = json.loads(capsys.readouterr().out)
-    year = datetime.now(ZoneInfo("Asia/Jakarta")).year
+    year = clock.now().astimezone(ZoneInfo("Asia/Jakarta")).year
     assert ticket["reference"] == f"CC-{year}-000001"
     assert {
         "reference",

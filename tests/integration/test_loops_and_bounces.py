@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +16,7 @@ from daemon.config import load_config
 from daemon.models import AddressStatus
 from daemon.service import Daemon
 from tests import mailfactory
+from tests.clockpin import config_variables
 from tests.integration.helpers import CARE_ADDRESS, inbound, outbound, table, tickets, write_config
 
 
@@ -30,9 +30,8 @@ class Clock:
 
 @pytest.fixture
 def desk(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    for name in list(os.environ):
-        if name.startswith("CAREDESK_"):
-            monkeypatch.delenv(name)
+    for name in config_variables():
+        monkeypatch.delenv(name)
     maildir = tmp_path / "mail"
     (maildir / "new").mkdir(parents=True)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 
 from daemon.config import load_config
 from daemon.service import Daemon
+from tests.clockpin import config_variables
 from tests.integration.helpers import write_config
 
 
@@ -24,9 +24,8 @@ def _closed_port() -> int:
 def test_unreachable_mailbox_backs_off_and_recovers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, dovecot: object
 ) -> None:
-    for name in list(os.environ):
-        if name.startswith("CAREDESK_"):
-            monkeypatch.delenv(name)
+    for name in config_variables():
+        monkeypatch.delenv(name)
     port = _closed_port()
     config = load_config(
         write_config(

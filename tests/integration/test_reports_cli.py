@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ import pytest
 
 from daemon import db
 from daemon.rules import load_rules
+from tests.clockpin import config_variables
 from tests.integration.helpers import PROJECT, run_cli, write_config
 from tests.reportmonth import csv_sections, populate, reference
 from tests.unit.test_report_monthly import BY_BRANCH, BY_CHANNEL, BY_DEPARTMENT, BY_PRODUCT
@@ -32,9 +32,8 @@ RULES = load_rules(PROJECT / "rules.yaml")
 
 @pytest.fixture
 def config(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    for name in list(os.environ):
-        if name.startswith("CAREDESK_"):
-            monkeypatch.delenv(name)
+    for name in config_variables():
+        monkeypatch.delenv(name)
     path = write_config(
         tmp_path,
         database_url=database_url,

@@ -7,7 +7,6 @@ from __future__ import annotations
 import email
 import email.policy
 import io
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -24,6 +23,7 @@ from daemon.models import JobClaim
 from daemon.report.mailing import REMINDER_KIND, REPORT_KIND, report_recipients
 from daemon.rules import load_rules
 from daemon.service import Daemon
+from tests.clockpin import config_variables
 from tests.integration.helpers import PROJECT, outbound, write_config
 from tests.reportmonth import populate, reference, wib
 
@@ -44,9 +44,8 @@ class Clock:
 def setup(
     tmp_path: Path, database_url: str, smtp_sink: Any, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[dict[str, Any]]:
-    for name in list(os.environ):
-        if name.startswith("CAREDESK_"):
-            monkeypatch.delenv(name)
+    for name in config_variables():
+        monkeypatch.delenv(name)
     maildir = tmp_path / "mail"
     (maildir / "new").mkdir(parents=True)
     path = write_config(
@@ -158,9 +157,8 @@ def test_departments_are_reminded_once_to_record_last_months_results(setup: dict
 def test_a_new_installation_does_not_report_months_before_it_existed(
     tmp_path: Path, smtp_sink: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in list(os.environ):
-        if name.startswith("CAREDESK_"):
-            monkeypatch.delenv(name)
+    for name in config_variables():
+        monkeypatch.delenv(name)
     maildir = tmp_path / "mail"
     (maildir / "new").mkdir(parents=True)
     path = write_config(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import os
 import signal
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from daemon import db
 from daemon.models import Ticket, TicketEvent
 from daemon.rules_reload import content_version
 from tests import mailfactory
+from tests.clockpin import daemon_environment
 from tests.integration.helpers import tickets, write_config
 
 pytestmark = pytest.mark.integration
@@ -61,7 +61,7 @@ RULES_BAD = (
 
 
 def _start(config: Path, log: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAREDESK_")}
+    env = daemon_environment()
     with log.open("wb") as output:
         return subprocess.Popen(
             [sys.executable, "-m", "daemon", "--config", str(config), "run"],

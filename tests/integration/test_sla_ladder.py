@@ -8,7 +8,6 @@ runs, after a restart, and with two daemons running it at the same moment.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -32,6 +31,7 @@ from daemon.sla import LADDER_JOB
 from daemon.sla_stamp import record_first_response
 from daemon.workcal import WorkCalendar
 from tests import mailfactory
+from tests.clockpin import config_variables
 from tests.integration.helpers import CARE_ADDRESS, PROJECT, outbound, table, tickets, write_config
 
 pytestmark = pytest.mark.integration
@@ -57,9 +57,8 @@ class Clock:
 def setup(
     tmp_path: Path, database_url: str, smtp_sink: Any, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Any]:
-    for name in list(os.environ):
-        if name.startswith("CAREDESK_"):
-            monkeypatch.delenv(name)
+    for name in config_variables():
+        monkeypatch.delenv(name)
     maildir = tmp_path / "mail"
     (maildir / "new").mkdir(parents=True)
     config = write_config(

@@ -545,7 +545,11 @@ def test_replay_refuses_bad_arguments(
     assert message in err
 
 
-def test_replay_without_a_database_says_so(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_replay_without_a_database_says_so(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, _, err = _replay(capsys, config)
     assert code == 1
-    assert "cannot read the database" in err
+    assert f"caredesk: database file {tmp_path / 'caredesk.db'} does not exist" in err
+    # Replay only reads: it must not have made the database it could not find.
+    assert not (tmp_path / "caredesk.db").exists()

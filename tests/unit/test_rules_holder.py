@@ -266,7 +266,8 @@ def test_the_daemon_mails_the_admin_about_a_refused_change_and_keeps_routing(
     tmp_path: Path, rules_file: Path
 ) -> None:
     config = load_config(_config(tmp_path, rules_file, "ops@example.co.id"), environ={})
-    with Daemon(config, clock=lambda: datetime.now(UTC)) as daemon:
+    # The daemon's default clock: daemon.clock.now, pinned for the tests.
+    with Daemon(config) as daemon:
         daemon.rules.settle_seconds = 0.0
         rules_file.write_text(RULES_BAD, encoding="utf-8")
         daemon.run_once()

@@ -1,0 +1,54 @@
+"""`caredesk init DIR`: a new site folder with a config, the example rules and the templates.
+
+Everything a new installation edits is written into one folder: a commented
+`caredesk.toml` that runs on the embedded default (SQLite, a Maildir, `.eml`
+files out), the shipped example `rules.yaml`, and a copy of the shipped mail
+templates. Nothing that exists is ever overwritten: when any of the three is
+already there, nothing at all is written and the command says what is in the way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+from typing import Any
+
+from daemon import shipped
+from daemon.commands import UserError
+from daemon.config import SITE_CONFIG
+
+
+def register(commands: Any) -> None:
+    init = commands.add_parser(
+        "init", help="write caredesk.toml, the example rules.yaml and the templates into DIR"
+    )
+    init.add_argument("directory", metavar="DIR", type=Path)
+    init.set_defaults(handler=cmd_init)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    site: Path = args.directory
+    targets = {
+        site / SITE_CONFIG: shipped.site_config(),
+        site / "rules.yaml": shipped.example_rules(),
+        site / "templates": shipped.templates(),
+    }
+    in_the_way = [str(path) for path in targets if path.exists() or path.is_symlink()]
+    if in_the_way:
+        raise UserError(f"not overwriting what exists: {', '.join(in_the_way)}; nothing was written")
+    if site.exists() and not site.is_dir():
+        raise UserError(f"{site} exists and is not a folder")
+    try:
+        site.mkdir(parents=True, exist_ok=True)
+        for target, source in targets.items():
+            if source.is_dir():
+                shutil.copytree(source, target)
+            else:
+                shutil.copyfile(source, target)
+    except OSError as error:
+        raise UserError(f"cannot write {error.filename or site}: {error.strerror}") from None
+    print(f"caredesk: wrote {site / SITE_CONFIG}, {site / 'rules.yaml'} and {site / 'templates'}/")
+    print(f"next: cd {site} && caredesk rules check && caredesk run")
+    print("      (drop a complaint .eml into var/mail/new; replies appear in var/outbox)")
+    return 0
