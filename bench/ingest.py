@@ -53,8 +53,8 @@ from sqlmodel import col
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from daemon import db
-from daemon.models import InboundMessage, OutboundMessage, Ticket
+from daemon.store import db
+from daemon.store.models import InboundMessage, OutboundMessage, Ticket
 from tests import mailfactory
 from tests.integration.helpers import write_config
 from tests.servers import Dovecot, SmtpSink

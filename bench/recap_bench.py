@@ -27,13 +27,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import openpyxl
 
-from daemon import db
 from daemon.recap.columns import COLUMNS
 from daemon.recap.reader import RecapLimits, read_recap
 from daemon.recap.receive import receive_recap
 from daemon.recap.template import FIRST_DATA_ROW, write_template
 from daemon.recap.validate import validate_rows
-from daemon.rules import Rules, load_rules
+from daemon.route.rules import Rules, load_rules
+from daemon.store import db
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 4, 3, 2, 0, tzinfo=UTC)

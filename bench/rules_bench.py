@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from daemon.message import InboundMail
-from daemon.route import RouteContext, route
-from daemon.rules import parse_rules
+from daemon.parse.message import InboundMail
+from daemon.route.router import RouteContext, route
+from daemon.route.rules import parse_rules
 
 # Words real complaints use, so generated rules hit generated mail now and then.
 VOCABULARY = (

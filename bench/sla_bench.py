@@ -25,16 +25,17 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from daemon import db, sla_jobs
 from daemon.config import default_templates, load_config
-from daemon.mailer import Mailer
-from daemon.models import Ticket
-from daemon.notify import Renderer
+from daemon.outbox.compose import Renderer
+from daemon.outbox.enqueue import Mailer
+from daemon.periodic import ladder
 from daemon.report import csv_out, html_out, xlsx_out
 from daemon.report.monthly import build_monthly
 from daemon.report.periods import Month
-from daemon.rules import load_rules
-from daemon.sla_stamp import stamp_due_dates
+from daemon.route.rules import load_rules
+from daemon.sla.stamping import stamp_due_dates
+from daemon.store import db
+from daemon.store.models import Ticket
 
 PROJECT = Path(__file__).resolve().parent.parent
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -87,10 +88,10 @@ def main() -> None:
         now = datetime(2026, 10, 1, 8, 5, tzinfo=JAKARTA)
         mailer = Mailer(config, Renderer(default_templates()), lambda: now)
         print(f"{args.tickets} open tickets, {engine.dialect.name}")
-        timed("ladder, nothing due", lambda: dict(sla_jobs.run_ladder(engine, rules, mailer, now)))
+        timed("ladder, nothing due", lambda: dict(ladder.run_ladder(engine, rules, mailer, now)))
         later = datetime(2026, 12, 1, 9, tzinfo=JAKARTA)
-        timed("ladder, all due", lambda: dict(sla_jobs.run_ladder(engine, rules, mailer, later)))
-        timed("ladder, all claimed", lambda: dict(sla_jobs.run_ladder(engine, rules, mailer, later)))
+        timed("ladder, all due", lambda: dict(ladder.run_ladder(engine, rules, mailer, later)))
+        timed("ladder, all claimed", lambda: dict(ladder.run_ladder(engine, rules, mailer, later)))
 
         def report() -> str:
             with db.session(engine) as session:

@@ -23,7 +23,6 @@ from typing import Any
 import psycopg
 from sqlalchemy.exc import OperationalError
 
-from daemon import db
 from daemon.commands import EX_TEMPFAIL, EX_UNAVAILABLE, EX_USAGE_ERROR, UserError
 from daemon.commands import calendar as calendar_commands
 from daemon.commands import database as db_commands
@@ -36,6 +35,7 @@ from daemon.commands import rules as rules_commands
 from daemon.commands import run as run_commands
 from daemon.commands import tickets as ticket_commands
 from daemon.config import EX_CONFIG, ConfigError
+from daemon.store import db
 
 __all__ = ["EX_BROKEN_PIPE", "EX_CONFIG", "EX_TEMPFAIL", "EX_UNAVAILABLE", "build_parser", "main"]
 

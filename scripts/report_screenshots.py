@@ -28,11 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlmodel import Session
 
-from daemon import db, store
 from daemon.cli import main
-from daemon.models import Ticket
-from daemon.rules import load_rules
-from daemon.sla_stamp import record_first_response
+from daemon.route.rules import load_rules
+from daemon.sla.stamping import record_first_response
+from daemon.store import db, queries
+from daemon.store.models import Ticket
 from tests.reportmonth import populate, reference
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -77,7 +77,7 @@ def _history(session: Session, ticket: Ticket) -> None:
     for at, actor, action, field, old, new, why in steps:
         if ticket.first_responded_at is None and at > responded:
             record_first_response(session, ticket, responded)
-        store.add_event(
+        queries.add_event(
             session,
             ticket,
             actor=actor,

@@ -18,7 +18,7 @@ import openpyxl
 from daemon.recap.columns import COLUMNS
 from daemon.recap.reader import CellValue
 from daemon.recap.template import FIRST_DATA_ROW, write_template
-from daemon.rules import Rules, parse_rules
+from daemon.route.rules import Rules, parse_rules
 
 MiB = 1024 * 1024
 

@@ -9,7 +9,7 @@ ended by `NOW` (5 November 2026, 09:00 WIB, the report's day):
   ticket, whose first response caredesk cannot see;
 * resolution: `met`, `late` (a day after it was due) or `open`.
 
-Due dates are stamped by the real code (`daemon.sla_stamp`) on the calendar of
+Due dates are stamped by the real code (`daemon.sla.stamping`) on the calendar of
 the shipped rules.yaml, so the outcomes follow the working-day calendar. The
 tests count the expected numbers by hand from this table, not with code.
 Three complaints from outside the month test the edges: one from September
@@ -27,9 +27,9 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from daemon.models import RecapFile, Ticket
-from daemon.rules import Rules
-from daemon.sla_stamp import stamp_due_dates
+from daemon.route.rules import Rules
+from daemon.sla.stamping import stamp_due_dates
+from daemon.store.models import RecapFile, Ticket
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 NOW = datetime(2026, 11, 5, 9, 0, tzinfo=JAKARTA)

@@ -19,8 +19,8 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from daemon import db
 from daemon.config import Config, load_config
+from daemon.store import db
 
 EX_USAGE_ERROR = 1
 # sysexits.h: the database (a service the command needs) cannot be reached now.

@@ -11,8 +11,8 @@ from typing import Any
 from daemon import clock
 from daemon.commands import UserError, configure
 from daemon.config import ConfigError
-from daemon.rules import Rules, RulesError, format_problem, load_rules
-from daemon.workcal import Day, WorkCalendar
+from daemon.route.rules import Rules, RulesError, format_problem, load_rules
+from daemon.sla.calendar import Day, WorkCalendar
 
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 

@@ -1,6 +1,6 @@
 """`caredesk db upgrade|status`: the database schema's migrations.
 
-(Named `database`, not `db`: `daemon.commands` already binds `db` to `daemon.db`,
+(Named `database`, not `db`: `daemon.commands` already binds `db` to `daemon.store.db`,
 which a submodule of that name would shadow.)
 
 `upgrade` applies what is missing, under the same lock the daemon takes when it
@@ -15,9 +15,9 @@ import argparse
 import json
 from typing import Any
 
-from daemon import db, migrations
 from daemon.commands import configure
-from daemon.db import public_database_url
+from daemon.store import db, migrations
+from daemon.store.db import public_database_url
 
 
 def register(commands: Any) -> None:

@@ -17,10 +17,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlmodel import col
 
-from daemon import db, outbox
+from daemon.app.service import Daemon
 from daemon.commands import UserError, configure, iso, open_engine
-from daemon.models import OutboundMessage, Ticket
-from daemon.service import Daemon
+from daemon.send import delivery
+from daemon.store import db
+from daemon.store.models import OutboundMessage, Ticket
 
 STATES = ("pending", "retry", "sending", "sent", "failed", "uncertain", "suppressed")
 
@@ -100,9 +101,11 @@ def cmd_retry(args: argparse.Namespace) -> int:
     who = _who()
     with Daemon(config) as daemon:
         with db.session(daemon.engine) as session:
-            wanted = list(dict.fromkeys([*args.ids, *(outbox.failed_ids(session) if args.failed else [])]))
+            wanted = list(dict.fromkeys([*args.ids, *(delivery.failed_ids(session) if args.failed else [])]))
             now = daemon.clock()
-            results = [outbox.retry(session, daemon.mailer, row_id, actor=who, now=now) for row_id in wanted]
+            results = [
+                delivery.retry(session, daemon.mailer, row_id, actor=who, now=now) for row_id in wanted
+            ]
             session.commit()
         if not results:
             print("no failed outgoing mail")

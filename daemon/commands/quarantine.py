@@ -16,10 +16,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import col
 
-from daemon import clock, db
+from daemon import clock
+from daemon.app.service import Daemon
 from daemon.commands import UserError, configure, iso, open_engine, open_engine_for_writing
-from daemon.models import InboundMessage
-from daemon.service import Daemon
+from daemon.store import db
+from daemon.store.models import InboundMessage
 
 HELD_STATES = ("quarantined", "retry")
 

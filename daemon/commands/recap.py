@@ -13,13 +13,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from daemon import clock, db
+from daemon import clock
 from daemon.commands import UserError, configure, open_engine
 from daemon.config import Config
-from daemon.models import InboundMessage, RecapAttachment, RecapFile, RecapRowLink
 from daemon.recap.template import write_template
 from daemon.recap.validate import parse_month
-from daemon.rules import Rules, RulesError, load_rules
+from daemon.route.rules import Rules, RulesError, load_rules
+from daemon.store import db
+from daemon.store.models import InboundMessage, RecapAttachment, RecapFile, RecapRowLink
 
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 SHOWN_PROBLEMS = 20

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from daemon import clock, db
+from daemon import clock
 from daemon.commands import UserError, configure, open_engine
 from daemon.config import Config, ConfigError
 from daemon.report import csv_out, html_out, text_out
@@ -17,7 +17,8 @@ from daemon.report.monthly import build_monthly
 from daemon.report.periods import Month, Quarter
 from daemon.report.review import build_review
 from daemon.report.xlsx_out import monthly_xlsx
-from daemon.rules import Rules, RulesError, format_problem, load_rules
+from daemon.route.rules import Rules, RulesError, format_problem, load_rules
+from daemon.store import db
 
 MONTHLY_FORMATS = ("xlsx", "csv", "html")
 REVIEW_FORMATS = ("text", "json", "csv", "html")

@@ -19,13 +19,10 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from daemon import clock, db
-from daemon.classify import Kind, classify
+from daemon import clock
+from daemon.classify.kinds import Kind, classify
 from daemon.commands import UserError, open_engine
-from daemon.config import Config, load_config
-from daemon.message import InboundMail
-from daemon.parse import parse
-from daemon.replay import (
+from daemon.commands.replay import (
     FIELDS,
     Change,
     ReplayReport,
@@ -33,8 +30,12 @@ from daemon.replay import (
     replay,
     sender_history,
 )
-from daemon.route import BY_DEFAULT, BY_DETECTION, BY_PRODUCT, Decision, RouteContext, route
-from daemon.rules import Rules, check_rules, format_problem
+from daemon.config import Config, load_config
+from daemon.parse.message import InboundMail
+from daemon.parse.parser import parse
+from daemon.route.router import BY_DEFAULT, BY_DETECTION, BY_PRODUCT, Decision, RouteContext, route
+from daemon.route.rules import Rules, check_rules, format_problem
+from daemon.store import db
 
 
 def register(commands: Any) -> None:

@@ -22,10 +22,10 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from daemon import db, store
+from daemon.app.service import Daemon
 from daemon.commands import EX_TEMPFAIL, UserError, configure
 from daemon.config import Config, ConfigError
-from daemon.service import Daemon
+from daemon.store import db, queries
 
 INGEST_SOURCE = "ingest"
 START_RETRY_FIRST_SECONDS = 1.0
@@ -136,8 +136,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     with daemon:
         try:
             with db.session(daemon.engine) as session:
-                fetched = [store.Fetched(key=hashlib.sha256(raw).hexdigest(), raw=raw) for raw in raws]
-                store.record_fetched(session, INGEST_SOURCE, fetched, received_at=daemon.clock())
+                fetched = [queries.Fetched(key=hashlib.sha256(raw).hexdigest(), raw=raw) for raw in raws]
+                queries.record_fetched(session, INGEST_SOURCE, fetched, received_at=daemon.clock())
                 session.commit()
         except (SQLAlchemyError, OSError) as error:
             print(f"caredesk: could not store the mail, try again later: {error}", file=sys.stderr)

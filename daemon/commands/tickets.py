@@ -16,11 +16,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlmodel import col
 
-from daemon import clock, db, store
+from daemon import clock
 from daemon.commands import UserError, configure, iso, open_engine
 from daemon.config import Config
-from daemon.models import InboundMessage, OutboundMessage, Ticket, TicketEvent
-from daemon.sla_stamp import sla_view
+from daemon.sla.stamping import sla_view
+from daemon.store import db, queries
+from daemon.store.models import InboundMessage, OutboundMessage, Ticket, TicketEvent
 
 
 def register(commands: Any) -> None:
@@ -190,7 +191,7 @@ def cmd_tickets_show(args: argparse.Namespace) -> int:
     if args.format in ("html", "pdf"):
         return _complaint_form(config, args, now)
     with open_engine(config) as engine, db.session(engine) as session:
-        ticket = store.find_ticket(session, args.reference)
+        ticket = queries.find_ticket(session, args.reference)
         if ticket is None:
             raise UserError(f"no ticket {args.reference}")
         detail = _ticket_detail(session, ticket, now)
@@ -227,7 +228,7 @@ def _complaint_form(config: Config, args: argparse.Namespace, now: datetime) -> 
 
     rules = load_checked_rules(config.rules)
     with open_engine(config) as engine, db.session(engine) as session:
-        ticket = store.find_ticket(session, args.reference)
+        ticket = queries.find_ticket(session, args.reference)
         if ticket is None:
             raise UserError(f"no ticket {args.reference}")
         form = build_form(session, rules, ticket, now=now, timezone=config.timezone)

@@ -19,7 +19,7 @@ A branch has sent its recap when a file of it for month M was imported
 (`RecapFile` state `imported`); a refused file does not count, and its
 reason is repeated in the reminder. Exactly once: each reminder is claimed
 as (`recap-reminder`, `M/<branch>/1st|4th`) and the report as
-(`recap-missing`, `M`) with `daemon.jobs.claim`, in the same transaction as
+(`recap-missing`, `M`) with `daemon.store.claims.claim`, in the same transaction as
 its outbox rows, so restarts and several daemons never send one twice.
 """
 
@@ -36,10 +36,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
-from daemon import db, jobs
-from daemon.mailer import Mailer
-from daemon.models import JobClaim, RecapFile
-from daemon.rules import Branch, Rules
+from daemon.outbox.enqueue import Mailer
+from daemon.route.rules import Branch, Rules
+from daemon.store import claims, db
+from daemon.store.models import JobClaim, RecapFile
 
 log = logging.getLogger("caredesk.recap")
 
@@ -203,7 +203,7 @@ def _remind(engine: Engine, mailer: Mailer, context: _Context, branch: Branch, n
         # Checked again inside the claim's transaction: the recap may have come in since the read.
         if branch.id in _branches_sent(session, context.due.month):
             return False
-        if not jobs.claim(
+        if not claims.claim(
             session, REMINDER_JOB, _period(context.due, branch), now=now, owner=mailer.config.instance
         ):
             session.rollback()
@@ -227,7 +227,7 @@ def _report(engine: Engine, mailer: Mailer, context: _Context, rules: Rules, now
     with db.session(engine) as session:
         sent = _branches_sent(session, context.due.month)
         missing = [branch for branch in rules.branches.values() if branch.id not in sent]
-        if not missing or not jobs.claim(
+        if not missing or not claims.claim(
             session, MISSING_JOB, context.due.month, now=now, owner=mailer.config.instance
         ):
             session.rollback()

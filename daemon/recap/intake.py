@@ -43,15 +43,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from daemon import store
 from daemon.config import Config
-from daemon.mailer import Mailer
-from daemon.message import Attachment, InboundMail
-from daemon.models import InboundMessage, RecapAttachment, RecapFile, RecapRowLink, Ticket, TicketEvent
-from daemon.notify import ticket_fields
+from daemon.outbox.compose import ticket_fields
+from daemon.outbox.enqueue import Mailer
+from daemon.parse.message import Attachment, InboundMail
 from daemon.recap.reader import RecapRefused
 from daemon.recap.receive import RecapOutcome, receive_recap
-from daemon.rules import Branch, Rules
+from daemon.route.rules import Branch, Rules
+from daemon.store import queries
+from daemon.store.models import InboundMessage, RecapAttachment, RecapFile, RecapRowLink, Ticket, TicketEvent
 
 log = logging.getLogger("caredesk.recap")
 
@@ -558,7 +558,7 @@ class _Escalation:
         }
 
     def event(self, ticket: Ticket, action: str, reason: str) -> None:
-        store.add_event(
+        queries.add_event(
             self.session,
             ticket,
             actor="caredesk",

@@ -22,11 +22,11 @@ from datetime import datetime, tzinfo
 
 from sqlmodel import Session
 
-from daemon.models import RecapFile
 from daemon.recap.reader import RecapLimits, RecapRefused, read_recap
 from daemon.recap.store import JAKARTA, ImportSummary, import_rows
 from daemon.recap.validate import RowProblem, branch_mismatch, parse_month, recap_month, validate_rows
-from daemon.rules import Branch, Rules
+from daemon.route.rules import Branch, Rules
+from daemon.store.models import RecapFile
 
 log = logging.getLogger("caredesk.recap")
 

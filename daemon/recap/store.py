@@ -17,7 +17,7 @@ What a recap ticket looks like:
 * a complaint the branch resolved itself is `resolved` with `completed_at`
   and `closed_by = branch:<id>`; one resolved by head office keeps
   `closed_by` empty, since the recap does not say who;
-* `department` is always the owning department, chosen by `daemon.route.route`
+* `department` is always the owning department, chosen by `daemon.route.router.route`
   on a synthetic mail built from the row (subject: product and description),
   exactly as for a mailed complaint. The row's product, when given, beats
   product detection: a department no rule chose is that product's. Keeping
@@ -42,13 +42,13 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
-from daemon import store
-from daemon.message import Contact, InboundMail
-from daemon.models import RecapFile, RecapRowLink, ReferenceCounter, Ticket, TicketEvent
+from daemon.parse.message import Contact, InboundMail
 from daemon.recap.validate import RecapRow
-from daemon.route import BY_DEFAULT, BY_DETECTION, BY_PRODUCT, Decision, RouteContext, explain, route
-from daemon.rules import Branch, Rules
-from daemon.sla_stamp import due_values
+from daemon.route.router import BY_DEFAULT, BY_DETECTION, BY_PRODUCT, Decision, RouteContext, explain, route
+from daemon.route.rules import Branch, Rules
+from daemon.sla.stamping import due_values
+from daemon.store import queries
+from daemon.store.models import RecapFile, RecapRowLink, ReferenceCounter, Ticket, TicketEvent
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 HISTORY_WINDOW = timedelta(days=365)
@@ -272,14 +272,14 @@ class _Importer:
     def reserve_references(self, rows: Sequence[RecapRow]) -> list[str]:
         """One ticket reference per row, numbered in the year of the row's date.
 
-        The same counter as `daemon.store.next_reference`, moved once per year
+        The same counter as `daemon.store.queries.next_reference`, moved once per year
         by the number of rows instead of once per row.
         """
         years = Counter(row.received.year for row in rows)
         next_number: dict[int, int] = {}
         for year, count in years.items():
             key = f"{self.reference_prefix}-{year}"
-            store.insert_ignore(self.session, ReferenceCounter, {"key": key, "value": 0}, ["key"])
+            queries.insert_ignore(self.session, ReferenceCounter, {"key": key, "value": 0}, ["key"])
             statement = (
                 update(ReferenceCounter)
                 .where(col(ReferenceCounter.key) == key)
@@ -384,7 +384,7 @@ class _Importer:
         *,
         actor: str | None = None,
     ) -> None:
-        """Queue one history entry, as `daemon.store.add_event` would write it.
+        """Queue one history entry, as `daemon.store.queries.add_event` would write it.
 
         A recap makes thousands of entries at once; one executemany INSERT
         instead of an ORM object each is what keeps a 5,000-row import fast.
@@ -467,7 +467,7 @@ class _Importer:
         )
         prior: tuple[datetime, ...] = ()
         if row.pic_email:
-            prior = store.prior_complaint_times(self.session, row.pic_email, received_at - HISTORY_WINDOW)
+            prior = queries.prior_complaint_times(self.session, row.pic_email, received_at - HISTORY_WINDOW)
         return route(mail, self.rules, RouteContext(now=received_at, prior_complaints=prior))
 
     def department(self, row: RecapRow, decision: Decision) -> str:

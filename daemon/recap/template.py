@@ -30,7 +30,7 @@ from daemon.recap.columns import (
     SEVERITY_WORDS,
     STATUS_WORDS,
 )
-from daemon.rules import Product
+from daemon.route.rules import Product
 
 RECAP_SHEET = "Rekap"
 INSTRUCTIONS_SHEET = "Petunjuk"

@@ -31,7 +31,7 @@ from typing import Literal, cast
 
 from openpyxl.utils.datetime import from_excel
 
-from daemon.contact import extract_contact
+from daemon.parse.contact import extract_contact
 from daemon.recap.columns import (
     CHANNEL_WORDS,
     COLUMN_BY_KEY,
@@ -43,7 +43,7 @@ from daemon.recap.columns import (
     word_table,
 )
 from daemon.recap.reader import CellValue, RecapRefused, RecapSheet, SheetRow
-from daemon.rules import Branch, Product, Severity
+from daemon.route.rules import Branch, Product, Severity
 
 RecapStatus = Literal["new", "in_progress", "resolved"]
 HandledBy = Literal["branch", "head-office"]

@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from daemon.models import InboundMessage, OutboundMessage, Ticket, TicketEvent
 from daemon.report.monthly import RegisterRow, register_row
-from daemon.rules import Rules
+from daemon.route.rules import Rules
+from daemon.store.models import InboundMessage, OutboundMessage, Ticket, TicketEvent
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ nothing to do:
   effectiveness before the report is made.
 
 Each mail is claimed as a (job, period) row in the transaction that queues
-it (`daemon.jobs`): once per month and recipient, or month and department,
+it (`daemon.store.claims`): once per month and recipient, or month and department,
 across restarts and daemons. A day missed while the daemon was down is made
 up as soon as it runs again within the month.
 """
@@ -29,15 +29,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
-from daemon import db, jobs
-from daemon.mailer import Mailer
-from daemon.models import InboundMessage, JobClaim, Ticket
+from daemon.outbox.enqueue import Mailer
 from daemon.report import labels
 from daemon.report.monthly import MonthlyReport, build_monthly
 from daemon.report.periods import Month
 from daemon.report.xlsx_out import XLSX_MIME, monthly_xlsx
-from daemon.rules import Rules
-from daemon.sla_stamp import CLOSED_STATUSES, RECAP_ORIGIN_PREFIX
+from daemon.route.rules import Rules
+from daemon.sla.stamping import CLOSED_STATUSES, RECAP_ORIGIN_PREFIX
+from daemon.store import claims, db
+from daemon.store.models import InboundMessage, JobClaim, Ticket
 
 REPORT_JOB = "monthly-report"
 REMINDER_JOB = "results-reminder"
@@ -96,7 +96,7 @@ def send_monthly_reports(
         if periods[recipient.address] in done:
             continue
         with db.session(engine) as session:
-            if not jobs.claim(session, REPORT_JOB, periods[recipient.address], now=now):
+            if not claims.claim(session, REPORT_JOB, periods[recipient.address], now=now):
                 continue
             report = build_monthly(
                 session, rules, month, now=now, timezone=timezone, departments=recipient.departments
@@ -134,7 +134,7 @@ def remind_results(
         if department is None or f"{month}/{department_id}" in done:
             continue
         with db.session(engine) as session:
-            if not jobs.claim(session, REMINDER_JOB, f"{month}/{department_id}", now=now):
+            if not claims.claim(session, REMINDER_JOB, f"{month}/{department_id}", now=now):
                 continue
             context = {
                 "organisation": organisation,

@@ -37,11 +37,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from daemon.models import RecapFile, Ticket
 from daemon.report import labels
 from daemon.report.periods import Month
-from daemon.rules import Rules
-from daemon.sla_stamp import CLOSED_STATUSES, RECAP_ORIGIN_PREFIX, sla_view
+from daemon.route.rules import Rules
+from daemon.sla.stamping import CLOSED_STATUSES, RECAP_ORIGIN_PREFIX, sla_view
+from daemon.store.models import RecapFile, Ticket
 
 
 @dataclass(frozen=True, slots=True)

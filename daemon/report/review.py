@@ -20,7 +20,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from daemon.models import Ticket
 from daemon.report import labels
 from daemon.report.monthly import (
     EFFECTIVENESS_ORDER,
@@ -32,8 +31,9 @@ from daemon.report.monthly import (
     register_row,
 )
 from daemon.report.periods import Quarter
-from daemon.rules import Rules
-from daemon.sla_stamp import CLOSED_STATUSES, calendar_for
+from daemon.route.rules import Rules
+from daemon.sla.stamping import CLOSED_STATUSES, calendar_for
+from daemon.store.models import Ticket
 
 NO_CATEGORY = "(tanpa kategori / no category)"
 

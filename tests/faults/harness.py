@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from daemon import clock
-from daemon.models import InboundMessage, OutboundMessage
+from daemon.store.models import InboundMessage, OutboundMessage
 from tests import mailfactory
 from tests.clockpin import daemon_environment
 from tests.faults.proxy import TcpProxy

@@ -24,8 +24,8 @@ import pytest
 
 from daemon.cli import main
 from daemon.commands.run import INGEST_SOURCE
-from daemon.models import InboundMessage, OutboundMessage, Ticket
-from daemon.parse import parse
+from daemon.parse.parser import parse
+from daemon.store.models import InboundMessage, OutboundMessage, Ticket
 from tests.hostile.generate import generate
 from tests.integration.helpers import CARE_ADDRESS, inbound, outbound, tickets, write_config
 
@@ -58,7 +58,7 @@ OUR_HEADERS = frozenset(
         "content-transfer-encoding",
     }
 )
-"""Every header `daemon.notify.compose` writes; anything else in an outgoing mail was injected."""
+"""Every header `daemon.outbox.compose.compose` writes; anything else in an outgoing mail was injected."""
 
 
 def end_state(row: InboundMessage) -> tuple[str, str]:

@@ -22,11 +22,11 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from daemon import parse as parse_stage
-from daemon.message import InboundMail
-from daemon.parse import ParseError, parse
-from daemon.prescan import LimitExceeded, check_structure
-from daemon.sanitize import ALLOWED_TAGS
+from daemon.parse import parser as parse_stage
+from daemon.parse.message import InboundMail
+from daemon.parse.parser import ParseError, parse
+from daemon.parse.prescan import LimitExceeded, check_structure
+from daemon.parse.sanitize import ALLOWED_TAGS
 
 TESTS = Path(__file__).resolve().parents[1]
 SEEDS = sorted(

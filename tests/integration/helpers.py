@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from daemon import db
 from daemon.cli import main
-from daemon.models import InboundMessage, OutboundMessage, Ticket
+from daemon.store import db
+from daemon.store.models import InboundMessage, OutboundMessage, Ticket
 
 PROJECT = Path(__file__).resolve().parents[2]
 CARE_ADDRESS = "care@example.co.id"

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
-from daemon import db, migrations
 from daemon.cli import EX_BROKEN_PIPE, EX_CONFIG, EX_TEMPFAIL, EX_UNAVAILABLE, main
-from daemon.models import Ticket
+from daemon.store import db, migrations
+from daemon.store.models import Ticket
 from tests import mailfactory
 from tests.clockpin import config_variables, daemon_environment
 from tests.integration.helpers import PROJECT, write_config

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from daemon import clock, db, store
-from daemon.models import Ticket, TicketEvent
+from daemon import clock
+from daemon.store import db, queries
+from daemon.store.models import Ticket, TicketEvent
 from tests import mailfactory
 from tests.integration.helpers import CARE_ADDRESS, run_cli, tickets, write_config
 
@@ -88,7 +89,7 @@ def _ticket(desk: dict[str, Any], reference: str) -> Ticket:
     engine = db.make_engine(desk["url"])
     try:
         with db.session(engine) as session:
-            found = store.find_ticket(session, reference)
+            found = queries.find_ticket(session, reference)
             assert found is not None
             return found
     finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 
-from daemon import db, jobs
+from daemon.store import claims, db
 
 NOW = datetime(2026, 11, 1, 1, 0, tzinfo=UTC)
 
@@ -15,14 +15,14 @@ def test_a_period_is_claimed_once_and_a_rollback_gives_it_back(database_url: str
     db.create_schema(engine)
     try:
         with db.session(engine) as session:
-            assert jobs.claim(session, "recap-reminder", "2026-11/jabar/1st", now=NOW)
+            assert claims.claim(session, "recap-reminder", "2026-11/jabar/1st", now=NOW)
             session.rollback()  # the work failed: the claim is not kept
         with db.session(engine) as session:
-            assert jobs.claim(session, "recap-reminder", "2026-11/jabar/1st", now=NOW)
+            assert claims.claim(session, "recap-reminder", "2026-11/jabar/1st", now=NOW)
             session.commit()
         with db.session(engine) as session:
-            assert not jobs.claim(session, "recap-reminder", "2026-11/jabar/1st", now=NOW)
-            assert jobs.claim(session, "recap-reminder", "2026-11/jabar/4th", now=NOW)
+            assert not claims.claim(session, "recap-reminder", "2026-11/jabar/1st", now=NOW)
+            assert claims.claim(session, "recap-reminder", "2026-11/jabar/4th", now=NOW)
             session.commit()
     finally:
         engine.dispose()
@@ -37,7 +37,7 @@ def test_concurrent_claimers_have_exactly_one_winner(database_url: str) -> None:
     def contender() -> None:
         with db.session(engine) as session:
             barrier.wait()
-            won = jobs.claim(session, "sla-ladder", "sla/CC-2026-000001/first_response/breach", now=NOW)
+            won = claims.claim(session, "sla-ladder", "sla/CC-2026-000001/first_response/breach", now=NOW)
             session.commit()
             wins.append(won)
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from daemon.app.service import Daemon
 from daemon.config import load_config
-from daemon.models import AddressStatus
-from daemon.service import Daemon
+from daemon.store.models import AddressStatus
 from tests import mailfactory
 from tests.clockpin import config_variables
 from tests.integration.helpers import CARE_ADDRESS, inbound, outbound, table, tickets, write_config

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from daemon.app.service import Daemon
 from daemon.config import load_config
-from daemon.service import Daemon
 from tests.clockpin import config_variables
 from tests.integration.helpers import write_config
 
@@ -58,7 +58,7 @@ def test_unreachable_mailbox_backs_off_and_recovers(
 def _factory_for(daemon: Daemon, dovecot: object) -> object:
     from dataclasses import replace
 
-    from daemon.sources.imap import ImapMailbox
+    from daemon.fetch.imap import ImapMailbox
 
     settings = replace(daemon.config.mailbox, url=dovecot.url, password="carepass")  # type: ignore[attr-defined]
     return lambda: ImapMailbox(settings)

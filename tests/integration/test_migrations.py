@@ -22,8 +22,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Engine, MetaData, Text, inspect, text
 from sqlmodel import SQLModel
 
-from daemon import db, migrations
 from daemon.config import EX_CONFIG
+from daemon.store import db, migrations
 from tests.integration.helpers import PROJECT, run_cli, write_config
 
 pytestmark = pytest.mark.integration
@@ -37,7 +37,7 @@ daemon/models.py and the migrations (daemon/migrations/versions/) disagree on th
 {diff}
 A model was changed without a migration. Generate one:
 
-    .venv/bin/python -m daemon.migrations revision --autogenerate -m "what changed"
+    .venv/bin/python -m daemon.store.migrations revision --autogenerate -m "what changed"
 
 then review the new file in daemon/migrations/versions/ (see docs/development.md) and commit
 it together with the model change."""
@@ -126,7 +126,7 @@ def test_revisions_never_import_the_models() -> None:
 
 def test_the_migration_helper_finds_nothing_to_generate() -> None:
     checked = subprocess.run(
-        [sys.executable, "-m", "daemon.migrations", "check"],
+        [sys.executable, "-m", "daemon.store.migrations", "check"],
         cwd=PROJECT,
         capture_output=True,
         text=True,

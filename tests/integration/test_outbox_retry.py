@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from daemon import clock
+from daemon.app.service import Daemon
 from daemon.config import load_config
-from daemon.service import Daemon
 from tests import mailfactory
 from tests.integration.helpers import PROJECT, outbound, run_cli, write_config
 

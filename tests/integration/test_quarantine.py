@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from daemon import pipeline
+from daemon.app.service import Daemon
 from daemon.cli import main
 from daemon.config import load_config
-from daemon.service import Daemon
+from daemon.tickets import processing
 from tests import mailfactory
 from tests.clockpin import config_variables
 from tests.integration.helpers import inbound, tickets, write_config
@@ -49,14 +49,14 @@ def _drop(maildir: Path, name: str, raw: bytes) -> None:
 
 
 def _break_routing_for(monkeypatch: pytest.MonkeyPatch, word: str) -> None:
-    real_route = pipeline.route
+    real_route = processing.route
 
     def route(mail: Any, *args: Any, **kwargs: Any) -> Any:
         if word in mail.subject:
             raise RuntimeError("routing exploded")
         return real_route(mail, *args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "route", route)
+    monkeypatch.setattr(processing, "route", route)
 
 
 def test_failing_mail_is_retried_with_backoff_then_quarantined_without_blocking_others(
@@ -109,7 +109,7 @@ def test_quarantine_commands_list_show_replay_and_discard(
     setup: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
     config = str(setup["config"])
-    real_route = pipeline.route
+    real_route = processing.route
     _break_routing_for(monkeypatch, "BOOM")
     _drop(setup["maildir"], "1.eml", mailfactory.complaint(1, sender="a@example.net", subject="BOOM one"))
     _drop(setup["maildir"], "2.eml", mailfactory.complaint(2, sender="b@example.net", subject="BOOM two"))
@@ -127,7 +127,7 @@ def test_quarantine_commands_list_show_replay_and_discard(
 
     # The bug is fixed. Only routing is restored: monkeypatch.undo() would unpin the
     # clock too, and on the real date the second mail's retry would be long due.
-    monkeypatch.setattr(pipeline, "route", real_route)
+    monkeypatch.setattr(processing, "route", real_route)
     assert main(["--config", config, "quarantine", "replay", str(first)]) == 0
     assert f"#{first}: processed" in capsys.readouterr().out
     assert [t.customer_email for t in tickets(setup["url"])] == ["a@example.net"]
@@ -149,14 +149,14 @@ class ProcessDied(BaseException):
 def test_a_mail_that_kills_the_process_is_quarantined_alone(
     setup: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_route = pipeline.route
+    real_route = processing.route
 
     def route(mail: Any, *args: Any, **kwargs: Any) -> Any:
         if "POISON" in mail.subject:
             raise ProcessDied
         return real_route(mail, *args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "route", route)
+    monkeypatch.setattr(processing, "route", route)
     for n in range(5):
         subject = "POISON pill" if n == 2 else f"Keluhan {n}"
         _drop(

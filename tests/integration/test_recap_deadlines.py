@@ -23,9 +23,9 @@ from typing import Any
 
 import pytest
 
+from daemon.app.service import Daemon
 from daemon.config import load_config
-from daemon.models import JobClaim
-from daemon.service import Daemon
+from daemon.store.models import JobClaim
 from tests.integration.helpers import CARE_ADDRESS, outbound, table, write_config
 from tests.recapfiles import complaint_rows, filled_template, recap_rules, rewrite_entries
 

@@ -21,10 +21,10 @@ from typing import Any
 
 import pytest
 
+from daemon.app.service import Daemon
 from daemon.config import load_config
-from daemon.models import RecapAttachment, RecapFile, Ticket
 from daemon.recap.reader import CellValue
-from daemon.service import Daemon
+from daemon.store.models import RecapAttachment, RecapFile, Ticket
 from tests.integration.helpers import (
     CARE_ADDRESS,
     inbound,

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlmodel import col
 
-from daemon import db
-from daemon.models import RecapFile, RecapRowLink, Ticket, TicketEvent
 from daemon.recap.reader import CellValue
 from daemon.recap.receive import RecapOutcome, receive_recap
+from daemon.store import db
+from daemon.store.models import RecapFile, RecapRowLink, Ticket, TicketEvent
 from tests.recapfiles import complaint_rows, csv_bytes, filled_template, recap_rules
 
 pytestmark = pytest.mark.integration

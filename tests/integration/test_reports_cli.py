@@ -18,8 +18,8 @@ from typing import Any
 import openpyxl
 import pytest
 
-from daemon import db
-from daemon.rules import load_rules
+from daemon.route.rules import load_rules
+from daemon.store import db
 from tests.clockpin import config_variables
 from tests.integration.helpers import PROJECT, run_cli, write_config
 from tests.reportmonth import csv_sections, populate, reference

@@ -17,12 +17,12 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from daemon import db
+from daemon.app.service import Daemon
 from daemon.config import load_config
-from daemon.models import JobClaim
 from daemon.report.mailing import REMINDER_KIND, REPORT_KIND, report_recipients
-from daemon.rules import load_rules
-from daemon.service import Daemon
+from daemon.route.rules import load_rules
+from daemon.store import db
+from daemon.store.models import JobClaim
 from tests.clockpin import config_variables
 from tests.integration.helpers import PROJECT, outbound, write_config
 from tests.reportmonth import populate, reference, wib

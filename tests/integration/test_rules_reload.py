@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from daemon import db
-from daemon.models import Ticket, TicketEvent
-from daemon.rules_reload import content_version
+from daemon.app.rules_reload import content_version
+from daemon.store import db
+from daemon.store.models import Ticket, TicketEvent
 from tests import mailfactory
 from tests.clockpin import daemon_environment
 from tests.integration.helpers import tickets, write_config

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import SQLModel
 
-from daemon import db
+from daemon.store import db
 from tests import mailfactory
 from tests.integration.helpers import run_cli, tickets, write_config
 

@@ -27,8 +27,8 @@ from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
 
 from daemon.config import SmtpConfig
-from daemon.rules import load_rules
-from daemon.transport import SmtpTransport, TemporaryFailure
+from daemon.route.rules import load_rules
+from daemon.send.transports import SmtpTransport, TemporaryFailure
 from tests import mailfactory
 from tests.conftest import _unavailable
 from tests.integration.helpers import CARE_ADDRESS, PROJECT, inbound, outbound, run_cli, tickets

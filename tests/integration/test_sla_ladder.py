@@ -22,14 +22,14 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
-from daemon import db
+from daemon.app.service import Daemon
 from daemon.config import load_config
-from daemon.models import JobClaim, Ticket, TicketEvent
-from daemon.rules import load_rules
-from daemon.service import Daemon
-from daemon.sla import LADDER_JOB
-from daemon.sla_stamp import record_first_response
-from daemon.workcal import WorkCalendar
+from daemon.route.rules import load_rules
+from daemon.sla.calendar import WorkCalendar
+from daemon.sla.policy import LADDER_JOB
+from daemon.sla.stamping import record_first_response
+from daemon.store import db
+from daemon.store.models import JobClaim, Ticket, TicketEvent
 from tests import mailfactory
 from tests.clockpin import config_variables
 from tests.integration.helpers import CARE_ADDRESS, PROJECT, outbound, table, tickets, write_config

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from daemon import db
 from daemon.cli import EX_CONFIG, build_parser, main
 from daemon.config import ConfigError
+from daemon.store import db
 from tests.clockpin import config_variables
 
 PROJECT = Path(__file__).resolve().parents[2]

@@ -1,0 +1,1 @@
+"""The service: the loop, signals, the one composition root, start-up checks, rules hot-reload."""

@@ -1,0 +1,260 @@
+"""Wiring: the one module that names concrete adapters and runs the service loop.
+
+`schedule` only decides when each job is due; the loop sleeps on a stop event, so
+a signal ends the wait at once. The first SIGTERM/SIGINT lets the current mail
+finish and the batch commit; a second one exits immediately.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from types import FrameType
+
+import schedule
+from sqlalchemy.exc import DBAPIError
+
+from daemon import clock as daemon_clock
+from daemon.app.preflight import check_templates
+from daemon.app.rules_reload import AdminAlert, RulesHolder
+from daemon.config import Config, public_url
+from daemon.fetch.imap import ImapMailbox
+from daemon.fetch.intake import Intake
+from daemon.fetch.mailbox import Mailbox
+from daemon.fetch.maildir import MaildirMailbox
+from daemon.outbox import signing
+from daemon.outbox.compose import Renderer
+from daemon.outbox.enqueue import Mailer
+from daemon.periodic import ladder
+from daemon.recap import deadline as recap_deadline
+from daemon.report import mailing as report_mailing
+from daemon.send.delivery import OutboxSender
+from daemon.send.transports import make_transport
+from daemon.store import db
+from daemon.tickets.processing import Processor
+
+log = logging.getLogger("caredesk.service")
+
+MAX_BACKOFF = 15 * 60  # seconds between mailbox tries during a long outage
+
+Clock = Callable[[], datetime]
+
+
+# The daemon's default clock; the name stays for the modules that import it from here.
+utc_now: Clock = daemon_clock.now
+
+
+def make_mailbox_factory(config: Config) -> Callable[[], Mailbox]:
+    if config.mailbox.scheme == "maildir":
+        path = config.mailbox.maildir_path
+        return lambda: MaildirMailbox(path)
+    settings = config.mailbox
+    return lambda: ImapMailbox(settings)
+
+
+class Daemon:
+    """Everything `caredesk run` does, with the clock and the stop event injected."""
+
+    def __init__(self, config: Config, clock: Clock = utc_now, stop: threading.Event | None = None) -> None:
+        self.config = config
+        self.clock = clock
+        self.stop = stop or threading.Event()
+        self._mailbox_failures = 0
+        self._mailbox_retry_at: datetime | None = None
+        # Refuse a broken template before anything is fetched or migrated.
+        check_templates(config.templates)
+        # So are unusable rules: all configuration is checked before the engine is
+        # made, and the engine is reachable before it is migrated. The admin alert
+        # for later refused rules needs the database, so it is attached below.
+        self.rules = RulesHolder(config.rules)
+        self.engine = db.open_for_writing(config.database_url)
+        self.signing_key = signing.load_key(self.engine, config.secret)
+        renderer = Renderer(config.templates)
+        self.mailer = Mailer(config, renderer, clock, self.signing_key)
+        self.rules.on_refused = AdminAlert(
+            self.engine,
+            self.mailer,
+            config.admin_address,
+            instance=config.instance,
+            timezone=config.timezone,
+            clock=clock,
+        )
+        self.processor = Processor(self.engine, config, self.rules, renderer, clock, self.signing_key)
+        self.intake = Intake(
+            self.engine,
+            make_mailbox_factory(config),
+            self.processor,
+            clock,
+            batch_size=config.mailbox.batch_size,
+            processed_folder=config.mailbox.processed_folder,
+            quarantine_folder=config.mailbox.quarantine_folder,
+        )
+        owner = f"{socket.gethostname()}:{os.getpid()}"
+        self.outbox = OutboxSender(
+            self.engine,
+            lambda: make_transport(config.smtp),
+            clock,
+            owner=owner,
+            max_attempts=config.smtp.max_attempts,
+            retry_base_seconds=config.smtp.retry_base_seconds,
+        )
+
+    def close(self) -> None:
+        """Release database connections (the daemon object is not used afterwards)."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Daemon:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def poll_mailbox(self) -> Counter[str]:
+        """One poll; after a failure the next tries back off (poll interval × 2ⁿ, at most 15 min)."""
+        self.rules.refresh()
+        now = self.clock()
+        if self._mailbox_retry_at is not None and now < self._mailbox_retry_at:
+            return Counter({"mailbox_waiting": 1})
+        try:
+            counts = self.intake.poll(self.stop)
+        except Exception as error:
+            self._mailbox_failures += 1
+            delay = min(self.config.mailbox.poll_interval * 2 ** (self._mailbox_failures - 1), MAX_BACKOFF)
+            self._mailbox_retry_at = now + timedelta(seconds=delay)
+            # One error line when the outage starts; quieter lines while it lasts. Say
+            # which side failed: a locked or lost database is not a mailbox problem.
+            report = log.error if self._mailbox_failures == 1 else log.warning
+            what = (
+                "database"
+                if isinstance(error, DBAPIError)
+                else f"mailbox {public_url(self.config.mailbox.url)}"
+            )
+            first_line = str(error).splitlines()[0] if str(error) else ""
+            report(
+                "%s unavailable (try %d): %s: %s; next try in %ds",
+                what,
+                self._mailbox_failures,
+                type(error).__name__,
+                first_line,
+                delay,
+            )
+            return Counter({"mailbox_errors": 1})
+        if self._mailbox_failures:
+            log.info("mailbox reachable again after %d failed tries", self._mailbox_failures)
+        self._mailbox_failures, self._mailbox_retry_at = 0, None
+        return counts
+
+    def deliver(self) -> Counter[str]:
+        try:
+            return self.outbox.deliver_due(self.stop)
+        except Exception as error:
+            log.error("outbox delivery failed: %s: %s", type(error).__name__, error)
+            return Counter({"outbox_errors": 1})
+
+    def run_once(self) -> Counter[str]:
+        """Process what is waiting (mailbox, then outbox) and return the counts."""
+        counts = self.poll_mailbox()
+        counts.update(self.run_periodic())
+        counts.update(self.run_recap_deadlines())
+        counts.update(self.deliver())
+        return counts
+
+    def run_recap_deadlines(self) -> Counter[str]:
+        """Queue the branch-recap reminders and the missing-branch report that are due, each once."""
+        try:
+            return recap_deadline.run_recap_deadlines(
+                self.engine, self.rules(), self.processor.mailer, self.clock()
+            )
+        except Exception as error:
+            log.error("recap deadlines failed: %s: %s", type(error).__name__, error)
+            return Counter({"recap_deadline_errors": 1})
+
+    def run_periodic(self) -> Counter[str]:
+        """The SLA ladder, the monthly report and the reminder before it, at `self.clock()`.
+
+        Cheap when nothing is due; whatever is due is mailed once however often
+        this runs, because each mail claims its (job, period) row first.
+        """
+        now, rules, zone = self.clock(), self.rules(), self.config.timezone
+        owner = f"{socket.gethostname()}:{os.getpid()}"
+        work: tuple[tuple[str, Callable[[], Counter[str]]], ...] = (
+            (
+                "sla",
+                lambda: ladder.run_ladder(self.engine, rules, self.mailer, now, timezone=zone, owner=owner),
+            ),
+            (
+                "monthly_report",
+                lambda: report_mailing.send_monthly_reports(
+                    self.engine, rules, self.mailer, now, timezone=zone, organisation=self.config.name
+                ),
+            ),
+            (
+                "results_reminder",
+                lambda: report_mailing.remind_results(
+                    self.engine, rules, self.mailer, now, timezone=zone, organisation=self.config.name
+                ),
+            ),
+        )
+        counts: Counter[str] = Counter()
+        for name, job in work:
+            # One failing job (a broken template, a lost database) must not stop the others.
+            try:
+                counts.update(job())
+            except Exception as error:
+                log.error("periodic job %s failed: %s: %s", name, type(error).__name__, error)
+                counts[f"{name}_errors"] += 1
+        return counts
+
+    def _periodic_and_deliver(self) -> None:
+        """The scheduled minute: periodic work, then at once the mail it queued."""
+        if self.run_periodic().total():
+            self.deliver()
+
+    def run_forever(self) -> None:
+        scheduler = schedule.Scheduler()
+        scheduler.every(self.config.mailbox.poll_interval).seconds.do(self.run_once)
+        scheduler.every(10).minutes.do(self.run_recap_deadlines)
+        scheduler.every(1).minutes.do(self._periodic_and_deliver)
+        log.info(
+            "caredesk running: mailbox %s, every %ss, database %s",
+            self.config.mailbox.url,
+            self.config.mailbox.poll_interval,
+            _safe_db_url(self.config.database_url),
+        )
+        self.run_once()
+        while not self.stop.is_set():
+            idle = scheduler.idle_seconds
+            self.stop.wait(timeout=max(0.0, min(idle if idle is not None else 1.0, 5.0)))
+            if not self.stop.is_set():
+                scheduler.run_pending()
+        log.info("caredesk stopped")
+
+    def install_signal_handlers(self) -> Callable[[], None]:
+        """Make SIGTERM/SIGINT stop the loop gracefully; returns a function that undoes it."""
+
+        def handle(signum: int, _frame: FrameType | None) -> None:
+            if self.stop.is_set():
+                log.warning("second signal: exiting now")
+                os._exit(1)
+            log.info("signal %s: finishing the current mail, then stopping", signal.Signals(signum).name)
+            self.stop.set()
+
+        previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+        def restore() -> None:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+        return restore
+
+
+def _safe_db_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,191 @@
+"""An IMAP folder as the intake, with imapclient.
+
+UIDs only, validated by UIDVALIDITY; bodies fetched with `BODY.PEEK[]` so a
+person's unread marks are left alone; a batch of UIDs per FETCH, never a round
+trip per mail. Messages are moved with `MOVE` when the server has it, otherwise
+COPY + `\\Deleted` + `UID EXPUNGE` of our own UIDs only. A plain EXPUNGE or CLOSE
+would also remove mail a person marked deleted that we never ingested.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import ssl
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+from imapclient import IMAPClient
+from imapclient.util import to_bytes
+
+from daemon.config import MailboxConfig, imap_login
+from daemon.fetch.mailbox import Batch
+from daemon.store.queries import Fetched
+
+log = logging.getLogger("caredesk.imap")
+
+CONNECT_TIMEOUT = 15
+# Where a password may go in plain text (no STARTTLS offered): nobody can listen in.
+LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
+HEADER_ONLY = b"BODY[HEADER]"
+
+
+class ImapMailbox:
+    def __init__(self, settings: MailboxConfig) -> None:
+        parts = urlsplit(settings.url)
+        self.settings = settings
+        self.ssl = parts.scheme == "imaps"
+        self.host = parts.hostname or "localhost"
+        self.port = parts.port or (993 if self.ssl else 143)
+        self.user, self.folder = imap_login(settings.url)
+        self.identity = f"{parts.scheme}://{self.user}@{self.host}:{self.port}/{self.folder}"
+        self.client: IMAPClient | None = None
+        self.uidvalidity: int | None = None
+
+    def __enter__(self) -> ImapMailbox:
+        timeout: Any = _timeouts(self.settings.timeout)
+        context = ssl.create_default_context() if self.ssl else None
+        client = IMAPClient(self.host, port=self.port, ssl=self.ssl, ssl_context=context, timeout=timeout)
+        # Keep INTERNALDATE's zone instead of converting it to naive local time.
+        client.normalise_times = False
+        try:
+            if not self.ssl:
+                self._starttls(client)
+            client.login(self.user, self.settings.password)
+            for folder in (self.settings.processed_folder, self.settings.quarantine_folder):
+                if not client.folder_exists(folder):
+                    client.create_folder(folder)
+                    log.info("created folder %r", folder)
+        except BaseException:
+            _close_quietly(client)
+            raise
+        self.client = client
+        return self
+
+    def _starttls(self, client: IMAPClient) -> None:
+        """Encrypt a plain connection, or refuse to log in over it to a host that is not loopback."""
+        if b"STARTTLS" in client.capabilities():
+            client.starttls(ssl.create_default_context())
+        elif self.host not in LOOPBACK_HOSTS:
+            # The same rule as the SMTP transport: without it an imap:// URL to a
+            # server that lacks STARTTLS sent the password across the network.
+            raise ConnectionError(f"{self.host} does not offer STARTTLS; refusing to log in in plain text")
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.client is not None:
+            _close_quietly(self.client)
+            self.client = None
+
+    def _select(self) -> int:
+        assert self.client is not None
+        info = self.client.select_folder(self.folder)
+        uidvalidity = int(info[b"UIDVALIDITY"])
+        if self.uidvalidity is not None and uidvalidity != self.uidvalidity:
+            log.warning(
+                "UIDVALIDITY of %s changed from %s to %s",
+                self.identity,
+                self.uidvalidity,
+                uidvalidity,
+            )
+        self.uidvalidity = uidvalidity
+        return uidvalidity
+
+    def fetch_new(self, checkpoint: tuple[int, int] | None, limit: int) -> Batch:
+        assert self.client is not None
+        uidvalidity = self._select()
+        last_uid = 0
+        if checkpoint is not None:
+            if checkpoint[0] == uidvalidity:
+                last_uid = checkpoint[1]
+            else:
+                # Every UID may now name another message: read everything again and
+                # let content dedup collapse the ones we already have.
+                log.warning("UIDVALIDITY changed for %s: re-scanning the whole folder", self.identity)
+        found = self.client.search(["UID", f"{last_uid + 1}:*"])
+        # "n:*" always matches the highest UID, even when it is below n.
+        uids = sorted(uid for uid in found if uid > last_uid)[:limit]
+        if not uids:
+            return Batch(messages=[], checkpoint=None)
+        sizes = self.client.fetch(uids, ["RFC822.SIZE", "INTERNALDATE"])
+        limit_bytes = self.settings.max_message_bytes
+        small = [uid for uid in uids if sizes.get(uid, {}).get(b"RFC822.SIZE", 0) <= limit_bytes]
+        big = [uid for uid in uids if uid not in set(small)]
+        bodies = self.client.fetch(small, ["BODY.PEEK[]"]) if small else {}
+        heads = self.client.fetch(big, ["BODY.PEEK[HEADER]"]) if big else {}
+        messages = []
+        for uid in uids:
+            key = f"{uidvalidity}:{uid}"
+            arrived = _aware(sizes.get(uid, {}).get(b"INTERNALDATE"))
+            if uid in bodies and b"BODY[]" in bodies[uid]:
+                raw = bodies[uid][b"BODY[]"]
+                messages.append(Fetched(key, raw, uidvalidity, uid, arrived_at=arrived))
+            elif uid in heads:
+                size = int(sizes[uid][b"RFC822.SIZE"])
+                raw = heads[uid].get(HEADER_ONLY, b"")
+                messages.append(Fetched(key, raw, uidvalidity, uid, oversize=size, arrived_at=arrived))
+            else:
+                # Gone between SEARCH and FETCH (someone moved it): stop here, so the
+                # checkpoint never passes a message we did not store.
+                break
+        top = messages[-1].uid if messages else None
+        return Batch(messages=messages, checkpoint=(uidvalidity, top) if top else None)
+
+    def dispose(self, moves: Mapping[str, Sequence[str]]) -> set[str]:
+        assert self.client is not None
+        uidvalidity = self._select()
+        settled: set[str] = set()
+        for folder, keys in moves.items():
+            current = [key for key in keys if key.startswith(f"{uidvalidity}:")]
+            # Keys from an older UIDVALIDITY no longer name anything we can move.
+            settled.update(key for key in keys if key not in current)
+            uids = [int(key.partition(":")[2]) for key in current]
+            if uids:
+                self._move(uids, folder)
+                settled.update(current)
+        return settled
+
+    def _move(self, uids: list[int], folder: str) -> None:
+        assert self.client is not None
+        if self.client.has_capability("MOVE"):
+            self.client.move(uids, folder)
+            return
+        self.client.copy(uids, folder)
+        if self.client.has_capability("UIDPLUS"):
+            self.client.add_flags(uids, [b"\\Deleted"], silent=True)
+            self.client.uid_expunge(uids)
+        else:
+            # Without UID EXPUNGE we could only expunge everything marked deleted,
+            # including mail a person flagged; leave the originals and mark them.
+            self.client.add_flags(uids, [to_bytes("$CaredeskProcessed")], silent=True)
+
+
+def _aware(value: Any) -> datetime | None:
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _timeouts(read_seconds: int) -> Any:
+    from imapclient import SocketTimeout
+
+    # imaplib reads the greeting (and imaps does its TLS handshake) under the
+    # connect timeout, so a server that accepts and then stays silent held us
+    # for CONNECT_TIMEOUT whatever [mailbox] timeout said; never wait longer.
+    return SocketTimeout(connect=min(CONNECT_TIMEOUT, read_seconds), read=read_seconds)
+
+
+def _close_quietly(client: IMAPClient) -> None:
+    # The connection may already be dead; closing it must never raise.
+    try:
+        client.logout()
+    except Exception:
+        with contextlib.suppress(Exception):
+            client.shutdown()

@@ -1,0 +1,1 @@
+"""Queueing outgoing mail in the caller's transaction: compose, sign, deliverability."""

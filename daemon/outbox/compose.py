@@ -1,0 +1,189 @@
+"""Rendering outgoing mail: jinja2 templates to exact RFC 5322 bytes.
+
+Templates come from the operator's `templates/` folder and run in jinja2's
+immutable sandbox; whatever a customer wrote reaches them only as data in the
+context, never as template source. Each template defines two blocks, `subject`
+and `body`. Headers are never built by string concatenation, and a rendered
+subject loses any CR/LF so nothing a customer wrote can add a header.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from email.headerregistry import BaseHeader, HeaderRegistry
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, make_msgid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from daemon.classify.automated import LOOP_HEADER
+
+if TYPE_CHECKING:
+    # Only read for its fields: composing mail needs no database.
+    from daemon.store.models import Ticket
+
+
+# A long In-Reply-To/References folded by policy.SMTP becomes RFC 2047 words that
+# Outlook cannot thread; 998 is the RFC 5322 line limit, so headers go out verbatim.
+class _CachedHeaderRegistry(HeaderRegistry):
+    """The standard registry builds a new header class on every lookup; build each once.
+
+    Composing a mail spends about half its time there otherwise (measured: 1.2 ms a
+    mail with the standard registry, 0.65 ms with this one; the bytes are identical).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        found = self._classes.get(key)
+        if found is None:
+            found = self._classes[key] = super().__getitem__(name)
+        return found
+
+
+SMTP_POLICY = email.policy.SMTP.clone(max_line_length=998, header_factory=_CachedHeaderRegistry())
+
+_UNSAFE_HEADER_CHARS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
+class TemplateFailure(Exception):
+    """A template is missing or broken; the message names the template."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    body: str
+
+
+class Renderer:
+    """Renders the named mail templates from one folder in the jinja2 sandbox."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.environment = ImmutableSandboxedEnvironment(
+            loader=FileSystemLoader(str(folder)),
+            undefined=StrictUndefined,
+            autoescape=select_autoescape(["html", "xml"], default_for_string=False),
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+
+    def render(self, name: str, context: Mapping[str, Any]) -> Rendered:
+        try:
+            template = self.environment.get_template(name)
+            run = template.new_context(dict(context))
+            subject = "".join(template.blocks["subject"](run))
+            body = "".join(template.blocks["body"](run))
+        except KeyError as error:
+            raise TemplateFailure(f"template {name} has no block {error}") from error
+        except Exception as error:
+            raise TemplateFailure(f"template {name}: {type(error).__name__}: {error}") from error
+        return Rendered(subject=header_safe(subject), body=body.strip() + "\n")
+
+
+def header_safe(text: str, limit: int = 900) -> str:
+    """One line of header text: control characters and line breaks become spaces."""
+    cleaned = " ".join(_UNSAFE_HEADER_CHARS.sub(" ", text).split())
+    return cleaned[:limit]
+
+
+def new_message_id(kind: str, domain: str) -> str:
+    return make_msgid(idstring=kind, domain=domain)
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """Who a mail is from and to, and how it threads; everything but the text."""
+
+    from_name: str
+    from_address: str
+    to: str
+    message_id: str
+    date: datetime
+    auto_submitted: str
+    loop_marker: str
+    reply_to: str | None = None
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    language: str = "id"
+
+
+Attachment = tuple[str, str, bytes]
+"""(filename, MIME type such as `application/pdf`, content) of a file sent along."""
+
+
+def compose(envelope: Envelope, rendered: Rendered, attachments: Sequence[Attachment] = ()) -> bytes:
+    """The exact bytes we will send (and store before the first attempt)."""
+    message = EmailMessage(policy=SMTP_POLICY)
+    message["From"] = formataddr((header_safe(envelope.from_name), envelope.from_address))
+    message["To"] = checked_address(envelope.to)
+    message["Subject"] = rendered.subject
+    message["Date"] = format_datetime(envelope.date)
+    message["Message-ID"] = envelope.message_id
+    if envelope.reply_to:
+        message["Reply-To"] = checked_address(envelope.reply_to)
+    if envelope.in_reply_to:
+        message["In-Reply-To"] = envelope.in_reply_to
+    if envelope.references:
+        # Keep the first and the last few: enough to thread, never an endless header.
+        refs = envelope.references
+        kept = refs if len(refs) <= 11 else (refs[0], *refs[-10:])
+        message["References"] = " ".join(kept)
+    message["Auto-Submitted"] = envelope.auto_submitted
+    # Ask Exchange not to answer with out-of-office replies; not "All", which
+    # would also suppress the delivery reports we need to see.
+    message["X-Auto-Response-Suppress"] = "OOF, AutoReply"
+    message[LOOP_HEADER] = envelope.loop_marker
+    message["Content-Language"] = envelope.language
+    message.set_content(rendered.body, charset="utf-8")
+    for filename, mime_type, content in attachments:
+        maintype, _, subtype = mime_type.partition("/")
+        message.add_attachment(
+            content, maintype=maintype, subtype=subtype or "octet-stream", filename=header_safe(filename)
+        )
+    return message.as_bytes()
+
+
+def checked_address(address: str) -> str:
+    """A single bare addr-spec that is safe in a header and an SMTP envelope."""
+    if (
+        not address
+        or _UNSAFE_HEADER_CHARS.search(address)
+        or any(c in address for c in " <>,;\"'()")
+        or address.count("@") != 1
+    ):
+        raise ValueError(f"unusable address {address!r}")
+    return address
+
+
+def ticket_fields(ticket: Ticket, zone: tzinfo, department_name: str = "") -> dict[str, object]:
+    """What every template may show of a ticket: the complaint-form fields, as data."""
+    return {
+        "reference": ticket.reference,
+        "subject": ticket.subject,
+        "description": ticket.description,
+        "status": ticket.status,
+        "severity": ticket.severity,
+        "product": ticket.product,
+        "department": department_name or ticket.department,
+        "origin": ticket.origin,
+        "customer_name": ticket.customer_name,
+        "customer_email": ticket.customer_email,
+        "pic_phone": ticket.pic_phone,
+        "pic_email": ticket.pic_email,
+        "root_cause": ticket.root_cause,
+        "corrective_action": ticket.corrective_action,
+        "received": ticket.received_at.astimezone(zone).strftime("%d-%m-%Y %H:%M %Z"),
+    }

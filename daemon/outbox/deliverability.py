@@ -1,0 +1,118 @@
+"""What a bounce does: tie it to the mail we sent, note it, and spare a dead address.
+
+A bounce is tied to an outgoing mail by the signed return path it was sent to
+(VERP) or, failing that, by our own Message-ID in the returned original. Only a
+bounce tied that way can mark an address undeliverable; anything else is only
+recorded, so a forged bounce cannot silence a customer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from daemon.classify.bounces import DeliveryReport, read_report
+from daemon.config import Config
+from daemon.outbox import signing
+from daemon.parse.message import InboundMail
+from daemon.store import queries
+from daemon.store.models import AddressStatus, InboundMessage, OutboundMessage, Ticket
+
+log = logging.getLogger("caredesk.bounces")
+
+# Where receiving systems put the address a bounce was delivered to.
+_DESTINATION_HEADERS = ("delivered-to", "x-original-to", "envelope-to", "to")
+
+
+def record_bounce(
+    session: Session,
+    row: InboundMessage,
+    mail: InboundMail,
+    *,
+    config: Config,
+    key: bytes | None,
+    clock: Callable[[], datetime],
+) -> str:
+    """Apply a bounce; returns the reason stored on the inbound row."""
+    report = read_report(row.raw)
+    outbound, how = _bounced_mail(session, mail, report, config, key)
+    if outbound is None:
+        log.info("bounce #%s not tied to any mail we sent: recorded only", row.id)
+        return "bounce: not tied to a mail we sent (recorded only)"
+    now = clock()
+    summary = (
+        "; ".join(f"{f.recipient} {f.action} {f.status}".strip() for f in report.failures) or "no details"
+    )
+    outbound.last_error = f"bounced ({how}): {summary}"[:2000]
+    if any(f.permanent for f in report.failures):
+        outbound.state = "bounced"
+    session.add(outbound)
+    row.ticket_id = outbound.ticket_id
+    ticket = session.get(Ticket, outbound.ticket_id) if outbound.ticket_id is not None else None
+    if ticket is not None:
+        queries.add_event(
+            session,
+            ticket,
+            actor=mail.from_address or "mailer-daemon",
+            action="bounce",
+            at=now,
+            reason=f"{outbound.kind} to {outbound.recipient} bounced: {summary}",
+            inbound_id=row.id,
+            outbound_id=outbound.id,
+        )
+    for failure in report.failures:
+        if failure.policy_problem:
+            log.error(
+                "our mail to %s was refused for policy (%s): check SPF/DKIM/DMARC: %s",
+                failure.recipient,
+                failure.status,
+                failure.diagnostic,
+            )
+        if failure.address_problem and failure.recipient == outbound.recipient:
+            _mark_undeliverable(
+                session, outbound.recipient, failure.status, now, config.limits.undeliverable_days
+            )
+    return f"bounce of outbound #{outbound.id} ({how}): {summary}"
+
+
+def _bounced_mail(
+    session: Session, mail: InboundMail, report: DeliveryReport, config: Config, key: bytes | None
+) -> tuple[OutboundMessage | None, str]:
+    if key is not None:
+        for name in _DESTINATION_HEADERS:
+            for value in mail.header_all(name):
+                for candidate in (*value.replace(",", " ").split(), *mail.to):
+                    outbound_id = signing.outbound_from_return_path(
+                        key, config.address, candidate.strip("<>")
+                    )
+                    if outbound_id is not None:
+                        found = session.get(OutboundMessage, outbound_id)
+                        if found is not None:
+                            return found, "signed return path"
+    if report.original_message_id:
+        found = (
+            session.execute(
+                select(OutboundMessage).where(col(OutboundMessage.message_id) == report.original_message_id)
+            )
+            .scalars()
+            .first()
+        )
+        if found is not None:
+            return found, "our Message-ID in the returned mail"
+    return None, ""
+
+
+def _mark_undeliverable(session: Session, address: str, status: str, now: datetime, days: int) -> None:
+    until = now + timedelta(days=days)
+    existing = session.get(AddressStatus, address)
+    reason = f"permanent failure {status}"
+    if existing is None:
+        session.add(AddressStatus(address=address, undeliverable_until=until, reason=reason, updated_at=now))
+    else:
+        existing.undeliverable_until, existing.reason, existing.updated_at = until, reason, now
+        session.add(existing)
+    log.warning("%s marked undeliverable until %s (%s)", address, f"{until:%Y-%m-%d}", status)

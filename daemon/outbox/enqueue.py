@@ -1,0 +1,387 @@
+"""Queueing outgoing mail: render a template, compose the bytes, write the outbox row.
+
+Every mail caredesk sends goes through `Mailer.queue`, inside the caller's
+transaction, so the mail exists exactly when the change that caused it exists.
+Delivery is the outbox sender's job (`daemon.send.delivery`).
+
+Automatic answers to incoming mail (acknowledgements, confirmations: RFC 3834
+"auto-replied") are limited per recipient and per ticket, never go to our own
+addresses nor to an address that bounced, and the row of a mail we chose not to
+send is kept as `suppressed` with the reason: nothing is dropped silently.
+
+A mail whose template is missing or broken is kept as a `failed` row with no
+bytes, a `failed-<kind>` event on its ticket and, in `render_context`, what it
+takes to render it again: `Mailer.rerender` does that for `caredesk outbox
+retry`, with the row's own Message-ID, once the template is fixed.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import enum
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, select, update
+from sqlmodel import Session, col
+
+from daemon.config import Config
+from daemon.outbox import signing
+from daemon.outbox.compose import Attachment, Envelope, Renderer, TemplateFailure, compose, new_message_id
+from daemon.store import claims, queries
+from daemon.store.models import AddressStatus, OutboundMessage, Ticket
+
+log = logging.getLogger("caredesk.mailer")
+
+AUTO_REPLIED = "auto-replied"
+LIMIT_NOTICE_KIND = "auto-limit"
+
+
+class NotRebuildable(ValueError):
+    """A failed row that holds nothing to render it again from (queued before caredesk kept it)."""
+
+
+@dataclass(frozen=True)
+class Queued:
+    """What `Mailer.queue` stored: the outbox row, its state and, when it will not go out, why."""
+
+    id: int
+    state: str
+    """`pending`, `failed` (the template could not be rendered) or `suppressed`."""
+    error: str | None = None
+
+
+class Mailer:
+    def __init__(
+        self,
+        config: Config,
+        renderer: Renderer,
+        clock: Callable[[], datetime],
+        signing_key: bytes | None = None,
+    ) -> None:
+        self.config = config
+        self.renderer = renderer
+        self.clock = clock
+        self.signing_key = signing_key
+        self.own_addresses = frozenset({config.address, config.admin_address} - {""})
+
+    def queue(
+        self,
+        session: Session,
+        *,
+        kind: str,
+        recipient: str,
+        template: str,
+        context: Mapping[str, object],
+        auto_submitted: str = "auto-generated",
+        ticket: Ticket | None = None,
+        cause_inbound_id: int | None = None,
+        in_reply_to: str | None = None,
+        language: str = "id",
+        attachments: Sequence[Attachment] = (),
+    ) -> Queued | None:
+        """Queue one mail and say what was stored; None when this (kind, cause, recipient) was queued before.
+
+        `attachments` are (filename, MIME type, bytes), e.g. a report's spreadsheet.
+
+        A broken template never blocks the change that caused the mail: the row is
+        stored as `failed` with the error and what it takes to render it again, its
+        ticket's history gets `failed-<kind>`, and the log says so at ERROR.
+        """
+        now = self.clock()
+        recipient = recipient.strip().lower()
+        automatic = auto_submitted == AUTO_REPLIED and kind != LIMIT_NOTICE_KIND
+        message_id = new_message_id(kind, self.config.domain)
+        reply_to = self.reply_address(ticket)
+        values: dict[str, object] = {
+            "kind": kind,
+            "ticket_id": ticket.id if ticket is not None else None,
+            "cause_inbound_id": cause_inbound_id,
+            "recipient": recipient,
+            "envelope_from": self.config.address,
+            "message_id": message_id,
+            "automatic": automatic,
+            "subject": "",
+            "raw": b"",
+            "state": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "template": template,
+        }
+        try:
+            values["subject"], values["raw"] = self._render(
+                template,
+                context,
+                recipient=recipient,
+                message_id=message_id,
+                date=now,
+                auto_submitted=auto_submitted,
+                reply_to=reply_to,
+                in_reply_to=in_reply_to,
+                language=language,
+                attachments=attachments,
+            )
+        except (TemplateFailure, ValueError) as error:
+            values["state"], values["last_error"] = "failed", str(error)
+            # Only a failed rendering keeps its context: a rendered row's bytes are
+            # final (a resend sends them again, never renders anew), so storing every
+            # context would keep the customer's text twice for nothing, while for a
+            # failed one it is the only record of what the mail was to say.
+            values["render_context"] = render_record(
+                context,
+                auto_submitted=auto_submitted,
+                reply_to=reply_to,
+                in_reply_to=in_reply_to,
+                language=language,
+                attachments=attachments,
+            )
+        held = self._why_not_send(session, recipient, now) if automatic else None
+        if held is not None and values["state"] == "pending":
+            values["state"], values["last_error"] = "suppressed", held
+        keys = ["kind", "cause_inbound_id", "recipient"]
+        outbound_id = queries.insert_ignore_returning(session, OutboundMessage, values, keys)
+        if outbound_id is None:
+            return None
+        if self.config.smtp.verp and self.signing_key is not None:
+            # The return path names this very row, so a bounce can be tied to it
+            # without trusting anything inside the bounce.
+            return_path = signing.return_path(self.signing_key, self.config.address, outbound_id)
+            session.execute(
+                update(OutboundMessage)
+                .where(col(OutboundMessage.id) == outbound_id)
+                .values(envelope_from=return_path)
+            )
+        state = str(values["state"])
+        last_error = values.get("last_error")
+        if state == "failed":
+            log.error(
+                "cannot render %s (template %s) to %s: %s; kept as failed outbound %s, "
+                "`caredesk outbox retry %s` sends it once the template is fixed",
+                kind,
+                template,
+                recipient,
+                last_error,
+                outbound_id,
+                outbound_id,
+            )
+        if ticket is not None:
+            if state == "failed":
+                action, reason = f"failed-{kind}", f"to {recipient}: not rendered: {last_error}"
+            elif state == "suppressed":
+                action, reason = f"suppressed-{kind}", f"to {recipient}: {held}"
+            else:
+                action, reason = f"queued-{kind}", f"to {recipient}"
+            queries.add_event(
+                session,
+                ticket,
+                actor="caredesk",
+                action=action,
+                at=now,
+                reason=reason,
+                outbound_id=outbound_id,
+            )
+        if held is not None:
+            log.warning("not sending %s to %s: %s", kind, recipient, held)
+            self._limit_notice(session, recipient, held, now)
+        return Queued(int(outbound_id), state, str(last_error) if last_error is not None else None)
+
+    def rerender(self, row: OutboundMessage, now: datetime) -> tuple[str, bytes]:
+        """The subject and bytes of a row whose rendering failed, rendered with the current templates.
+
+        The row's own Message-ID is kept, so the mail threads and deduplicates as the
+        one that was meant to go out; the Date is `now`, when it is composed. Raises
+        TemplateFailure while the template is still broken, NotRebuildable when the
+        row holds nothing to render from. The row itself is not changed.
+        """
+        if row.template is None or row.render_context is None:
+            raise NotRebuildable(
+                f"outbound {row.id} keeps no template context (queued before caredesk stored it): "
+                "it cannot be rendered again"
+            )
+        try:
+            record = json.loads(row.render_context)
+            attachments = [
+                (str(item["filename"]), str(item["mime_type"]), base64.b64decode(item["content"]))
+                for item in record.get("attachments", [])
+            ]
+            context = dict(record["context"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise NotRebuildable(
+                f"outbound {row.id}: its stored template context is unreadable: {error}"
+            ) from None
+        return self._render(
+            row.template,
+            context,
+            recipient=row.recipient,
+            message_id=row.message_id,
+            date=now,
+            auto_submitted=str(record.get("auto_submitted") or "auto-generated"),
+            reply_to=record.get("reply_to"),
+            in_reply_to=record.get("in_reply_to"),
+            language=str(record.get("language") or "id"),
+            attachments=attachments,
+        )
+
+    def held_on_retry(self, session: Session, recipient: str, now: datetime) -> str | None:
+        """Why a re-rendered automatic answer must still not go out: our own address, or a bounce.
+
+        The hourly and daily limits are not applied again: the row was counted
+        against them when it was queued, and a person asked for it to be sent.
+        """
+        return self._never_send(session, recipient, now)
+
+    def _render(
+        self,
+        template: str,
+        context: Mapping[str, object],
+        *,
+        recipient: str,
+        message_id: str,
+        date: datetime,
+        auto_submitted: str,
+        reply_to: str | None,
+        in_reply_to: str | None,
+        language: str,
+        attachments: Sequence[Attachment],
+    ) -> tuple[str, bytes]:
+        rendered = self.renderer.render(template, context)
+        envelope = Envelope(
+            from_name=self.config.name,
+            from_address=self.config.address,
+            to=recipient,
+            message_id=message_id,
+            date=date,
+            auto_submitted=auto_submitted,
+            loop_marker=self.config.instance,
+            reply_to=reply_to,
+            in_reply_to=in_reply_to,
+            references=(in_reply_to,) if in_reply_to else (),
+            language=language,
+        )
+        return rendered.subject, compose(envelope, rendered, attachments)
+
+    def reply_address(self, ticket: Ticket | None) -> str:
+        """Where replies about `ticket` should go: its signed address when the mailbox allows."""
+        if ticket is None or self.signing_key is None or not self.config.mailbox.plus_addressing:
+            return self.config.address
+        return signing.reply_address(self.signing_key, self.config.address, ticket.reference)
+
+    def _why_not_send(self, session: Session, recipient: str, now: datetime) -> str | None:
+        """The reason an automatic answer to `recipient` must not go out now, or None."""
+        never = self._never_send(session, recipient, now)
+        if never is not None:
+            return never
+        # The limits hold per recipient over all tickets; since a ticket's mails to a
+        # recipient are among all mails to that recipient, the same numbers per ticket
+        # can never be the stricter check, so one query answers both.
+        last_hour, last_day = self._automatic_counts(session, recipient, now)
+        limits = self.config.limits
+        if last_hour >= limits.auto_per_hour:
+            return f"limit reached: {last_hour} automatic mails to this address in the last hour"
+        if last_day >= limits.auto_per_day:
+            return f"limit reached: {last_day} automatic mails to this address in the last day"
+        return None
+
+    def _never_send(self, session: Session, recipient: str, now: datetime) -> str | None:
+        """Our own addresses, and an address that bounced lately, get no automatic mail."""
+        if without_tag(recipient) in self.own_addresses:
+            return "our own address: never answered automatically"
+        status = session.get(AddressStatus, recipient)
+        if status is not None and status.undeliverable_until > now:
+            until = f"{status.undeliverable_until:%Y-%m-%d}"
+            return f"address bounced ({status.reason}); no automatic mail until {until}"
+        return None
+
+    @staticmethod
+    def _automatic_counts(session: Session, recipient: str, now: datetime) -> tuple[int, int]:
+        """Automatic mails to `recipient` in the last hour and in the last day."""
+        created = col(OutboundMessage.created_at)
+        in_last_hour = case((created >= now - timedelta(hours=1), 1), else_=0)
+        statement = select(func.count(), func.coalesce(func.sum(in_last_hour), 0)).where(
+            col(OutboundMessage.recipient) == recipient,
+            col(OutboundMessage.automatic).is_(True),
+            col(OutboundMessage.state) != "suppressed",
+            created >= now - timedelta(days=1),
+        )
+        last_day, last_hour = session.execute(statement).one()
+        return int(last_hour), int(last_day)
+
+    def _limit_notice(self, session: Session, recipient: str, reason: str, now: datetime) -> None:
+        """Tell a held-back recipient once a day why they hear nothing more automatically."""
+        if not reason.startswith("limit reached"):
+            return
+        if not claims.claim(session, LIMIT_NOTICE_KIND, f"{recipient}/{now:%Y-%m-%d}", now=now):
+            return
+        self.queue(
+            session,
+            kind=LIMIT_NOTICE_KIND,
+            recipient=recipient,
+            template="auto_limit.txt",
+            context={"org": {"name": self.config.name, "address": self.config.address}},
+            auto_submitted=AUTO_REPLIED,
+            cause_inbound_id=None,
+        )
+
+
+def without_tag(address: str) -> str:
+    """`care+b.12.x@d` -> `care@d`: plus-addressed variants are the same mailbox."""
+    local, _, domain = address.partition("@")
+    return f"{local.split('+', 1)[0]}@{domain}"
+
+
+def render_record(
+    context: Mapping[str, object],
+    *,
+    auto_submitted: str,
+    reply_to: str | None,
+    in_reply_to: str | None,
+    language: str,
+    attachments: Sequence[Attachment],
+) -> str | None:
+    """The JSON a failed rendering keeps to be rendered again: the context, the envelope, the files.
+
+    Values JSON has no type for are stored as what templates can still show:
+    dates and times as ISO text, dataclasses (e.g. `lifecycle.Change`) as objects
+    with the same field names (jinja2 reads `change.field` from either), sets as
+    lists, anything else as its text. None, with the reason logged, for a context
+    that cannot be stored at all (keys that are not text): the row then says it
+    cannot be rebuilt, instead of the mail's change failing.
+    """
+    record = {
+        "context": dict(context),
+        "auto_submitted": auto_submitted,
+        "reply_to": reply_to,
+        "in_reply_to": in_reply_to,
+        "language": language,
+        "attachments": [
+            {"filename": name, "mime_type": mime_type, "content": base64.b64encode(content).decode("ascii")}
+            for name, mime_type, content in attachments
+        ],
+    }
+    try:
+        return json.dumps(record, default=_jsonable, ensure_ascii=False)
+    except (TypeError, ValueError) as error:
+        log.error("cannot keep the template context of a failed mail: %s", error)
+        return None
+
+
+def _jsonable(value: Any) -> Any:
+    """`json.dumps`'s fallback for the values template contexts hold besides JSON's own."""
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    # Paths, decimals and the like: their text is what a template would have shown.
+    return str(value)

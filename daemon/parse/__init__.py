@@ -1,0 +1,1 @@
+"""Bytes to an immutable `InboundMail`: prescan limits, parser, sanitising, quoting, contact, language."""

@@ -1,0 +1,1 @@
+"""Scheduled work claimed once per period: the SLA ladder."""

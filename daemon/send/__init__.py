@@ -1,0 +1,1 @@
+"""Delivering queued outgoing mail: transports, retries, leases."""

@@ -1,0 +1,389 @@
+"""The outbox sender: delivers queued mail rows through a transport, with retries.
+
+Rows are claimed with a lease (a compare-and-set update, so several daemons on one
+database never send the same row), then sent one by one. Before each attempt the
+row is marked `sending` in the same commit that records the previous result, so a
+crash in the middle leaves a precise trace: a row still `sending` after its lease
+ran out may or may not have gone out. Acknowledgements in that state are marked
+`uncertain` and not resent (a missing thank-you beats a duplicate); notices and
+escalations are resent with the identical bytes and Message-ID (a duplicate beats
+a lost escalation, and mail clients fold identical Message-IDs).
+
+`retry` is a person's second chance for a row that will not go out on its own
+(`caredesk outbox retry`): a failed rendering is rendered again with the current
+templates, a failed or uncertain delivery is made due again, each with an event
+on the ticket saying who asked.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, or_, select, update
+from sqlmodel import Session, col
+
+from daemon.outbox.compose import TemplateFailure
+from daemon.outbox.enqueue import Mailer
+from daemon.send.transports import (
+    DeliveryError,
+    PermanentFailure,
+    ServerUnavailable,
+    TemporaryFailure,
+    Transport,
+    UncertainOutcome,
+    file_name_for,
+)
+from daemon.store import db, queries
+from daemon.store.models import OutboundMessage, Ticket
+
+log = logging.getLogger("caredesk.outbox")
+
+LEASE = timedelta(minutes=10)
+MAX_BACKOFF = timedelta(hours=1)
+# Mail whose loss is worse than a duplicate (which mail clients fold by Message-ID):
+# what departments and managers must act on, and people's answers to the customer.
+RESEND_WHEN_UNCERTAIN = frozenset(
+    {"notice", "escalation", "sla-escalation", "forward", "reassigned", "reply", "resolution"}
+)
+DUE_STATES = ("pending", "retry")
+# What will not go out without a person: given up on after the retries or a
+# permanent refusal (or never rendered), and delivered-or-not after a crash.
+RETRYABLE_STATES = ("failed", "uncertain")
+
+
+def owner_has_ended(owner: str) -> bool:
+    """True when a lease owner (`host:pid`) is a process of this host that no longer runs.
+
+    Only a sure answer counts: another host, our own process, a process we may not
+    signal, or a process id already reused by someone else all read as "still
+    running", and the lease is then waited out as before.
+    """
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def retry_delay(attempts: int, base_seconds: int) -> timedelta:
+    """Exponential backoff: base, 2×base, 4×base ... capped at an hour."""
+    delay = timedelta(seconds=base_seconds * 2 ** max(attempts - 1, 0))
+    return min(delay, MAX_BACKOFF)
+
+
+class OutboxSender:
+    def __init__(
+        self,
+        engine: Engine,
+        transport_factory: Callable[[], Transport],
+        clock: Callable[[], datetime],
+        *,
+        owner: str,
+        max_attempts: int,
+        retry_base_seconds: int,
+    ) -> None:
+        self.engine = engine
+        self.transport_factory = transport_factory
+        self.clock = clock
+        self.owner = owner
+        self.max_attempts = max_attempts
+        self.retry_base_seconds = retry_base_seconds
+        self._outage_logged = False
+
+    def deliver_due(self, stop: threading.Event | None = None, batch: int = 200) -> Counter[str]:
+        """Send every row that is due now, batch by batch; return counts by end state."""
+        counts: Counter[str] = Counter()
+        self.recover_stale()
+        with self.transport_factory() as transport:
+            while stop is None or not stop.is_set():
+                claimed = self._claim(batch)
+                if not claimed:
+                    break
+                outage = self._send_claimed(transport, claimed, counts)
+                if outage:
+                    break
+        return counts
+
+    def recover_stale(self) -> None:
+        """Settle rows left `sending` by a process that died mid-delivery."""
+        now = self.clock()
+        with db.session(self.engine) as session:
+            # A lease that ran out, or one held by a process of this host that is
+            # gone: after a crash and a restart the interrupted mail goes out at
+            # once instead of a whole lease (10 min) later; before, every crash
+            # held back the rows it had claimed, notices and escalations included.
+            owners = session.execute(
+                select(col(OutboundMessage.lease_owner))
+                .where(col(OutboundMessage.lease_until) >= now)
+                .distinct()
+            ).scalars()
+            gone = [owner for owner in owners if owner and owner_has_ended(owner)]
+            if gone:
+                session.execute(
+                    update(OutboundMessage)
+                    .where(
+                        col(OutboundMessage.state).in_(DUE_STATES), col(OutboundMessage.lease_owner).in_(gone)
+                    )
+                    .values(lease_owner=None, lease_until=None)
+                )
+            stale = (
+                session.execute(
+                    select(OutboundMessage).where(
+                        col(OutboundMessage.state) == "sending",
+                        or_(
+                            col(OutboundMessage.lease_until) < now, col(OutboundMessage.lease_owner).in_(gone)
+                        ),
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            for row in stale:
+                if row.kind in RESEND_WHEN_UNCERTAIN:
+                    row.state, row.next_attempt_at = "retry", now
+                else:
+                    row.state = "uncertain"
+                row.last_error = "the sending process stopped during delivery"
+                row.lease_owner = row.lease_until = None
+                log.warning(
+                    "outbound %s (%s to %s) was interrupted: now %s",
+                    row.id,
+                    row.kind,
+                    row.recipient,
+                    row.state,
+                )
+                session.add(row)
+            session.commit()
+
+    def _claim(self, batch: int) -> list[int]:
+        now = self.clock()
+        free = or_(col(OutboundMessage.lease_until).is_(None), col(OutboundMessage.lease_until) < now)
+        due = (col(OutboundMessage.state).in_(DUE_STATES), col(OutboundMessage.next_attempt_at) <= now, free)
+        with db.session(self.engine) as session:
+            candidates = (
+                select(col(OutboundMessage.id)).where(*due).order_by(col(OutboundMessage.id)).limit(batch)
+            )
+            # Compare-and-set in one statement: a row another daemon leased in the
+            # meantime no longer matches `due`, so each row has exactly one owner.
+            claimed = (
+                session.execute(
+                    update(OutboundMessage)
+                    .where(col(OutboundMessage.id).in_(candidates.scalar_subquery()), *due)
+                    .values(lease_owner=self.owner, lease_until=now + LEASE)
+                    .returning(col(OutboundMessage.id))
+                )
+                .scalars()
+                .all()
+            )
+            session.commit()
+        return sorted(claimed)
+
+    def _send_claimed(self, transport: Transport, claimed: list[int], counts: Counter[str]) -> bool:
+        """Send the claimed rows; True when the server is unreachable (stop this round)."""
+        with db.session(self.engine) as session:
+            rows = [session.get(OutboundMessage, row_id) for row_id in claimed]
+            references = self._references(session, rows)
+            for index, row in enumerate(rows):
+                assert row is not None
+                row.state = "sending"
+                row.attempts += 1
+                session.add(row)
+                session.commit()
+                outcome = self._attempt(transport, row, references.get(row.ticket_id, ""))
+                counts[row.state] += 1
+                if outcome == "outage":
+                    self._release(session, rows[index + 1 :])
+                    session.commit()
+                    return True
+            session.commit()
+        return False
+
+    def _attempt(self, transport: Transport, row: OutboundMessage, reference: str) -> str:
+        now = self.clock()
+        name = file_name_for(row.message_id, row.kind, reference)
+        try:
+            transport.send(row.envelope_from, [row.recipient], row.raw, name)
+        except ServerUnavailable as error:
+            # Nobody answered, which is not this mail's fault: the try costs it
+            # nothing and it stays due, so each poll probes the server with one
+            # mail and the next poll after the outage sends everything. Counted,
+            # an outage longer than `max_attempts` backoffs (two hours with the
+            # defaults) failed every mail that was waiting.
+            row.attempts -= 1
+            self._settle(row, "retry", error)
+            row.next_attempt_at = now
+            self._report_outage(error)
+            return "outage"
+        except UncertainOutcome as error:
+            resend = row.kind in RESEND_WHEN_UNCERTAIN
+            self._settle(row, "retry" if resend else "uncertain", error)
+            # The operator's only trace of a mail that may or may not have arrived.
+            log.warning(
+                "outbound %s (%s to %s) may not have arrived: %s; %s",
+                row.id,
+                row.kind,
+                row.recipient,
+                error,
+                "will resend it with the same Message-ID" if resend else "now uncertain, not resent",
+            )
+            return "uncertain"
+        except PermanentFailure as error:
+            self._settle(row, "failed", error)
+            log.error("outbound %s to %s failed permanently: %s", row.id, row.recipient, error)
+            return "failed"
+        except TemporaryFailure as error:
+            final = row.attempts >= self.max_attempts
+            self._settle(row, "failed" if final else "retry", error)
+            if error.code is None:
+                # The connection broke mid-conversation: likely the server, not the
+                # mail, but counted all the same so a mail that always breaks it
+                # cannot hold up the ones behind it for ever.
+                self._report_outage(error)
+                return "outage"
+            log.warning("outbound %s to %s deferred: %s", row.id, row.recipient, error)
+            return "retry"
+        row.state, row.sent_at, row.last_error, row.last_code = "sent", now, None, 250
+        row.lease_owner = row.lease_until = None
+        if self._outage_logged:
+            log.info("mail server reachable again")
+            self._outage_logged = False
+        log.info(
+            "sent %s for %s to %s, message-id %r",
+            row.kind,
+            reference,
+            row.recipient,
+            row.message_id,
+        )
+        return "sent"
+
+    def _report_outage(self, error: DeliveryError) -> None:
+        # The server is down, not one mail's fault: say it once, not per mail.
+        if not self._outage_logged:
+            log.error("mail server unavailable, will retry: %s", error)
+            self._outage_logged = True
+
+    def _settle(self, row: OutboundMessage, state: str, error: DeliveryError) -> None:
+        row.state = state
+        row.last_error = str(error)[:2000]
+        row.last_code = error.code
+        row.lease_owner = row.lease_until = None
+        if state == "retry":
+            row.next_attempt_at = self.clock() + retry_delay(row.attempts, self.retry_base_seconds)
+
+    def _release(self, session: Session, rows: list[OutboundMessage | None]) -> None:
+        for row in rows:
+            if row is not None:
+                row.lease_owner = row.lease_until = None
+                session.add(row)
+
+    @staticmethod
+    def _references(session: Session, rows: list[OutboundMessage | None]) -> dict[int | None, str]:
+        ids = {row.ticket_id for row in rows if row is not None and row.ticket_id is not None}
+        if not ids:
+            return {}
+        found = session.execute(
+            select(col(Ticket.id), col(Ticket.reference)).where(col(Ticket.id).in_(ids))
+        ).all()
+        return {ticket_id: reference for ticket_id, reference in found}
+
+
+@dataclass(frozen=True)
+class Retried:
+    """What `retry` did to one outbox row, for the command line to print."""
+
+    id: int
+    ok: bool
+    """False for an unknown id and for a mail that still cannot be rendered."""
+    what: str
+    """One line: the row (kind, recipient, ticket) and what was done."""
+    queued: bool = False
+    """The row is due again: delivering now sends it."""
+
+
+def failed_ids(session: Session) -> list[int]:
+    """Every row in state `failed`, oldest first: what `caredesk outbox retry --failed` takes."""
+    statement = (
+        select(col(OutboundMessage.id))
+        .where(col(OutboundMessage.state) == "failed")
+        .order_by(col(OutboundMessage.id))
+    )
+    return list(session.execute(statement).scalars())
+
+
+def retry(session: Session, mailer: Mailer, outbound_id: int, *, actor: str, now: datetime) -> Retried:
+    """Give one row another chance, recorded on its ticket as `retried-<kind>` by `actor`.
+
+    A row whose rendering failed is rendered again with the current templates and
+    its own Message-ID; if the template is still broken it stays `failed` with the
+    new error. A failed or uncertain delivery is set back to `pending` with its
+    attempts reset, sending the very bytes stored. Other states are left alone.
+    The caller commits.
+    """
+    # Locked (on PostgreSQL) so a daemon settling the same row meanwhile waits for us.
+    row = session.get(OutboundMessage, outbound_id, with_for_update=True)
+    if row is None:
+        return Retried(outbound_id, False, f"#{outbound_id}: no such outgoing mail")
+    ticket = session.get(Ticket, row.ticket_id) if row.ticket_id is not None else None
+    label = f"#{row.id} {row.kind} to {row.recipient}" + (f" ({ticket.reference})" if ticket else "")
+    if row.state not in RETRYABLE_STATES:
+        return Retried(outbound_id, True, f"{label}: {row.state}, nothing to retry")
+    earlier = row.last_error or "no error recorded"
+    if not row.raw:
+        try:
+            row.subject, row.raw = mailer.rerender(row, now)
+        except (TemplateFailure, ValueError) as error:
+            row.last_error = str(error)[:2000]
+            session.add(row)
+            _retried_event(session, ticket, row, actor, now, f"still cannot be rendered: {error}")
+            log.error(
+                "outbound %s (%s, template %s) still cannot be rendered: %s",
+                row.id,
+                row.kind,
+                row.template,
+                error,
+            )
+            return Retried(outbound_id, False, f"{label}: still cannot be rendered, stays failed: {error}")
+        row.render_context = None
+        done = "rendered again with the current templates"
+        held = mailer.held_on_retry(session, row.recipient, now) if row.automatic else None
+        if held is not None:
+            row.state, row.last_error = "suppressed", held
+            session.add(row)
+            _retried_event(session, ticket, row, actor, now, f"{done}, but not sent: {held}")
+            return Retried(outbound_id, True, f"{label}: {done}, but suppressed: {held}")
+    else:
+        done = f"{row.state} delivery set back to pending"
+    row.state, row.attempts, row.next_attempt_at = "pending", 0, now
+    row.last_error = row.last_code = None
+    row.lease_owner = row.lease_until = None
+    session.add(row)
+    _retried_event(session, ticket, row, actor, now, f"{done}; earlier: {earlier}")
+    log.info("outbound %s (%s to %s) retried by %s: %s", row.id, row.kind, row.recipient, actor, done)
+    return Retried(outbound_id, True, f"{label}: {done}", queued=True)
+
+
+def _retried_event(
+    session: Session, ticket: Ticket | None, row: OutboundMessage, actor: str, now: datetime, reason: str
+) -> None:
+    if ticket is not None:
+        queries.add_event(
+            session,
+            ticket,
+            actor=actor,
+            action=f"retried-{row.kind}",
+            at=now,
+            reason=reason[:2000],
+            outbound_id=row.id,
+        )

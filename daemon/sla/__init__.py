@@ -1,0 +1,1 @@
+"""Service levels: the working calendar, the policy, stamping due dates on tickets."""

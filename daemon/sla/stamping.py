@@ -1,0 +1,255 @@
+"""Service levels on tickets: stamping the due dates, recording the first response, reading breaches.
+
+This module is where the pure SLA maths (`daemon.sla.policy`, `daemon.sla.calendar`) meets
+the `Ticket` row. It owns three facts about a ticket:
+
+* its **due dates**, stamped once when the ticket is made (`stamp_due_dates`,
+  or `due_values` for bulk inserts) on the calendar and targets of the rules in
+  force then, so that the dates a person was shown do not move when the rules
+  change later. A branch-recap ticket (`origin` `branch:<id>`) gets no
+  first-response due date: the branch answered its customer itself, and
+  caredesk never sees that answer.
+* its **first response**: the first human reply to the customer, i.e. the
+  first outbound mail of kind `reply` (the automatic acknowledgement does not
+  count). `record_first_response` sets it; the code that queues replies calls it.
+* how each target **stands** at a moment (`SlaView`): pending, overdue, met or
+  met late, and from that the breach flags that lists and reports show.
+* its **resolution cycle**: a resolved ticket that goes back to in-progress
+  (the customer replied, or `#effective no`) starts a new cycle, with a
+  resolution due date counted from the reopening (`restart_resolution_clock`).
+
+The resolution of a ticket is its `completed_at`, once its status is resolved
+or closed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from sqlalchemy import or_, update
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session, col
+
+from daemon.sla.calendar import DEFAULT_TIMEZONE, CalendarConfig, WorkCalendar
+from daemon.sla.policy import DueDates, SlaPolicy, TargetStatus, anchored_due_dates, due_dates, target_status
+from daemon.store import queries
+from daemon.store.models import Ticket
+
+CLOSED_STATUSES = ("resolved", "closed")
+"""A ticket in one of these is resolved: its clock has stopped."""
+RECAP_ORIGIN_PREFIX = "branch:"
+FIRST_RESPONSE_KIND = "reply"
+"""The outbound kind that is a human reply to the customer."""
+UPDATE_KINDS = (FIRST_RESPONSE_KIND, "resolution")
+"""The outbound kinds that tell the customer how the complaint stands (for the update interval)."""
+
+
+class Rules(Protocol):
+    """What stamping needs of the rules in force (`route.rules.Rules` has it).
+
+    The rules loader builds these sections from `rules.yaml`; naming only them here
+    keeps the SLA stage below the routing stage that parses the file.
+    """
+
+    @property
+    def calendar_config(self) -> CalendarConfig: ...
+
+    @property
+    def sla_config(self) -> SlaPolicy: ...
+
+
+def calendar_for(rules: Rules, timezone: str = DEFAULT_TIMEZONE) -> WorkCalendar:
+    """The working-day calendar of `rules`; built once per rules and zone (`CalendarConfig.build`)."""
+    return rules.calendar_config.build(timezone)
+
+
+def is_recap(origin: str) -> bool:
+    return origin.startswith(RECAP_ORIGIN_PREFIX)
+
+
+def due_values(
+    *,
+    received_at: datetime,
+    severity: str,
+    department: str,
+    sla_class: str | None,
+    origin: str,
+    rules: Rules,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> dict[str, datetime | None]:
+    """The due-date columns of a new ticket, for inserts that build rows as dictionaries."""
+    dates = due_dates(
+        received_at,
+        severity,
+        department,
+        rules.sla_config,
+        calendar_for(rules, timezone),
+        sla_class=sla_class,
+    )
+    return {
+        "first_response_due": None if is_recap(origin) else dates.first_response_due,
+        "resolution_due": dates.resolution_due,
+    }
+
+
+def stamp_due_dates(
+    ticket: Ticket, rules: Rules, now: datetime, *, timezone: str = DEFAULT_TIMEZONE
+) -> Ticket:
+    """Set the due dates of a new ticket from its receipt (`now` when it has no receipt time yet)."""
+    values = due_values(
+        received_at=ticket.received_at or now,
+        severity=ticket.severity,
+        department=ticket.department,
+        sla_class=ticket.sla_class,
+        origin=ticket.origin,
+        rules=rules,
+        timezone=timezone,
+    )
+    ticket.first_response_due = values["first_response_due"]
+    ticket.resolution_due = values["resolution_due"]
+    return ticket
+
+
+def ticket_due_dates(ticket: Ticket, rules: Rules, timezone: str = DEFAULT_TIMEZONE) -> DueDates | None:
+    """The ticket's stamped due dates with the ladder of the current rules; None when not stamped."""
+    if ticket.first_response_due is None or ticket.resolution_due is None:
+        return None
+    targets = rules.sla_config.targets(ticket.severity, ticket.department, ticket.sla_class)
+    return anchored_due_dates(
+        ticket.received_at,
+        ticket.first_response_due,
+        ticket.resolution_due,
+        targets,
+        calendar_for(rules, timezone),
+    )
+
+
+def restart_resolution_clock(
+    session: Session, ticket: Ticket, at: datetime, rules: Rules, *, timezone: str = DEFAULT_TIMEZONE
+) -> datetime:
+    """Start a new resolution cycle for a ticket reopened at `at`; return its new resolution due date.
+
+    The target counts again from the reopening, on today's rules and calendar;
+    the cycle number gives the new cycle's reminders and escalations their own
+    keys, so they are sent once more (and only once).
+    """
+    targets = rules.sla_config.targets(ticket.severity, ticket.department, ticket.sla_class)
+    due = calendar_for(rules, timezone).deadline(at, targets.resolution)
+    previous = ticket.resolution_due
+    ticket.resolution_due = due
+    ticket.resolution_cycle = (ticket.resolution_cycle or 1) + 1
+    session.add(ticket)
+    queries.add_event(
+        session,
+        ticket,
+        actor="caredesk",
+        action="resolution-cycle",
+        at=at,
+        field_name="resolution_due",
+        # In UTC, as the database gives the old value back.
+        old_value=previous.astimezone(UTC).isoformat() if previous else None,
+        new_value=due.astimezone(UTC).isoformat(),
+        reason=(
+            f"reopened: resolution cycle {ticket.resolution_cycle}, "
+            f"{targets.resolution.describe()} from the reopening"
+        ),
+    )
+    return due
+
+
+def record_first_response(session: Session, ticket: Ticket, at: datetime) -> bool:
+    """Record a reply to the customer queued at `at`; True when it is the (new) first one.
+
+    Call it for every outbound `reply`: only the earliest counts. The update
+    is conditional in the database, so two daemons relaying two replies at
+    once still keep the earlier one, and the history says whether it was on time.
+    """
+    assert ticket.id is not None
+    statement = (
+        update(Ticket)
+        .where(
+            col(Ticket.id) == ticket.id,
+            or_(col(Ticket.first_responded_at).is_(None), col(Ticket.first_responded_at) > at),
+        )
+        .values(first_responded_at=at)
+        .returning(col(Ticket.id))
+        .execution_options(synchronize_session=False)
+    )
+    if session.execute(statement).first() is None:
+        return False
+    previous = ticket.first_responded_at
+    # The row is written already; make the object agree without a second UPDATE.
+    set_committed_value(ticket, "first_responded_at", at)
+    queries.add_event(
+        session,
+        ticket,
+        actor="caredesk",
+        action="first-response",
+        at=at,
+        field_name="first_responded_at",
+        old_value=previous.isoformat() if previous else None,
+        new_value=at.isoformat(),
+        reason=_timeliness(ticket.first_response_due, at),
+    )
+    return True
+
+
+def _timeliness(due: datetime | None, at: datetime) -> str:
+    if due is None:
+        return "first reply to the customer"
+    verdict = "on time" if at <= due else "late"
+    return f"first reply to the customer, {verdict} (due {due.isoformat()})"
+
+
+@dataclass(frozen=True, slots=True)
+class SlaView:
+    """How a ticket's two targets stand at one moment; None where a target is not measured."""
+
+    first_response_due: datetime | None
+    resolution_due: datetime | None
+    first_responded_at: datetime | None
+    resolved_at: datetime | None
+    first_response_status: TargetStatus | None
+    resolution_status: TargetStatus | None
+
+    @property
+    def first_response_breached(self) -> bool:
+        return self.first_response_status in ("overdue", "met-late")
+
+    @property
+    def resolution_breached(self) -> bool:
+        return self.resolution_status in ("overdue", "met-late")
+
+    @property
+    def overdue(self) -> bool:
+        """Still open and past its resolution due date."""
+        return self.resolution_status == "overdue"
+
+
+def resolved_at(ticket: Ticket) -> datetime | None:
+    """When the ticket was resolved: its completion date, once its status says resolved or closed."""
+    return ticket.completed_at if ticket.status in CLOSED_STATUSES else None
+
+
+def sla_view(ticket: Ticket, now: datetime) -> SlaView:
+    """The ticket's targets as they stand at `now` (a breach stays a breach once met late)."""
+    done = resolved_at(ticket)
+    first_status: TargetStatus | None = None
+    if ticket.first_response_due is not None:
+        first_status = target_status(ticket.first_response_due, ticket.first_responded_at, now)
+    resolution_status: TargetStatus | None = None
+    # A resolved ticket whose completion date nobody recorded has an unknown
+    # outcome: neither on target nor overdue.
+    unknown = ticket.status in CLOSED_STATUSES and done is None
+    if ticket.resolution_due is not None and not unknown:
+        resolution_status = target_status(ticket.resolution_due, done, now)
+    return SlaView(
+        ticket.first_response_due,
+        ticket.resolution_due,
+        ticket.first_responded_at,
+        done,
+        first_status,
+        resolution_status,
+    )

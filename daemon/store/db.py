@@ -1,0 +1,356 @@
+"""Database engine set-up for SQLite (embedded default) and PostgreSQL (production).
+
+SQLite runs in WAL mode with `synchronous=FULL`: with NORMAL a committed
+transaction can roll back after a power loss, after we already moved the mail
+on the IMAP server. Every SQLite transaction starts with `BEGIN IMMEDIATE` so two
+processes never deadlock upgrading a read lock, and a busy timeout makes a locked
+database something we wait out, not an error.
+
+The schema is made and changed only by migrations (`daemon.store.migrations`): `upgrade`
+applies the missing ones, serialised so that several daemons starting at once
+never race; the daemon and the commands that write call it before they touch
+the database (`open_for_writing`).
+
+Commands that only look open the database with `open_read_only`: a SQLite file
+must already exist (a mistyped path is not quietly made into a new, empty
+database), it is opened `mode=ro` without switching the journal mode, PostgreSQL
+runs read-only transactions, and the schema must already be at this version's
+head; nothing is created and nothing is migrated. Both refuse a URL whose driver
+caredesk does not support (a configuration error), and a server that cannot be
+reached at the first connection is `DatabaseUnavailable`, one line for an operator.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import psycopg
+from sqlalchemy import URL, Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlmodel import Session
+
+from daemon.config import ConfigError
+from daemon.store import (
+    migrations,
+    models,  # noqa: F401 - models registers the tables on SQLModel.metadata
+)
+from daemon.store.migrations import SchemaError, Upgrade
+
+__all__ = [
+    "DatabaseNotReady",
+    "DatabaseUnavailable",
+    "SchemaError",
+    "Upgrade",
+    "check_reachable",
+    "check_url",
+    "create_schema",
+    "make_engine",
+    "open_for_writing",
+    "open_read_only",
+    "public_database_url",
+    "read_only_engine",
+    "read_only_status",
+    "session",
+    "upgrade",
+]
+
+log = logging.getLogger("caredesk.db")
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+# The PostgreSQL advisory lock held while migrating: the bytes of "caredesk".
+MIGRATION_LOCK_KEY = int.from_bytes(b"caredesk", "big")
+
+
+# The drivers caredesk ships and is tested with, by backend. `postgresql://` alone
+# would make SQLAlchemy load psycopg2, which caredesk does not depend on: it
+# means psycopg (3) here.
+_DRIVERS = {"sqlite": ("", "pysqlite"), "postgresql": ("", "psycopg")}
+SUPPORTED_URLS = "sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB (postgresql:// means the same)"
+
+
+class DatabaseUnavailable(Exception):
+    """The database server (or SQLite file) cannot be reached: the command cannot run now.
+
+    The message is one line naming the database with its password masked; the
+    command line exits EX_UNAVAILABLE (69), `ingest` EX_TEMPFAIL (75).
+    """
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"database {public_database_url(url)} unreachable: {reason}")
+        self.url = url
+        self.reason = reason
+
+
+class DatabaseNotReady(Exception):
+    """A read-only command found no database, or one whose schema is not this version's.
+
+    Nothing was created or migrated; the message says what to run. Exit code 1.
+    """
+
+
+def check_url(url: str) -> URL:
+    """`url` parsed, or ConfigError naming the key when caredesk has no driver for it."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(
+            f"database_url ([database] url): {_mask_text(url)!r} is not a database URL; use {SUPPORTED_URLS}"
+        ) from None
+    backend, _, driver = parsed.drivername.partition("+")
+    if driver not in _DRIVERS.get(backend, ()):
+        raise ConfigError(
+            f"database_url ([database] url): unsupported database driver {parsed.drivername!r} in "
+            f"{public_database_url(url)}; caredesk supports {SUPPORTED_URLS}"
+        )
+    if backend == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def public_database_url(url: str) -> str:
+    """`url` safe to print: the password, in the authority or the query, is `***`."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return _mask_text(url)
+    if "password" in parsed.query:
+        parsed = parsed.update_query_dict({"password": "***"})
+    return parsed.render_as_string(hide_password=True)
+
+
+def _mask_text(url: str) -> str:
+    """A URL SQLAlchemy cannot parse, with anything between `:` and `@` masked."""
+    return re.sub(r"(//[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`, with the durability settings this daemon relies on.
+
+    ConfigError for a driver caredesk does not support, before anything is made.
+    """
+    parsed = check_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(url)
+    return create_engine(parsed, pool_pre_ping=True, future=True)
+
+
+def read_only_engine(url: str) -> Engine:
+    """An engine that cannot write; DatabaseNotReady when the SQLite file does not exist.
+
+    SQLite is opened as a URI filename with `mode=ro`, which never creates the file,
+    and without the WAL switch or `BEGIN IMMEDIATE` of `make_engine`: a long read
+    never holds the lock the running daemon writes under. PostgreSQL runs every
+    transaction read-only.
+    """
+    parsed = check_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(parsed, execution_options={"postgresql_readonly": True})
+    database = parsed.database or ""
+    connect_args: dict[str, Any] = {"timeout": _busy_timeout_ms(url) / 1000, "check_same_thread": False}
+    if database in ("", ":memory:"):
+        return create_engine("sqlite://", connect_args=connect_args)
+    if not Path(database).exists():
+        raise DatabaseNotReady(
+            f"database file {database} does not exist (check database_url; "
+            "'caredesk db upgrade' or the daemon creates it)"
+        )
+    return create_engine(
+        f"sqlite:///file:{quote(database, safe='/')}?mode=ro&uri=true", connect_args=connect_args
+    )
+
+
+def open_for_writing(url: str) -> Engine:
+    """An engine for a command that writes: reachable, and migrated to head (`upgrade`).
+
+    DatabaseUnavailable when the first connection fails; the engine is disposed
+    of on any failure, so a daemon retrying at start leaks nothing.
+    """
+    engine = make_engine(url)
+    try:
+        check_reachable(engine, url)
+        upgrade(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def open_read_only(url: str) -> Engine:
+    """A read-only engine (`read_only_engine`) on a database whose schema is at head.
+
+    DatabaseNotReady, naming `caredesk db upgrade`, for a missing file, an empty
+    database, one made before migrations or one at an older revision; nothing is
+    created or migrated. SchemaError for a revision newer than this caredesk.
+    """
+    engine = read_only_engine(url)
+    try:
+        with _first_connection(engine, url) as connection:
+            _check_schema_is_current(connection, url)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def read_only_status(url: str) -> migrations.Status:
+    """The schema's migration status, read without creating or changing anything.
+
+    A SQLite file that does not exist yet has the status of an empty database.
+    """
+    try:
+        engine = read_only_engine(url)
+    except DatabaseNotReady:
+        return migrations.Status(None, migrations.head(), migrations.pending_revisions(None), False)
+    try:
+        with _first_connection(engine, url) as connection:
+            return migrations.status(connection)
+    finally:
+        engine.dispose()
+
+
+def check_reachable(engine: Engine, url: str) -> None:
+    """Connect once; DatabaseUnavailable, naming `url` with its password masked, if that fails."""
+    with _first_connection(engine, url):
+        pass
+
+
+@contextlib.contextmanager
+def _first_connection(engine: Engine, url: str) -> Iterator[Connection]:
+    """`engine.connect()`, with a failure to connect turned into DatabaseUnavailable."""
+    try:
+        connection = engine.connect()
+    except (OperationalError, psycopg.OperationalError) as error:
+        raise DatabaseUnavailable(url, unreachable_reason(error)) from None
+    with connection:
+        yield connection
+
+
+def unreachable_reason(error: BaseException) -> str:
+    """What the driver said, in a few words: `connection refused`, not libpq's paragraph.
+
+    The URL already names the server, so libpq's `connection to server at "…",
+    port … failed:` prefix and its hint lines are left out.
+    """
+    original = getattr(error, "orig", None) or error
+    text = str(original).strip()
+    line = text.splitlines()[0].strip() if text else type(original).__name__
+    line = line.removeprefix("connection failed: ")
+    found = re.match(r"connection to server (?:at|on) .*? failed: (.*)", line)
+    if found:
+        line = found.group(1)
+    line = re.sub(r"^(FATAL|ERROR):\s+", "", line).strip()
+    if line[:1].isupper() and line[1:2].islower():
+        line = line[0].lower() + line[1:]
+    return line or type(original).__name__
+
+
+def _check_schema_is_current(connection: Connection, url: str) -> None:
+    status = migrations.status(connection)
+    where = f"the database at {public_database_url(url)}"
+    if status.unversioned_tables:
+        raise DatabaseNotReady(
+            f"{where} has caredesk tables made before migrations (run 'caredesk db upgrade' to adopt them)"
+        )
+    if status.current is None:
+        raise DatabaseNotReady(f"{where} has no caredesk schema (run 'caredesk db upgrade')")
+    if status.current != status.head:
+        raise DatabaseNotReady(
+            f"{where} is at revision {status.current}, this caredesk needs {status.head} "
+            "(run 'caredesk db upgrade')"
+        )
+
+
+def _sqlite_engine(url: str) -> Engine:
+    database = make_url(url).database or ""
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    busy_ms = _busy_timeout_ms(url)
+    engine = create_engine(url, connect_args={"timeout": busy_ms / 1000, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not pysqlite, decide when transactions begin, so that
+        # SAVEPOINTs work (pysqlite's own transaction handling breaks them).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        _use_wal(cursor, busy_ms)
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _use_wal(cursor: Any, busy_ms: int) -> None:
+    """Switch the database file to WAL (it stays so), waiting out others doing the same.
+
+    Switching needs the file to itself, and SQLite answers "database is locked" at
+    once, without its busy wait, to a connection that tries while another one is
+    switching: what several daemons starting together on a new database do.
+    """
+    deadline = time.monotonic() + busy_ms / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
+
+
+def _busy_timeout_ms(url: str) -> int:
+    """How long to wait for a locked database: `?timeout=<seconds>` in the URL, else 30 s.
+
+    `timeout` is pysqlite's own URL parameter; it used to be overridden silently
+    by the default (the fault tests set it low to pass the wait in seconds).
+    """
+    value = make_url(url).query.get("timeout")
+    if value is None:
+        return SQLITE_BUSY_TIMEOUT_MS
+    return int(float(value if isinstance(value, str) else value[-1]) * 1000)
+
+
+def upgrade(engine: Engine) -> Upgrade:
+    """Bring the schema to the newest revision (`alembic upgrade head`); a no-op when it is there.
+
+    One transaction, taken so that only one process migrates at a time: on
+    PostgreSQL it holds an advisory lock until it commits (DDL is transactional
+    there), on SQLite `BEGIN IMMEDIATE` already holds the database's write lock.
+    Whoever waited finds the schema at head and does nothing. A database made by
+    `create_all` before migrations is stamped at the baseline when it matches it;
+    otherwise, and for a revision this version does not know, `SchemaError`.
+    """
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        result = migrations.upgrade(connection)
+    if result.stamped:
+        log.info("database made before migrations adopted at %s", migrations.BASELINE)
+    for revision in result.applied:
+        log.info("database migration %s applied: %s", revision.id, revision.message)
+    return result
+
+
+def create_schema(engine: Engine) -> None:
+    """`upgrade`, under the name the tests and scripts know."""
+    upgrade(engine)
+
+
+def session(engine: Engine) -> Session:
+    # Objects stay usable after commit: callers read ids and fields they just wrote.
+    return Session(engine, expire_on_commit=False)

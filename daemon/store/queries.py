@@ -1,0 +1,176 @@
+"""Database operations shared by the stages: idempotent inserts, checkpoints,
+ticket references and the append-only ticket history.
+
+Nothing here parses, routes or renders; callers own the transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col
+
+from daemon.store.models import InboundMessage, MailboxCheckpoint, ReferenceCounter, Ticket, TicketEvent
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A raw message as a mailbox handed it over, with its stable id in that mailbox."""
+
+    key: str
+    raw: bytes
+    uidvalidity: int | None = None
+    uid: int | None = None
+    oversize: int | None = None
+    """Set to the real size when only the headers were fetched because the mail was too big."""
+    arrived_at: datetime | None = None
+    """When the mailbox received it (IMAP INTERNALDATE, Maildir file time); None if unknown."""
+
+
+def insert_ignore(session: Session, model: Any, values: dict[str, Any], keys: Sequence[str]) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING; True when a row was inserted.
+
+    Repeated or concurrent inserts of the same thing are then no-ops, not errors,
+    which is what makes re-fetching a mail after a crash harmless.
+    """
+    return insert_ignore_returning(session, model, values, keys) is not None
+
+
+def insert_ignore_returning(
+    session: Session, model: Any, values: dict[str, Any], keys: Sequence[str]
+) -> Any | None:
+    """Like `insert_ignore`, giving the new row's primary key (first column), or None."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=list(keys))
+    # rowcount is not reliable here (psycopg reports -1), a returned row is.
+    primary_key = list(model.__table__.primary_key.columns)
+    row = session.execute(statement.returning(*primary_key)).first()
+    return None if row is None else row[0]
+
+
+def record_fetched(
+    session: Session,
+    source: str,
+    messages: Iterable[Fetched],
+    *,
+    received_at: datetime,
+    checkpoint: tuple[int, int] | None = None,
+) -> int:
+    """Commit-1 of a batch: the raw bytes of every message, and the checkpoint with them.
+
+    Because the checkpoint moves in the same transaction as the rows, the two can
+    never disagree. Returns how many messages were new.
+    """
+    inserted = 0
+    for message in messages:
+        values: dict[str, Any] = {
+            "source": source,
+            "source_key": message.key,
+            "uidvalidity": message.uidvalidity,
+            "uid": message.uid,
+            "raw": message.raw,
+            "raw_sha256": hashlib.sha256(message.raw).hexdigest(),
+            "size": message.oversize or len(message.raw),
+            "state": "stored",
+            "reason": "",
+            "attempts": 0,
+            "disposition": "pending",
+            "received_at": received_at,
+            "arrived_at": message.arrived_at or received_at,
+        }
+        if message.oversize:
+            values["reason"] = f"oversize: {message.oversize} bytes; only the headers were fetched"
+        inserted += insert_ignore(session, InboundMessage, values, ["source", "source_key"])
+    if checkpoint is not None:
+        save_checkpoint(session, source, *checkpoint, now=received_at)
+    return inserted
+
+
+def load_checkpoint(session: Session, source: str) -> MailboxCheckpoint | None:
+    return session.get(MailboxCheckpoint, source)
+
+
+def save_checkpoint(session: Session, source: str, uidvalidity: int, last_uid: int, *, now: datetime) -> None:
+    existing = session.get(MailboxCheckpoint, source)
+    if existing is None:
+        session.add(
+            MailboxCheckpoint(source=source, uidvalidity=uidvalidity, last_uid=last_uid, updated_at=now)
+        )
+        return
+    if existing.uidvalidity != uidvalidity:
+        existing.uidvalidity, existing.last_uid = uidvalidity, last_uid
+    else:
+        existing.last_uid = max(existing.last_uid, last_uid)
+    existing.updated_at = now
+    session.add(existing)
+
+
+def next_reference(session: Session, prefix: str, year: int) -> str:
+    """The next `PREFIX-YEAR-NNNNNN`, unique across processes (a row lock orders them)."""
+    key = f"{prefix}-{year}"
+    insert_ignore(session, ReferenceCounter, {"key": key, "value": 0}, ["key"])
+    statement = (
+        update(ReferenceCounter)
+        .where(col(ReferenceCounter.key) == key)
+        .values(value=col(ReferenceCounter.value) + 1)
+        .returning(col(ReferenceCounter.value))
+    )
+    number = session.execute(statement).scalar_one()
+    return f"{key}-{number:06d}"
+
+
+def add_event(
+    session: Session,
+    ticket: Ticket,
+    *,
+    actor: str,
+    action: str,
+    at: datetime,
+    reason: str = "",
+    field_name: str | None = None,
+    old_value: str | None = None,
+    new_value: str | None = None,
+    inbound_id: int | None = None,
+    outbound_id: int | None = None,
+) -> None:
+    """Append one history entry; history is never edited."""
+    assert ticket.id is not None
+    session.add(
+        TicketEvent(
+            ticket_id=ticket.id,
+            at=at,
+            actor=actor,
+            action=action,
+            reason=reason,
+            field_name=field_name,
+            old_value=old_value,
+            new_value=new_value,
+            inbound_id=inbound_id,
+            outbound_id=outbound_id,
+        )
+    )
+
+
+def find_ticket(session: Session, reference: str) -> Ticket | None:
+    return session.execute(select(Ticket).where(col(Ticket.reference) == reference.upper())).scalars().first()
+
+
+def prior_complaint_times(session: Session, customer_email: str, since: datetime) -> tuple[datetime, ...]:
+    statement = (
+        select(col(Ticket.received_at))
+        .where(col(Ticket.customer_email) == customer_email, col(Ticket.received_at) >= since)
+        .order_by(col(Ticket.received_at))
+    )
+    return tuple(session.execute(statement).scalars())
+
+
+def count_by_state(session: Session) -> dict[str, int]:
+    statement = select(col(InboundMessage.state), func.count()).group_by(col(InboundMessage.state))
+    return {state: count for state, count in session.execute(statement).all()}

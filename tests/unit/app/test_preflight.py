@@ -1,0 +1,76 @@
+"""The start-up template check: a missing or broken template is a configuration error with file and line."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from daemon import shipped
+from daemon.app.preflight import check_templates, required_templates
+from daemon.config import ConfigError
+
+
+@pytest.fixture
+def templates(tmp_path: Path) -> Path:
+    folder = tmp_path / "templates"
+    shutil.copytree(shipped.templates(), folder)
+    return folder
+
+
+def test_shipped_templates_pass() -> None:
+    check_templates(shipped.templates())
+
+
+def test_every_template_the_daemon_sends_is_required() -> None:
+    names = required_templates()
+    assert "acknowledgement.txt" in names
+    assert "department_notice.txt" in names
+    assert "escalation.txt" in names
+    assert len(names) == len(list(shipped.templates().glob("*.txt")))
+
+
+def test_missing_template_is_named(templates: Path) -> None:
+    (templates / "acknowledgement.txt").unlink()
+    with pytest.raises(ConfigError, match=r"acknowledgement\.txt: template missing"):
+        check_templates(templates)
+
+
+def test_syntax_error_names_file_and_line(templates: Path) -> None:
+    path = templates / "department_notice.txt"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines.insert(2, "{% if broken %}never closed")
+    path.write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        check_templates(templates)
+    assert str(caught.value).startswith(f"{path}:")
+    assert "endif" in str(caught.value) or "end of template" in str(caught.value)
+
+
+def test_template_without_subject_block_is_refused(templates: Path) -> None:
+    (templates / "survey.txt").write_text("{% block body %}hello{% endblock %}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"survey\.txt.*no block 'subject'"):
+        check_templates(templates)
+
+
+def test_unknown_filter_is_refused(templates: Path) -> None:
+    (templates / "resolution.txt").write_text(
+        "{% block subject %}x{% endblock %}{% block body %}{{ ticket.reference | shout }}{% endblock %}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match=r"resolution\.txt:1:.*shout"):
+        check_templates(templates)
+
+
+def test_runtime_error_in_template_is_refused(templates: Path) -> None:
+    (templates / "escalation.txt").write_text(
+        "{% block subject %}{{ 1 / 0 }}{% endblock %}{% block body %}b{% endblock %}\n", encoding="utf-8"
+    )
+    with pytest.raises(ConfigError, match=r"escalation\.txt.*ZeroDivisionError"):
+        check_templates(templates)
+
+
+def test_folder_that_does_not_exist(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="is not a folder"):
+        check_templates(tmp_path / "nope")
