@@ -2,7 +2,7 @@
 
 The command line reads the real clock, so only numbers that do not depend on
 the moment are checked here (the moment-dependent ones are checked on an
-injected clock in tests/unit/test_report_monthly.py).
+injected clock in tests/unit/report/test_report_monthly.py).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from daemon.store import db
 from tests.clockpin import config_variables
 from tests.integration.helpers import PROJECT, run_cli, write_config
 from tests.reportmonth import csv_sections, populate, reference
-from tests.unit.test_report_monthly import BY_BRANCH, BY_CHANNEL, BY_DEPARTMENT, BY_PRODUCT
+from tests.unit.report.test_report_monthly import BY_BRANCH, BY_CHANNEL, BY_DEPARTMENT, BY_PRODUCT
 
 pytestmark = pytest.mark.integration
 
