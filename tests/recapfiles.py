@@ -16,9 +16,10 @@ from datetime import date, timedelta
 import openpyxl
 
 from daemon.recap.columns import COLUMNS
-from daemon.recap.reader import CellValue
+from daemon.recap.sheet import CellValue
 from daemon.recap.template import FIRST_DATA_ROW, write_template
-from daemon.route.rules import Rules, parse_rules
+from daemon.route.loader import parse_rules
+from daemon.route.rules import Rules
 
 MiB = 1024 * 1024
 

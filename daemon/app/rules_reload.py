@@ -24,9 +24,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, select
 from sqlmodel import col
 
-from daemon.config import ConfigError
-from daemon.outbox.enqueue import Mailer
-from daemon.route.rules import Problem, Rules, check_rules, format_problem
+from daemon.config import Config, ConfigError
+from daemon.outbox.enqueue import Mailer, Outgoing
+from daemon.route.loader import check_rules
+from daemon.route.rules import Problem, Rules, format_problem
 from daemon.store import db
 from daemon.store.models import OutboundMessage
 
@@ -204,6 +205,22 @@ class RulesHolder:
             self._unsent = refusal
 
 
+@dataclass(frozen=True, slots=True)
+class AlertSettings:
+    """Who is told about refused rules, and how the alert names this daemon and tells its time."""
+
+    admin_address: str
+    """Where alerts go; empty: the refusal is reported in the log only."""
+    instance: str
+    timezone: str
+    """The zone the alert's "refused at" time is written in."""
+
+    @classmethod
+    def from_config(cls, config: Config) -> AlertSettings:
+        """The settings as caredesk.toml gives them."""
+        return cls(config.admin_address, config.instance, config.timezone)
+
+
 class AdminAlert:
     """Mails a rules refusal to `admin_address` through the outbox, in its own transaction.
 
@@ -212,20 +229,13 @@ class AdminAlert:
     """
 
     def __init__(
-        self,
-        engine: Engine,
-        mailer: Mailer,
-        admin_address: str,
-        *,
-        instance: str,
-        timezone: str,
-        clock: Callable[[], datetime],
+        self, engine: Engine, mailer: Mailer, settings: AlertSettings, *, clock: Callable[[], datetime]
     ) -> None:
         self.engine = engine
         self.mailer = mailer
-        self.admin_address = admin_address
-        self.instance = instance
-        self.zone = ZoneInfo(timezone)
+        self.admin_address = settings.admin_address
+        self.instance = settings.instance
+        self.zone = ZoneInfo(settings.timezone)
         self.clock = clock
 
     def __call__(self, refusal: Refusal) -> None:
@@ -245,10 +255,12 @@ class AdminAlert:
                 return
             self.mailer.queue(
                 session,
-                kind=ALERT_KIND,
-                recipient=self.admin_address,
-                template=ALERT_TEMPLATE,
-                context=self.context(refusal),
+                Outgoing(
+                    kind=ALERT_KIND,
+                    recipient=self.admin_address,
+                    template=ALERT_TEMPLATE,
+                    context=self.context(refusal),
+                ),
             )
             session.commit()
         log.info("refused rules version %s reported to %s", refusal.version, self.admin_address)

@@ -18,11 +18,12 @@ from datetime import datetime, timedelta
 from types import FrameType
 
 import schedule
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from daemon import clock as daemon_clock
 from daemon.app.preflight import check_templates
-from daemon.app.rules_reload import AdminAlert, RulesHolder
+from daemon.app.rules_reload import AdminAlert, AlertSettings, RulesHolder
 from daemon.config import Config, public_url
 from daemon.fetch.imap import ImapMailbox
 from daemon.fetch.intake import Intake
@@ -34,10 +35,16 @@ from daemon.outbox.enqueue import Mailer
 from daemon.periodic import ladder
 from daemon.recap import deadline as recap_deadline
 from daemon.report import mailing as report_mailing
-from daemon.send.delivery import OutboxSender
+from daemon.route.rules import Rules
+from daemon.send.delivery import OutboxSender, RetryPolicy
 from daemon.send.transports import make_transport
 from daemon.store import db
-from daemon.tickets.processing import Processor
+from daemon.tickets.complaints import NewComplaints
+from daemon.tickets.conversation import Conversation
+from daemon.tickets.desk import Desk
+from daemon.tickets.processing import Parts, Processor
+from daemon.tickets.staff import StaffReplies
+from daemon.tickets.threads import Threads
 
 log = logging.getLogger("caredesk.service")
 
@@ -56,6 +63,16 @@ def make_mailbox_factory(config: Config) -> Callable[[], Mailbox]:
         return lambda: MaildirMailbox(path)
     settings = config.mailbox
     return lambda: ImapMailbox(settings)
+
+
+def make_processor(engine: Engine, rules: Callable[[], Rules], desk: Desk) -> Processor:
+    """The processing stage, its parts sharing `desk` (and with it the one mailer)."""
+    parts = Parts(
+        threads=Threads(desk.config, desk.signing_key),
+        conversation=Conversation(desk, StaffReplies(desk)),
+        complaints=NewComplaints(desk),
+    )
+    return Processor(engine, rules, desk, parts)
 
 
 class Daemon:
@@ -78,22 +95,18 @@ class Daemon:
         renderer = Renderer(config.templates)
         self.mailer = Mailer(config, renderer, clock, self.signing_key)
         self.rules.on_refused = AdminAlert(
-            self.engine,
-            self.mailer,
-            config.admin_address,
-            instance=config.instance,
-            timezone=config.timezone,
-            clock=clock,
+            self.engine, self.mailer, AlertSettings.from_config(config), clock=clock
         )
-        self.processor = Processor(self.engine, config, self.rules, renderer, clock, self.signing_key)
+        # One mailer for everything that queues mail: tickets, recaps, the SLA ladder,
+        # reports and the rules alert all go through `self.mailer`.
+        desk = Desk(config, clock, self.mailer, self.signing_key)
+        self.processor = make_processor(self.engine, self.rules, desk)
         self.intake = Intake(
             self.engine,
             make_mailbox_factory(config),
             self.processor,
             clock,
-            batch_size=config.mailbox.batch_size,
-            processed_folder=config.mailbox.processed_folder,
-            quarantine_folder=config.mailbox.quarantine_folder,
+            config.mailbox,
         )
         owner = f"{socket.gethostname()}:{os.getpid()}"
         self.outbox = OutboxSender(
@@ -101,8 +114,7 @@ class Daemon:
             lambda: make_transport(config.smtp),
             clock,
             owner=owner,
-            max_attempts=config.smtp.max_attempts,
-            retry_base_seconds=config.smtp.retry_base_seconds,
+            retries=RetryPolicy(config.smtp.max_attempts, config.smtp.retry_base_seconds),
         )
 
     def close(self) -> None:
@@ -168,9 +180,7 @@ class Daemon:
     def run_recap_deadlines(self) -> Counter[str]:
         """Queue the branch-recap reminders and the missing-branch report that are due, each once."""
         try:
-            return recap_deadline.run_recap_deadlines(
-                self.engine, self.rules(), self.processor.mailer, self.clock()
-            )
+            return recap_deadline.run_recap_deadlines(self.engine, self.rules(), self.mailer, self.clock())
         except Exception as error:
             log.error("recap deadlines failed: %s: %s", type(error).__name__, error)
             return Counter({"recap_deadline_errors": 1})
@@ -183,23 +193,12 @@ class Daemon:
         """
         now, rules, zone = self.clock(), self.rules(), self.config.timezone
         owner = f"{socket.gethostname()}:{os.getpid()}"
+        steps = ladder.LadderRun(rules, self.mailer, now, timezone=zone, owner=owner)
+        reports = report_mailing.ReportMail(rules, self.mailer, now, zone, organisation=self.config.name)
         work: tuple[tuple[str, Callable[[], Counter[str]]], ...] = (
-            (
-                "sla",
-                lambda: ladder.run_ladder(self.engine, rules, self.mailer, now, timezone=zone, owner=owner),
-            ),
-            (
-                "monthly_report",
-                lambda: report_mailing.send_monthly_reports(
-                    self.engine, rules, self.mailer, now, timezone=zone, organisation=self.config.name
-                ),
-            ),
-            (
-                "results_reminder",
-                lambda: report_mailing.remind_results(
-                    self.engine, rules, self.mailer, now, timezone=zone, organisation=self.config.name
-                ),
-            ),
+            ("sla", lambda: ladder.run_ladder(self.engine, steps)),
+            ("monthly_report", lambda: report_mailing.send_monthly_reports(self.engine, reports)),
+            ("results_reminder", lambda: report_mailing.remind_results(self.engine, reports)),
         )
         counts: Counter[str] = Counter()
         for name, job in work:

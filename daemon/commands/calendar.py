@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from daemon import clock
 from daemon.commands import UserError, configure
 from daemon.config import ConfigError
-from daemon.route.rules import Rules, RulesError, format_problem, load_rules
+from daemon.route.loader import load_rules
+from daemon.route.rules import Rules, RulesError, format_problem
 from daemon.sla.calendar import Day, WorkCalendar
 
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
@@ -25,22 +27,40 @@ def register(commands: Any) -> None:
     calendar.set_defaults(handler=cmd_calendar)
 
 
+@dataclass(frozen=True)
+class MonthListing:
+    """One month of the calendar, as the command lists it."""
+
+    year: int
+    month: int
+    days: tuple[Day, ...]
+
+    @property
+    def name(self) -> str:
+        """`2026-08`."""
+        return f"{self.year}-{self.month:02d}"
+
+    @property
+    def working(self) -> int:
+        """How many of the days are working days."""
+        return sum(day.working for day in self.days)
+
+
 def cmd_calendar(args: argparse.Namespace) -> int:
     config = configure(args)
     rules = _load(Path(args.rules) if args.rules else config.rules)
     calendar = rules.calendar_config.build(config.timezone)
     year, month = _parse_month(args.month, calendar)
-    days = calendar.month(year, month)
-    working = sum(day.working for day in days)
+    listing = MonthListing(year, month, tuple(calendar.month(year, month)))
     if args.json:
-        print(json.dumps(_as_json(calendar, rules, year, month, days, working), ensure_ascii=False, indent=2))
+        print(json.dumps(_as_json(calendar, rules, listing), ensure_ascii=False, indent=2))
         return 0
     start, end = calendar.hours
-    print(f"{year}-{month:02d}  {calendar.zone}  business hours {start:%H:%M}-{end:%H:%M}  ({rules.source})")
-    for day in days:
+    print(f"{listing.name}  {calendar.zone}  business hours {start:%H:%M}-{end:%H:%M}  ({rules.source})")
+    for day in listing.days:
         state = "working" if day.working else "-"
         print(f"{day.date.isoformat()} {day.date:%a}  {state:<8} {_reason(day)}".rstrip())
-    print(f"{working} working days")
+    print(f"{listing.working} working days")
     return 0
 
 
@@ -73,17 +93,15 @@ def _parse_month(text: str | None, calendar: WorkCalendar) -> tuple[int, int]:
     return int(found.group(1)), int(found.group(2))
 
 
-def _as_json(
-    calendar: WorkCalendar, rules: Rules, year: int, month: int, days: list[Day], working: int
-) -> dict[str, Any]:
+def _as_json(calendar: WorkCalendar, rules: Rules, listing: MonthListing) -> dict[str, Any]:
     start, end = calendar.hours
     return {
-        "month": f"{year}-{month:02d}",
+        "month": listing.name,
         "timezone": str(calendar.zone),
         "business_hours": {"start": f"{start:%H:%M}", "end": f"{end:%H:%M}"},
         "rules": rules.source,
         "rules_version": rules.version,
-        "working_days": working,
+        "working_days": listing.working,
         "days": [
             {
                 "date": day.date.isoformat(),
@@ -92,6 +110,6 @@ def _as_json(
                 "kind": day.kind,
                 "reason": day.reason,
             }
-            for day in days
+            for day in listing.days
         ],
     }

@@ -19,7 +19,7 @@ from sqlmodel import col
 
 from daemon.app.service import Daemon
 from daemon.commands import UserError, configure, iso, open_engine
-from daemon.send import delivery
+from daemon.send import requeue
 from daemon.store import db
 from daemon.store.models import OutboundMessage, Ticket
 
@@ -101,11 +101,9 @@ def cmd_retry(args: argparse.Namespace) -> int:
     who = _who()
     with Daemon(config) as daemon:
         with db.session(daemon.engine) as session:
-            wanted = list(dict.fromkeys([*args.ids, *(delivery.failed_ids(session) if args.failed else [])]))
+            wanted = list(dict.fromkeys([*args.ids, *(requeue.failed_ids(session) if args.failed else [])]))
             now = daemon.clock()
-            results = [
-                delivery.retry(session, daemon.mailer, row_id, actor=who, now=now) for row_id in wanted
-            ]
+            results = [requeue.retry(session, daemon.mailer, row_id, actor=who, now=now) for row_id in wanted]
             session.commit()
         if not results:
             print("no failed outgoing mail")

@@ -16,9 +16,10 @@ from sqlmodel import Session, col
 from daemon import clock
 from daemon.commands import UserError, configure, open_engine
 from daemon.config import Config
+from daemon.recap.heading import parse_month
 from daemon.recap.template import write_template
-from daemon.recap.validate import parse_month
-from daemon.route.rules import Rules, RulesError, load_rules
+from daemon.route.loader import load_rules
+from daemon.route.rules import Rules, RulesError
 from daemon.store import db
 from daemon.store.models import InboundMessage, RecapAttachment, RecapFile, RecapRowLink
 

@@ -35,7 +35,8 @@ from sqlmodel import Session, col
 
 from daemon.parse.message import InboundMail
 from daemon.parse.parser import parse
-from daemon.route.router import BY_DEFAULT, BY_DETECTION, BY_PRODUCT, Decision, RouteContext, route
+from daemon.route.decision import BY_DEFAULT, BY_DETECTION, BY_PRODUCT, Decision, RouteContext
+from daemon.route.router import route
 from daemon.route.rules import Rules
 from daemon.store.models import InboundMessage, Ticket, TicketEvent
 from daemon.tickets.processing import HISTORY_WINDOW

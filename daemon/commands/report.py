@@ -14,10 +14,11 @@ from daemon.commands import UserError, configure, open_engine
 from daemon.config import Config, ConfigError
 from daemon.report import csv_out, html_out, text_out
 from daemon.report.monthly import build_monthly
-from daemon.report.periods import Month, Quarter
+from daemon.report.periods import AsOf, Month, Quarter
 from daemon.report.review import build_review
 from daemon.report.xlsx_out import monthly_xlsx
-from daemon.route.rules import Rules, RulesError, format_problem, load_rules
+from daemon.route.loader import load_rules
+from daemon.route.rules import Rules, RulesError, format_problem
 from daemon.store import db
 
 MONTHLY_FORMATS = ("xlsx", "csv", "html")
@@ -54,11 +55,9 @@ def cmd_report_monthly(args: argparse.Namespace) -> int:
     if unknown:
         known = ", ".join(rules.departments)
         raise UserError(f"unknown department {', '.join(unknown)}; the departments are: {known}")
-    now = clock.now()
+    as_of = AsOf(clock.now(), config.timezone)
     with open_engine(config) as engine, db.session(engine) as session:
-        report = build_monthly(
-            session, rules, month, now=now, timezone=config.timezone, departments=tuple(args.department)
-        )
+        report = build_monthly(session, rules, month, as_of, tuple(args.department))
     if args.format == "xlsx":
         write_output(monthly_xlsx(report, organisation=config.name), args.out)
     elif args.format == "csv":
@@ -76,7 +75,7 @@ def cmd_report_review(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise UserError(f"--quarter: {error}") from None
     with open_engine(config) as engine, db.session(engine) as session:
-        review = build_review(session, rules, quarter, now=clock.now(), timezone=config.timezone)
+        review = build_review(session, rules, quarter, AsOf(clock.now(), config.timezone))
     if args.format == "json":
         write_output(json.dumps(text_out.review_json(review), ensure_ascii=False, indent=2) + "\n", args.out)
     elif args.format == "csv":

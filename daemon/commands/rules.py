@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,8 +34,10 @@ from daemon.commands.replay import (
 from daemon.config import Config, load_config
 from daemon.parse.message import InboundMail
 from daemon.parse.parser import parse
-from daemon.route.router import BY_DEFAULT, BY_DETECTION, BY_PRODUCT, Decision, RouteContext, route
-from daemon.route.rules import Rules, check_rules, format_problem
+from daemon.route.decision import BY_DEFAULT, BY_DETECTION, BY_PRODUCT, Decision, RouteContext
+from daemon.route.loader import check_rules
+from daemon.route.router import route
+from daemon.route.rules import Rules, format_problem
 from daemon.store import db
 
 
@@ -145,6 +148,7 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
     rules_path = Path(args.rules) if args.rules else config.rules
     rules = _usable_rules(rules_path)
     history = _History(config, args.history)
+    run = _TestRun(rules, config, history, args.verbose)
     results: list[dict[str, Any]] = []
     failed = False
     try:
@@ -155,7 +159,7 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
                 print(f"caredesk: cannot read {name}: {error.strerror}", file=sys.stderr)
                 failed = True
                 continue
-            results.append(_test_one(name, raw, rules, config, history, args.verbose))
+            results.append(_test_one(run, name, raw))
     except SQLAlchemyError as error:
         raise UserError(f"cannot read the database: {_db_error(error)}") from None
     finally:
@@ -170,13 +174,24 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _test_one(
-    name: str, raw: bytes, rules: Rules, config: Config, history: _History, verbose: bool
-) -> dict[str, Any]:
-    mail = parse(raw, own_addresses=(config.address,))
-    context, prior, history_note = history.context(mail)
-    decision = route(mail, rules, context, trace=verbose)
-    kind = classify(mail, own_addresses=(config.address,), thread_ticket_id=None)
+@dataclass(frozen=True, slots=True)
+class _TestRun:
+    """What one `rules test` routes every mail with, and how much it says."""
+
+    rules: Rules
+    config: Config
+    history: _History
+    verbose: bool
+    """Also trace the rules that did not match."""
+
+
+def _test_one(run: _TestRun, name: str, raw: bytes) -> dict[str, Any]:
+    """How the rules route one mail, as the JSON object `rules test --json` prints."""
+    rules, own_addresses = run.rules, (run.config.address,)
+    mail = parse(raw, own_addresses=own_addresses)
+    context, prior, history_note = run.history.context(mail)
+    decision = route(mail, rules, context, trace=run.verbose)
+    kind = classify(mail, own_addresses=own_addresses, thread_ticket_id=None)
     result: dict[str, Any] = {
         "file": name,
         "message_id": mail.message_id,
@@ -195,7 +210,7 @@ def _test_one(
         },
         "tag_rules": _tag_rules(decision, rules),
     }
-    if verbose:
+    if run.verbose:
         result["misses"] = [
             {"rule": miss.rule, "description": miss.description, "reasons": list(miss.reasons)}
             for miss in decision.misses
@@ -265,7 +280,12 @@ def _test_lines(result: dict[str, Any], rules_path: Path) -> list[str]:
         lines.append(
             f"  note: the daemon would not route this mail: {result['kind']}: {result['kind_reason']}"
         )
-    lines.append("  matched rules:" if result["hits"] else "  matched rules: none")
+    return lines + _rule_lines(result)
+
+
+def _rule_lines(result: dict[str, Any]) -> list[str]:
+    """The rules that matched, with why, then (with --verbose) those that did not."""
+    lines = ["  matched rules:" if result["hits"] else "  matched rules: none"]
     for hit in result["hits"]:
         lines.append(f"    {hit['rule']}: {hit['description']}")
         lines.extend(f"      - {reason}" for reason in hit["matched"])

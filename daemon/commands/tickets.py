@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,6 +20,7 @@ from sqlmodel import col
 from daemon import clock
 from daemon.commands import UserError, configure, iso, open_engine
 from daemon.config import Config
+from daemon.route.decision import BY_DETECTION, BY_PRODUCT
 from daemon.sla.stamping import sla_view
 from daemon.store import db, queries
 from daemon.store.models import InboundMessage, OutboundMessage, Ticket, TicketEvent
@@ -112,55 +114,60 @@ def _breaches(ticket: Ticket, now: datetime) -> str:
 
 
 def _ticket_detail(session: Any, ticket: Ticket, now: datetime) -> dict[str, Any]:
-    detail = _ticket_summary(ticket, now)
-    detail.update(
-        {
-            "tags": [tag for tag in ticket.tags.split(",") if tag],
-            "sla_class": ticket.sla_class,
-            "pic_phone": ticket.pic_phone,
-            "pic_email": ticket.pic_email,
-            "language": ticket.language,
-            "description": ticket.description,
-            "root_cause": ticket.root_cause,
-            "corrective_action": ticket.corrective_action,
-            "action_target": ticket.action_target.isoformat() if ticket.action_target else None,
-            "preventive_action": ticket.preventive_action,
-            "effectiveness": ticket.effectiveness,
-            "completed_at": iso(ticket.completed_at),
-            "closed_by": ticket.closed_by,
-            "rules_version": ticket.rules_version,
-            "watchers": [a for a in ticket.watchers.split(",") if a],
-            "survey_score": ticket.survey_score,
-            "survey_comment": ticket.survey_comment,
-            "related_ticket": _reference_of(session, ticket.related_ticket_id),
-        }
-    )
-    events = session.execute(
-        select(TicketEvent).where(col(TicketEvent.ticket_id) == ticket.id).order_by(col(TicketEvent.id))
-    ).scalars()
-    detail["history"] = [
-        {
-            "at": iso(e.at),
-            "actor": e.actor,
-            "action": e.action,
-            "field": e.field_name,
-            "old": e.old_value,
-            "new": e.new_value,
-            "reason": e.reason,
-        }
-        for e in events
-    ]
-    inbound = session.execute(
-        select(InboundMessage)
-        .where(col(InboundMessage.ticket_id) == ticket.id)
-        .order_by(col(InboundMessage.id))
-    ).scalars()
-    outbound = session.execute(
-        select(OutboundMessage)
-        .where(col(OutboundMessage.ticket_id) == ticket.id)
-        .order_by(col(OutboundMessage.id))
-    ).scalars()
-    detail["messages"] = [
+    """One ticket as `--json` gives it: the summary, the form fields, the history and the messages."""
+    detail = _ticket_summary(ticket, now) | _form_fields(session, ticket)
+    detail["history"] = [_history_entry(event) for event in _events(session, ticket)]
+    detail["messages"] = _inbound_entries(session, ticket) + _outbound_entries(session, ticket)
+    return detail
+
+
+def _form_fields(session: Any, ticket: Ticket) -> dict[str, Any]:
+    """The complaint-form fields the summary leaves out."""
+    return {
+        "tags": [tag for tag in ticket.tags.split(",") if tag],
+        "sla_class": ticket.sla_class,
+        "pic_phone": ticket.pic_phone,
+        "pic_email": ticket.pic_email,
+        "language": ticket.language,
+        "description": ticket.description,
+        "root_cause": ticket.root_cause,
+        "corrective_action": ticket.corrective_action,
+        "action_target": ticket.action_target.isoformat() if ticket.action_target else None,
+        "preventive_action": ticket.preventive_action,
+        "effectiveness": ticket.effectiveness,
+        "completed_at": iso(ticket.completed_at),
+        "closed_by": ticket.closed_by,
+        "rules_version": ticket.rules_version,
+        "watchers": [a for a in ticket.watchers.split(",") if a],
+        "survey_score": ticket.survey_score,
+        "survey_comment": ticket.survey_comment,
+        "related_ticket": _reference_of(session, ticket.related_ticket_id),
+    }
+
+
+def _events(session: Any, ticket: Ticket) -> Iterable[TicketEvent]:
+    statement = select(TicketEvent).where(col(TicketEvent.ticket_id) == ticket.id)
+    events: Iterable[TicketEvent] = session.execute(statement.order_by(col(TicketEvent.id))).scalars()
+    return events
+
+
+def _history_entry(event: TicketEvent) -> dict[str, Any]:
+    """One history entry; `data` is what the event decided (the routing decision on `routed`), or None."""
+    return {
+        "at": iso(event.at),
+        "actor": event.actor,
+        "action": event.action,
+        "field": event.field_name,
+        "old": event.old_value,
+        "new": event.new_value,
+        "reason": event.reason,
+        "data": event.data,
+    }
+
+
+def _inbound_entries(session: Any, ticket: Ticket) -> list[dict[str, Any]]:
+    statement = select(InboundMessage).where(col(InboundMessage.ticket_id) == ticket.id)
+    return [
         {
             "direction": "in",
             "at": iso(m.received_at),
@@ -169,8 +176,13 @@ def _ticket_detail(session: Any, ticket: Ticket, now: datetime) -> dict[str, Any
             "message_id": m.message_id,
             "state": m.state,
         }
-        for m in inbound
-    ] + [
+        for m in session.execute(statement.order_by(col(InboundMessage.id))).scalars()
+    ]
+
+
+def _outbound_entries(session: Any, ticket: Ticket) -> list[dict[str, Any]]:
+    statement = select(OutboundMessage).where(col(OutboundMessage.ticket_id) == ticket.id)
+    return [
         {
             "direction": "out",
             "at": iso(m.created_at),
@@ -180,9 +192,8 @@ def _ticket_detail(session: Any, ticket: Ticket, now: datetime) -> dict[str, Any
             "message_id": m.message_id,
             "state": m.state,
         }
-        for m in outbound
+        for m in session.execute(statement.order_by(col(OutboundMessage.id))).scalars()
     ]
-    return detail
 
 
 def cmd_tickets_show(args: argparse.Namespace) -> int:
@@ -210,13 +221,67 @@ def _print_detail(detail: dict[str, Any]) -> None:
     print("\ndescription:\n  " + "\n  ".join(str(detail["description"]).splitlines()))
     print("\nhistory:")
     for event in detail["history"]:
-        change = f" {event['field']}: {event['old'] or ''} -> {event['new']}" if event["field"] else ""
-        print(f"  {event['at']}  {event['actor']:<28} {event['action']}{change}  {event['reason']}")
+        print("\n".join(history_lines(event)))
     print("\nmessages:")
     for message in detail["messages"]:
         who = message.get("from") or message.get("to")
         state = f"[{message['state']}]"
         print(f"  {message['at']}  {message['direction']:<3} {who:<28} {state} {message['subject']}")
+
+
+def history_lines(event: Mapping[str, Any]) -> list[str]:
+    """How the text view prints one history entry (as `_history_entry` gives it).
+
+    A `routed` entry with its decision as data prints the rules version in place of
+    the reason text, then one indented line per matched condition (`routing_lines`);
+    every other entry is one line ending with its reason, as it always was.
+    """
+    change = f" {event['field']}: {event['old'] or ''} -> {event['new']}" if event["field"] else ""
+    head = f"  {event['at']}  {event['actor']:<28} {event['action']}{change}"
+    decision = event.get("data")
+    if event["action"] != "routed" or not isinstance(decision, Mapping):
+        return [f"{head}  {event['reason']}"]
+    version = decision.get("rules_version")
+    routed = [f"      {line}" for line in routing_lines(decision, event["new"])]
+    return [f"{head}  rules {version}" if version else head, *routed]
+
+
+def routing_lines(decision: Mapping[str, Any], department: str | None = None) -> list[str]:
+    """A stored routing decision (`Decision.as_dict()`) as lines for people.
+
+    One line per condition of each matched rule, saying what else the rule
+    decided, then why the complaint is major and the notes on choices no rule
+    made. `department` is the one the event set: when it is not the routed one
+    (a recap row naming a product overrides a default route), a line says so.
+    """
+    routed = decision.get("department") or "-"
+    decided_by: Mapping[str, str] = decision.get("decided_by") or {}
+    lines: list[str] = []
+    for hit in decision.get("hits") or ():
+        rule = hit.get("rule", "?")
+        fields = [name for name, by in decided_by.items() if by == rule]
+        decided = f" (decided {', '.join(fields)})" if fields else ""
+        lines.extend(
+            f'routed to {routed}: rule "{rule}" matched {condition}{decided}'
+            for condition in hit.get("matched") or ("its conditions",)
+        )
+    if not lines:
+        lines.append(f"routed to {routed}: no rule matched ({_chosen_by(decided_by.get('department'))})")
+    if department and department != routed:
+        lines.append(f"department set to {department} in place of the routed {routed}")
+    if decision.get("major_reason"):
+        lines.append(f"major because {decision['major_reason']}")
+    lines.extend(f"note: {note}" for note in decision.get("notes") or ())
+    return lines
+
+
+def _chosen_by(marker: str | None) -> str:
+    """Words for how the department was chosen when no rule matched (a `decided_by` marker)."""
+    if marker == BY_DETECTION:
+        return "detected from the mail's words"
+    if marker == BY_PRODUCT:
+        return "the owner of the product"
+    return "the default route"
 
 
 def _complaint_form(config: Config, args: argparse.Namespace, now: datetime) -> int:

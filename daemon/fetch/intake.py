@@ -19,6 +19,7 @@ from typing import Protocol
 from sqlalchemy import Engine, select, update
 from sqlmodel import col
 
+from daemon.config import MailboxConfig
 from daemon.fetch.mailbox import Mailbox
 from daemon.store import db, queries
 from daemon.store.models import InboundMessage
@@ -45,24 +46,24 @@ WAITING_STATES = ("stored", "retry")
 
 
 class Intake:
+    """Brings new mail from one mailbox into the store, hands it on, and moves it once settled."""
+
     def __init__(
         self,
         engine: Engine,
         mailbox_factory: Callable[[], Mailbox],
         processor: Processes,
         clock: Callable[[], datetime],
-        *,
-        batch_size: int,
-        processed_folder: str,
-        quarantine_folder: str,
+        settings: MailboxConfig,
     ) -> None:
+        """`settings` gives the batch size and the folders settled mail is moved to."""
         self.engine = engine
         self.mailbox_factory = mailbox_factory
         self.processor = processor
         self.clock = clock
-        self.batch_size = batch_size
-        self.folders = {"quarantined": quarantine_folder}
-        self.default_folder = processed_folder
+        self.batch_size = settings.batch_size
+        self.folders = {"quarantined": settings.quarantine_folder}
+        self.default_folder = settings.processed_folder
 
     def poll(self, stop: threading.Event | None = None) -> Counter[str]:
         """Read everything waiting in the mailbox, batch by batch, until it is empty."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -28,22 +29,24 @@ log = logging.getLogger("caredesk.bounces")
 _DESTINATION_HEADERS = ("delivered-to", "x-original-to", "envelope-to", "to")
 
 
-def record_bounce(
-    session: Session,
-    row: InboundMessage,
-    mail: InboundMail,
-    *,
-    config: Config,
-    key: bytes | None,
-    clock: Callable[[], datetime],
-) -> str:
+@dataclass(frozen=True)
+class BounceSettings:
+    """What applying a bounce needs of the daemon: its configuration, return-path key and clock."""
+
+    config: Config
+    key: bytes | None
+    """The key that signs return paths (VERP); None when mail goes out without them."""
+    clock: Callable[[], datetime]
+
+
+def record_bounce(session: Session, row: InboundMessage, mail: InboundMail, settings: BounceSettings) -> str:
     """Apply a bounce; returns the reason stored on the inbound row."""
     report = read_report(row.raw)
-    outbound, how = _bounced_mail(session, mail, report, config, key)
+    outbound, how = _bounced_mail(session, mail, report, settings)
     if outbound is None:
         log.info("bounce #%s not tied to any mail we sent: recorded only", row.id)
         return "bounce: not tied to a mail we sent (recorded only)"
-    now = clock()
+    now = settings.clock()
     summary = (
         "; ".join(f"{f.recipient} {f.action} {f.status}".strip() for f in report.failures) or "no details"
     )
@@ -57,13 +60,23 @@ def record_bounce(
         queries.add_event(
             session,
             ticket,
-            actor=mail.from_address or "mailer-daemon",
-            action="bounce",
-            at=now,
-            reason=f"{outbound.kind} to {outbound.recipient} bounced: {summary}",
-            inbound_id=row.id,
-            outbound_id=outbound.id,
+            queries.History(
+                actor=mail.from_address or "mailer-daemon",
+                action="bounce",
+                at=now,
+                reason=f"{outbound.kind} to {outbound.recipient} bounced: {summary}",
+                inbound_id=row.id,
+                outbound_id=outbound.id,
+            ),
         )
+    _act_on_failures(session, report, outbound.recipient, now, settings.config.limits.undeliverable_days)
+    return f"bounce of outbound #{outbound.id} ({how}): {summary}"
+
+
+def _act_on_failures(
+    session: Session, report: DeliveryReport, recipient: str, now: datetime, days: int
+) -> None:
+    """Say so when our mail was refused for policy; spare `recipient` for `days` when it is dead."""
     for failure in report.failures:
         if failure.policy_problem:
             log.error(
@@ -72,16 +85,14 @@ def record_bounce(
                 failure.status,
                 failure.diagnostic,
             )
-        if failure.address_problem and failure.recipient == outbound.recipient:
-            _mark_undeliverable(
-                session, outbound.recipient, failure.status, now, config.limits.undeliverable_days
-            )
-    return f"bounce of outbound #{outbound.id} ({how}): {summary}"
+        if failure.address_problem and failure.recipient == recipient:
+            _mark_undeliverable(session, recipient, failure.status, now, days)
 
 
 def _bounced_mail(
-    session: Session, mail: InboundMail, report: DeliveryReport, config: Config, key: bytes | None
+    session: Session, mail: InboundMail, report: DeliveryReport, settings: BounceSettings
 ) -> tuple[OutboundMessage | None, str]:
+    key, config = settings.key, settings.config
     if key is not None:
         for name in _DESTINATION_HEADERS:
             for value in mail.header_all(name):

@@ -56,6 +56,27 @@ class Queued:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """One mail to queue: its kind and recipient, the template that renders it, what it answers.
+
+    `attachments` are (filename, MIME type, bytes), e.g. a report's spreadsheet;
+    `cause_inbound_id` ties the mail to the incoming one it answers, so the same
+    answer to the same mail is never queued twice.
+    """
+
+    kind: str
+    recipient: str
+    template: str
+    context: Mapping[str, object]
+    auto_submitted: str = "auto-generated"
+    ticket: Ticket | None = None
+    cause_inbound_id: int | None = None
+    in_reply_to: str | None = None
+    language: str = "id"
+    attachments: Sequence[Attachment] = ()
+
+
 class Mailer:
     def __init__(
         self,
@@ -70,78 +91,18 @@ class Mailer:
         self.signing_key = signing_key
         self.own_addresses = frozenset({config.address, config.admin_address} - {""})
 
-    def queue(
-        self,
-        session: Session,
-        *,
-        kind: str,
-        recipient: str,
-        template: str,
-        context: Mapping[str, object],
-        auto_submitted: str = "auto-generated",
-        ticket: Ticket | None = None,
-        cause_inbound_id: int | None = None,
-        in_reply_to: str | None = None,
-        language: str = "id",
-        attachments: Sequence[Attachment] = (),
-    ) -> Queued | None:
+    def queue(self, session: Session, mail: Outgoing) -> Queued | None:
         """Queue one mail and say what was stored; None when this (kind, cause, recipient) was queued before.
-
-        `attachments` are (filename, MIME type, bytes), e.g. a report's spreadsheet.
 
         A broken template never blocks the change that caused the mail: the row is
         stored as `failed` with the error and what it takes to render it again, its
         ticket's history gets `failed-<kind>`, and the log says so at ERROR.
         """
         now = self.clock()
-        recipient = recipient.strip().lower()
-        automatic = auto_submitted == AUTO_REPLIED and kind != LIMIT_NOTICE_KIND
-        message_id = new_message_id(kind, self.config.domain)
-        reply_to = self.reply_address(ticket)
-        values: dict[str, object] = {
-            "kind": kind,
-            "ticket_id": ticket.id if ticket is not None else None,
-            "cause_inbound_id": cause_inbound_id,
-            "recipient": recipient,
-            "envelope_from": self.config.address,
-            "message_id": message_id,
-            "automatic": automatic,
-            "subject": "",
-            "raw": b"",
-            "state": "pending",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-            "template": template,
-        }
-        try:
-            values["subject"], values["raw"] = self._render(
-                template,
-                context,
-                recipient=recipient,
-                message_id=message_id,
-                date=now,
-                auto_submitted=auto_submitted,
-                reply_to=reply_to,
-                in_reply_to=in_reply_to,
-                language=language,
-                attachments=attachments,
-            )
-        except (TemplateFailure, ValueError) as error:
-            values["state"], values["last_error"] = "failed", str(error)
-            # Only a failed rendering keeps its context: a rendered row's bytes are
-            # final (a resend sends them again, never renders anew), so storing every
-            # context would keep the customer's text twice for nothing, while for a
-            # failed one it is the only record of what the mail was to say.
-            values["render_context"] = render_record(
-                context,
-                auto_submitted=auto_submitted,
-                reply_to=reply_to,
-                in_reply_to=in_reply_to,
-                language=language,
-                attachments=attachments,
-            )
-        held = self._why_not_send(session, recipient, now) if automatic else None
+        mail = dataclasses.replace(mail, recipient=mail.recipient.strip().lower())
+        automatic = mail.auto_submitted == AUTO_REPLIED and mail.kind != LIMIT_NOTICE_KIND
+        values = self._row(mail, now)
+        held = self._why_not_send(session, mail.recipient, now) if automatic else None
         if held is not None and values["state"] == "pending":
             values["state"], values["last_error"] = "suppressed", held
         keys = ["kind", "cause_inbound_id", "recipient"]
@@ -157,39 +118,82 @@ class Mailer:
                 .where(col(OutboundMessage.id) == outbound_id)
                 .values(envelope_from=return_path)
             )
-        state = str(values["state"])
         last_error = values.get("last_error")
-        if state == "failed":
+        queued = Queued(
+            int(outbound_id), str(values["state"]), str(last_error) if last_error is not None else None
+        )
+        if queued.state == "failed":
             log.error(
                 "cannot render %s (template %s) to %s: %s; kept as failed outbound %s, "
                 "`caredesk outbox retry %s` sends it once the template is fixed",
-                kind,
-                template,
-                recipient,
-                last_error,
+                mail.kind,
+                mail.template,
+                mail.recipient,
+                queued.error,
                 outbound_id,
                 outbound_id,
             )
-        if ticket is not None:
-            if state == "failed":
-                action, reason = f"failed-{kind}", f"to {recipient}: not rendered: {last_error}"
-            elif state == "suppressed":
-                action, reason = f"suppressed-{kind}", f"to {recipient}: {held}"
-            else:
-                action, reason = f"queued-{kind}", f"to {recipient}"
-            queries.add_event(
-                session,
-                ticket,
+        if mail.ticket is not None:
+            self._record_on_ticket(session, mail, queued, now)
+        if held is not None:
+            log.warning("not sending %s to %s: %s", mail.kind, mail.recipient, held)
+            self._limit_notice(session, mail.recipient, held, now)
+        return queued
+
+    def _row(self, mail: Outgoing, now: datetime) -> dict[str, object]:
+        """The outbox row of `mail`, rendered; `failed` with what renders it again when it cannot be."""
+        message_id = new_message_id(mail.kind, self.config.domain)
+        reply_to = self.reply_address(mail.ticket)
+        values: dict[str, object] = {
+            "kind": mail.kind,
+            "ticket_id": mail.ticket.id if mail.ticket is not None else None,
+            "cause_inbound_id": mail.cause_inbound_id,
+            "recipient": mail.recipient,
+            "envelope_from": self.config.address,
+            "message_id": message_id,
+            "automatic": mail.auto_submitted == AUTO_REPLIED and mail.kind != LIMIT_NOTICE_KIND,
+            "subject": "",
+            "raw": b"",
+            "state": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "template": mail.template,
+        }
+        try:
+            values["subject"], values["raw"] = self._render(
+                mail, message_id=message_id, date=now, reply_to=reply_to
+            )
+        except (TemplateFailure, ValueError) as error:
+            values["state"], values["last_error"] = "failed", str(error)
+            # Only a failed rendering keeps its context: a rendered row's bytes are
+            # final (a resend sends them again, never renders anew), so storing every
+            # context would keep the customer's text twice for nothing, while for a
+            # failed one it is the only record of what the mail was to say.
+            values["render_context"] = render_record(mail, reply_to)
+        return values
+
+    @staticmethod
+    def _record_on_ticket(session: Session, mail: Outgoing, queued: Queued, now: datetime) -> None:
+        """The ticket's history line for a queued, held or unrendered mail."""
+        assert mail.ticket is not None
+        if queued.state == "failed":
+            action, reason = f"failed-{mail.kind}", f"to {mail.recipient}: not rendered: {queued.error}"
+        elif queued.state == "suppressed":
+            action, reason = f"suppressed-{mail.kind}", f"to {mail.recipient}: {queued.error}"
+        else:
+            action, reason = f"queued-{mail.kind}", f"to {mail.recipient}"
+        queries.add_event(
+            session,
+            mail.ticket,
+            queries.History(
                 actor="caredesk",
                 action=action,
                 at=now,
                 reason=reason,
-                outbound_id=outbound_id,
-            )
-        if held is not None:
-            log.warning("not sending %s to %s: %s", kind, recipient, held)
-            self._limit_notice(session, recipient, held, now)
-        return Queued(int(outbound_id), state, str(last_error) if last_error is not None else None)
+                outbound_id=queued.id,
+            ),
+        )
 
     def rerender(self, row: OutboundMessage, now: datetime) -> tuple[str, bytes]:
         """The subject and bytes of a row whose rendering failed, rendered with the current templates.
@@ -215,18 +219,17 @@ class Mailer:
             raise NotRebuildable(
                 f"outbound {row.id}: its stored template context is unreadable: {error}"
             ) from None
-        return self._render(
-            row.template,
-            context,
+        mail = Outgoing(
+            kind=row.kind,
             recipient=row.recipient,
-            message_id=row.message_id,
-            date=now,
+            template=row.template,
+            context=context,
             auto_submitted=str(record.get("auto_submitted") or "auto-generated"),
-            reply_to=record.get("reply_to"),
             in_reply_to=record.get("in_reply_to"),
             language=str(record.get("language") or "id"),
             attachments=attachments,
         )
+        return self._render(mail, message_id=row.message_id, date=now, reply_to=record.get("reply_to"))
 
     def held_on_retry(self, session: Session, recipient: str, now: datetime) -> str | None:
         """Why a re-rendered automatic answer must still not go out: our own address, or a bounce.
@@ -237,34 +240,23 @@ class Mailer:
         return self._never_send(session, recipient, now)
 
     def _render(
-        self,
-        template: str,
-        context: Mapping[str, object],
-        *,
-        recipient: str,
-        message_id: str,
-        date: datetime,
-        auto_submitted: str,
-        reply_to: str | None,
-        in_reply_to: str | None,
-        language: str,
-        attachments: Sequence[Attachment],
+        self, mail: Outgoing, *, message_id: str, date: datetime, reply_to: str | None
     ) -> tuple[str, bytes]:
-        rendered = self.renderer.render(template, context)
+        rendered = self.renderer.render(mail.template, mail.context)
         envelope = Envelope(
             from_name=self.config.name,
             from_address=self.config.address,
-            to=recipient,
+            to=mail.recipient,
             message_id=message_id,
             date=date,
-            auto_submitted=auto_submitted,
+            auto_submitted=mail.auto_submitted,
             loop_marker=self.config.instance,
             reply_to=reply_to,
-            in_reply_to=in_reply_to,
-            references=(in_reply_to,) if in_reply_to else (),
-            language=language,
+            in_reply_to=mail.in_reply_to,
+            references=(mail.in_reply_to,) if mail.in_reply_to else (),
+            language=mail.language,
         )
-        return rendered.subject, compose(envelope, rendered, attachments)
+        return rendered.subject, compose(envelope, rendered, mail.attachments)
 
     def reply_address(self, ticket: Ticket | None) -> str:
         """Where replies about `ticket` should go: its signed address when the mailbox allows."""
@@ -320,12 +312,13 @@ class Mailer:
             return
         self.queue(
             session,
-            kind=LIMIT_NOTICE_KIND,
-            recipient=recipient,
-            template="auto_limit.txt",
-            context={"org": {"name": self.config.name, "address": self.config.address}},
-            auto_submitted=AUTO_REPLIED,
-            cause_inbound_id=None,
+            Outgoing(
+                kind=LIMIT_NOTICE_KIND,
+                recipient=recipient,
+                template="auto_limit.txt",
+                context={"org": {"name": self.config.name, "address": self.config.address}},
+                auto_submitted=AUTO_REPLIED,
+            ),
         )
 
 
@@ -335,15 +328,7 @@ def without_tag(address: str) -> str:
     return f"{local.split('+', 1)[0]}@{domain}"
 
 
-def render_record(
-    context: Mapping[str, object],
-    *,
-    auto_submitted: str,
-    reply_to: str | None,
-    in_reply_to: str | None,
-    language: str,
-    attachments: Sequence[Attachment],
-) -> str | None:
+def render_record(mail: Outgoing, reply_to: str | None) -> str | None:
     """The JSON a failed rendering keeps to be rendered again: the context, the envelope, the files.
 
     Values JSON has no type for are stored as what templates can still show:
@@ -354,14 +339,14 @@ def render_record(
     cannot be rebuilt, instead of the mail's change failing.
     """
     record = {
-        "context": dict(context),
-        "auto_submitted": auto_submitted,
+        "context": dict(mail.context),
+        "auto_submitted": mail.auto_submitted,
         "reply_to": reply_to,
-        "in_reply_to": in_reply_to,
-        "language": language,
+        "in_reply_to": mail.in_reply_to,
+        "language": mail.language,
         "attachments": [
             {"filename": name, "mime_type": mime_type, "content": base64.b64encode(content).decode("ascii")}
-            for name, mime_type, content in attachments
+            for name, mime_type, content in mail.attachments
         ],
     }
     try:

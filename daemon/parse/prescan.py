@@ -127,11 +127,24 @@ def _check_parameter_fields(data: bytes, start: int, end: int) -> None:
             raise LimitExceeded(f"a MIME part's {name} field is over {PARAMETER_FIELD_LIMIT:,} bytes")
 
 
-def _reading(header: bytes, default_type: str) -> tuple[str, str | None]:
-    """(content type, boundary) of a header block, as the parsers read it."""
+@dataclass(frozen=True)
+class _ContentType:
+    """A part's content type and multipart boundary, as the parsers read its header block."""
+
+    kind: str
+    boundary: str | None
+
+    @property
+    def child_type(self) -> str:
+        """The content type a child part of this multipart has when its header names none."""
+        return "message/rfc822" if self.kind == "multipart/digest" else "text/plain"
+
+
+def _reading(header: bytes, default_type: str) -> _ContentType:
+    """The content type and boundary of a header block, as the parsers read them."""
     headers = _HEADER_PARSER.parsebytes(header)
     headers.set_default_type(default_type)
-    return headers.get_content_type(), headers.get_boundary()
+    return _ContentType(headers.get_content_type(), headers.get_boundary())
 
 
 class _PartCounter:
@@ -149,8 +162,7 @@ class _PartCounter:
             # The message's own fields were capped by the parse stage already.
             _check_parameter_fields(data, start, header_end)
         body = header_end + 1 if data[header_end : header_end + 1] == b"\n" else header_end
-        kind, boundary = _reading(data[start:header_end], default_type)
-        self._contents(data, body, end, kind, boundary, depth)
+        self._contents(data, body, end, _reading(data[start:header_end], default_type), depth)
 
     def _add(self, parts: int, depth: int) -> None:
         self.parts += parts
@@ -160,23 +172,22 @@ class _PartCounter:
         if depth > MIME_DEPTH_LIMIT:
             raise LimitExceeded(f"MIME parts nested deeper than {MIME_DEPTH_LIMIT} levels")
 
-    def _contents(
-        self, data: bytes, start: int, end: int, kind: str, boundary: str | None, depth: int
-    ) -> None:
-        if kind.startswith("multipart/"):
-            child_type = "message/rfc822" if kind == "multipart/digest" else "text/plain"
-            if boundary:
-                self._multipart(data, start, end, boundary, depth, child_type)
-        elif kind == "message/delivery-status":
+    def _contents(self, data: bytes, start: int, end: int, content: _ContentType, depth: int) -> None:
+        """The body `data[start:end]` of an entity at `depth` whose header reads as `content`."""
+        if content.kind.startswith("multipart/"):
+            self._multipart(data, start, end, content, depth)
+        elif content.kind == "message/delivery-status":
             self._delivery_status(data, start, end, depth)
-        elif kind.startswith("message/"):
+        elif content.kind.startswith("message/"):
             self.entity(data, start, end, depth=depth + 1, default_type="text/plain")
 
-    def _multipart(
-        self, data: bytes, start: int, end: int, boundary: str, depth: int, child_type: str
-    ) -> None:
+    def _multipart(self, data: bytes, start: int, end: int, content: _ContentType, depth: int) -> None:
+        """The parts of a multipart body; one without a boundary has none."""
+        if not content.boundary:
+            return
+        child_type = content.child_type
         try:
-            separator = boundary.encode("ascii", "surrogateescape")
+            separator = content.boundary.encode("ascii", "surrogateescape")
         except UnicodeEncodeError:
             return  # a non-ASCII boundary never matches a line: the parser finds no parts
         # A delimiter is a whole line. Searching for the newline before it, rather

@@ -25,13 +25,15 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import load_only
 from sqlmodel import Session, col
 
-from daemon.outbox.enqueue import Mailer
+from daemon.outbox.enqueue import Mailer, Outgoing
 from daemon.route.rules import Department, Rules
 from daemon.sla.calendar import DEFAULT_TIMEZONE, WorkCalendar
 from daemon.sla.policy import (
@@ -94,16 +96,28 @@ Updates = tuple[int, datetime | None]
 NO_UPDATES: Updates = (0, None)
 
 
-def run_ladder(
-    engine: Engine,
-    rules: Rules,
-    mailer: Mailer,
-    now: datetime,
-    *,
-    timezone: str = DEFAULT_TIMEZONE,
-    owner: str = "",
-) -> Counter[str]:
-    """Send every reminder and escalation open tickets have earned by `now` and not had yet."""
+@dataclass(frozen=True)
+class LadderRun:
+    """One run of the ladder: the rules and moment it climbs by, where its mail goes, who claims."""
+
+    rules: Rules
+    mailer: Mailer
+    now: datetime
+    timezone: str = DEFAULT_TIMEZONE
+    owner: str = ""
+    """The claimant (`host:pid`) written on the steps this run claims."""
+
+    @cached_property
+    def calendar(self) -> WorkCalendar:
+        return calendar_for(self.rules, self.timezone)
+
+    def earned(self, ticket: Ticket, updates: Updates) -> list[LadderStep]:
+        """The steps `ticket` has earned by this run's moment (`earned_steps`)."""
+        return earned_steps(ticket, self.rules, self.now, self.timezone, updates)
+
+
+def run_ladder(engine: Engine, run: LadderRun) -> Counter[str]:
+    """Send every reminder and escalation open tickets have earned by `run.now` and not had yet."""
     counts: Counter[str] = Counter()
     last_id = 0
     while True:
@@ -114,14 +128,13 @@ def run_ladder(
             last_id = batch[-1].id or last_id
             updates = customer_updates(session, [ticket.id for ticket in batch if ticket.id is not None])
             earned = {
-                ticket.id: earned_steps(ticket, rules, now, timezone, updates.get(ticket.id or 0, NO_UPDATES))
-                for ticket in batch
+                ticket.id: run.earned(ticket, updates.get(ticket.id or 0, NO_UPDATES)) for ticket in batch
             }
             claimed = _claimed(session, (step.period_key for steps in earned.values() for step in steps))
         for ticket in batch:
             due = [step for step in earned[ticket.id] if step.period_key not in claimed]
             if due:
-                counts.update(_climb(engine, ticket.id, rules, mailer, now, timezone, owner))
+                counts.update(_climb(engine, ticket.id, run))
 
 
 def earned_steps(
@@ -186,15 +199,7 @@ def _claimed(session: Session, keys: Iterable[str]) -> set[str]:
     return set(session.execute(statement).scalars())
 
 
-def _climb(
-    engine: Engine,
-    ticket_id: int | None,
-    rules: Rules,
-    mailer: Mailer,
-    now: datetime,
-    timezone: str,
-    owner: str,
-) -> Counter[str]:
+def _climb(engine: Engine, ticket_id: int | None, run: LadderRun) -> Counter[str]:
     """One ticket's unclaimed steps, in one transaction: claim, mail, history."""
     counts: Counter[str] = Counter()
     with db.session(engine) as session:
@@ -203,26 +208,18 @@ def _climb(
         ticket = session.get(Ticket, ticket_id)
         if ticket is None:
             return counts
-        calendar = calendar_for(rules, timezone)
         updates = (
             customer_updates(session, [ticket.id]).get(ticket.id, NO_UPDATES) if ticket.id else NO_UPDATES
         )
-        for step in earned_steps(ticket, rules, now, timezone, updates):
-            if claims.claim(session, LADDER_JOB, step.period_key, now=now, owner=owner):
-                counts[_send(session, ticket, step, rules, mailer, now, calendar)] += 1
+        for step in run.earned(ticket, updates):
+            if claims.claim(session, LADDER_JOB, step.period_key, now=run.now, owner=run.owner):
+                counts[_send(session, ticket, step, run)] += 1
         session.commit()
     return counts
 
 
-def _send(
-    session: Session,
-    ticket: Ticket,
-    step: LadderStep,
-    rules: Rules,
-    mailer: Mailer,
-    now: datetime,
-    calendar: WorkCalendar,
-) -> str:
+def _send(session: Session, ticket: Ticket, step: LadderStep, run: LadderRun) -> str:
+    rules, calendar, now = run.rules, run.calendar, run.now
     department = rules.departments.get(ticket.department) or rules.department(rules.default_department)
     recipient, note = recipient_for(step.recipient_role, department)
     target_en = _TARGET_LABELS[step.target][1]
@@ -234,7 +231,9 @@ def _send(
         return "sla_no_recipient"
     kind, template = _MAIL[step.kind]
     context = _context(ticket, step, department, calendar, now)
-    mailer.queue(session, kind=kind, recipient=recipient, template=template, context=context, ticket=ticket)
+    run.mailer.queue(
+        session, Outgoing(kind=kind, recipient=recipient, template=template, context=context, ticket=ticket)
+    )
     reason = f"{_LEVEL_LABELS[step.kind][1]}: {target_en} due {due}, to {recipient}{note and f' ({note})'}"
     _event(session, ticket, f"sla-{step.kind}", now, reason)
     log.info("ticket %s: %s %s to %r", ticket.reference, step.target, step.kind, recipient)
@@ -257,7 +256,9 @@ def recipient_for(role: str, department: Department) -> tuple[str | None, str]:
 
 
 def _event(session: Session, ticket: Ticket, action: str, now: datetime, reason: str) -> None:
-    queries.add_event(session, ticket, actor="caredesk", action=action, at=now, reason=reason)
+    queries.add_event(
+        session, ticket, queries.History(actor="caredesk", action=action, at=now, reason=reason)
+    )
 
 
 def _context(

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from daemon.route.router import word_tokens
+from daemon.route.words import word_tokens
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
-from daemon.outbox.enqueue import Mailer
+from daemon.outbox.enqueue import Mailer, Outgoing
 from daemon.route.rules import Branch, Rules
 from daemon.store import claims, db
 from daemon.store.models import JobClaim, RecapFile
@@ -215,7 +215,8 @@ def _remind(engine: Engine, mailer: Mailer, context: _Context, branch: Branch, n
         }
         for address in branch.emails:
             mailer.queue(
-                session, kind=REMINDER_KIND, recipient=address, template=REMINDER_TEMPLATE, context=values
+                session,
+                Outgoing(kind=REMINDER_KIND, recipient=address, template=REMINDER_TEMPLATE, context=values),
             )
         session.commit()
     log.info("recap reminder (%s) for %s sent to %s", context.due.step, context.due.month, branch.id)
@@ -247,10 +248,12 @@ def _report(engine: Engine, mailer: Mailer, context: _Context, rules: Rules, now
         }
         mailer.queue(
             session,
-            kind=MISSING_KIND,
-            recipient=mailer.config.address,
-            template=MISSING_TEMPLATE,
-            context=values,
+            Outgoing(
+                kind=MISSING_KIND,
+                recipient=mailer.config.address,
+                template=MISSING_TEMPLATE,
+                context=values,
+            ),
         )
         session.commit()
     log.info(

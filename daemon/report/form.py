@@ -57,11 +57,26 @@ class ComplaintForm:
 def build_form(
     session: Session, rules: Rules, ticket: Ticket, *, now: datetime, timezone: str
 ) -> ComplaintForm:
+    """The form of `ticket` as of `now`, its times local to `timezone`."""
     zone = ZoneInfo(timezone)
+    return ComplaintForm(
+        row=register_row(ticket, rules, zone, now),
+        tags=tuple(tag for tag in ticket.tags.split(",") if tag),
+        escalated=ticket.escalated,
+        sla_class=ticket.sla_class or "",
+        history=_history(session, ticket, zone),
+        messages=_messages(session, ticket, zone),
+        generated_at=now.astimezone(zone),
+        timezone=timezone,
+    )
+
+
+def _history(session: Session, ticket: Ticket, zone: ZoneInfo) -> tuple[HistoryEntry, ...]:
+    """The ticket's append-only history, oldest first."""
     events = session.execute(
         select(TicketEvent).where(col(TicketEvent.ticket_id) == ticket.id).order_by(col(TicketEvent.id))
     ).scalars()
-    history = tuple(
+    return tuple(
         HistoryEntry(
             at=event.at.astimezone(zone),
             actor=event.actor,
@@ -73,6 +88,10 @@ def build_form(
         )
         for event in events
     )
+
+
+def _messages(session: Session, ticket: Ticket, zone: ZoneInfo) -> tuple[MessageEntry, ...]:
+    """The mail that came in about the ticket and went out for it, in time order."""
     inbound = session.execute(
         select(
             col(InboundMessage.received_at),
@@ -103,13 +122,4 @@ def build_form(
         for at, recipient, kind, subject, state in outbound
     ]
     messages.sort(key=lambda message: message.at)
-    return ComplaintForm(
-        row=register_row(ticket, rules, zone, now),
-        tags=tuple(tag for tag in ticket.tags.split(",") if tag),
-        escalated=ticket.escalated,
-        sla_class=ticket.sla_class or "",
-        history=history,
-        messages=tuple(messages),
-        generated_at=now.astimezone(zone),
-        timezone=timezone,
-    )
+    return tuple(messages)

@@ -29,10 +29,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
-from daemon.outbox.enqueue import Mailer
+from daemon.outbox.enqueue import Mailer, Outgoing
 from daemon.report import labels
 from daemon.report.monthly import MonthlyReport, build_monthly
-from daemon.report.periods import Month
+from daemon.report.periods import AsOf, Month
 from daemon.report.xlsx_out import XLSX_MIME, monthly_xlsx
 from daemon.route.rules import Rules
 from daemon.sla.stamping import CLOSED_STATUSES, RECAP_ORIGIN_PREFIX
@@ -43,6 +43,32 @@ REPORT_JOB = "monthly-report"
 REMINDER_JOB = "results-reminder"
 REPORT_KIND = "monthly-report"
 REMINDER_KIND = "results-reminder"
+
+
+@dataclass(frozen=True)
+class ReportMail:
+    """What one run of the report jobs works with, besides the database."""
+
+    rules: Rules
+    mailer: Mailer
+    now: datetime
+    timezone: str
+    organisation: str
+    """The organisation's name, as the reports and their mails show it."""
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def as_of(self) -> AsOf:
+        """The moment and zone the reports this run mails are made as of."""
+        return AsOf(self.now, self.timezone)
+
+    @property
+    def today(self) -> date:
+        """The local date of `now`: which day of the month the jobs run on."""
+        return self.now.astimezone(self.zone).date()
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,57 +97,51 @@ def report_period(month: Month, address: str) -> str:
     return f"report/{month}/{address}"
 
 
-def send_monthly_reports(
-    engine: Engine,
-    rules: Rules,
-    mailer: Mailer,
-    now: datetime,
-    *,
-    timezone: str,
-    organisation: str,
-) -> Counter[str]:
+def send_monthly_reports(engine: Engine, job: ReportMail) -> Counter[str]:
     """Mail last month's report to each recipient not yet sent it, from the report's day on."""
-    today = now.astimezone(ZoneInfo(timezone)).date()
-    if today.day < rules.reports_config.day:
+    today = job.today
+    if today.day < job.rules.reports_config.day:
         return Counter()
     month = Month.of(today).previous()
-    recipients = report_recipients(rules)
+    recipients = report_recipients(job.rules)
     periods = {recipient.address: report_period(month, recipient.address) for recipient in recipients}
     counts: Counter[str] = Counter()
     with db.session(engine) as session:
         done = _claimed(session, REPORT_JOB, periods.values())
-        if len(done) < len(periods) and not _in_service(session, month, ZoneInfo(timezone)):
+        if len(done) < len(periods) and not _in_service(session, month, job.zone):
             return Counter()
     for recipient in recipients:
         if periods[recipient.address] in done:
             continue
         with db.session(engine) as session:
-            if not claims.claim(session, REPORT_JOB, periods[recipient.address], now=now):
+            if not claims.claim(session, REPORT_JOB, periods[recipient.address], now=job.now):
                 continue
-            report = build_monthly(
-                session, rules, month, now=now, timezone=timezone, departments=recipient.departments
-            )
-            workbook = monthly_xlsx(report, organisation=organisation)
-            mailer.queue(
-                session,
-                kind=REPORT_KIND,
-                recipient=recipient.address,
-                template="report_monthly.txt",
-                context=_report_context(report, organisation),
-                attachments=[(f"laporan-keluhan-{month}.xlsx", XLSX_MIME, workbook)],
-            )
+            _queue_report(session, job, month, recipient)
             session.commit()
         counts["monthly_reports"] += 1
     return counts
 
 
-def remind_results(
-    engine: Engine, rules: Rules, mailer: Mailer, now: datetime, *, timezone: str, organisation: str
-) -> Counter[str]:
+def _queue_report(session: Session, job: ReportMail, month: Month, recipient: Recipient) -> None:
+    """Queue `recipient`'s part of the report of `month`, as an xlsx attachment."""
+    report = build_monthly(session, job.rules, month, job.as_of, recipient.departments)
+    workbook = monthly_xlsx(report, organisation=job.organisation)
+    job.mailer.queue(
+        session,
+        Outgoing(
+            kind=REPORT_KIND,
+            recipient=recipient.address,
+            template="report_monthly.txt",
+            context=_report_context(report, job.organisation),
+            attachments=[(f"laporan-keluhan-{month}.xlsx", XLSX_MIME, workbook)],
+        ),
+    )
+
+
+def remind_results(engine: Engine, job: ReportMail) -> Counter[str]:
     """Ask each department to record the results of last month's resolved complaints before the report."""
-    zone = ZoneInfo(timezone)
-    today = now.astimezone(zone).date()
-    config = rules.reports_config
+    zone, today = job.zone, job.today
+    config = job.rules.reports_config
     if not config.reminder_day <= today.day < config.day:
         return Counter()
     month = Month.of(today).previous()
@@ -130,26 +150,28 @@ def remind_results(
         resolved = _resolved_by_department(session, month, zone)
         done = _claimed(session, REMINDER_JOB, (f"{month}/{key}" for key in resolved))
     for department_id, tickets in resolved.items():
-        department = rules.departments.get(department_id)
+        department = job.rules.departments.get(department_id)
         if department is None or f"{month}/{department_id}" in done:
             continue
         with db.session(engine) as session:
-            if not claims.claim(session, REMINDER_JOB, f"{month}/{department_id}", now=now):
+            if not claims.claim(session, REMINDER_JOB, f"{month}/{department_id}", now=job.now):
                 continue
             context = {
-                "organisation": organisation,
+                "organisation": job.organisation,
                 "month": str(month),
                 "month_title": labels.month_title(month.year, month.month),
                 "deadline": labels.when(date(today.year, today.month, config.day)),
                 "department": {"id": department.id, "name": department.name},
                 "tickets": [_reminder_line(ticket, zone) for ticket in tickets],
             }
-            mailer.queue(
+            job.mailer.queue(
                 session,
-                kind=REMINDER_KIND,
-                recipient=department.email,
-                template="report_results_reminder.txt",
-                context=context,
+                Outgoing(
+                    kind=REMINDER_KIND,
+                    recipient=department.email,
+                    template="report_results_reminder.txt",
+                    context=context,
+                ),
             )
             session.commit()
         counts["results_reminders"] += 1

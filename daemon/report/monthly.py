@@ -1,7 +1,7 @@
 """The monthly report's numbers: the complaint register of a month and what it adds up to.
 
 `build_monthly` reads the database; `compile_monthly` does the counting on
-plain rows and is what the unit tests check. Every output format (csv, xlsx,
+the tickets it chose (`MonthTickets`) and is what the unit tests check. Every output format (csv, xlsx,
 html) renders the `MonthlyReport` value and computes nothing of its own.
 
 What is counted, for the tickets *received* in the month (local time):
@@ -38,7 +38,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from daemon.report import labels
-from daemon.report.periods import Month
+from daemon.report.periods import AsOf, Month
 from daemon.route.rules import Rules
 from daemon.sla.stamping import CLOSED_STATUSES, RECAP_ORIGIN_PREFIX, sla_view
 from daemon.store.models import RecapFile, Ticket
@@ -170,17 +170,32 @@ class MonthlyReport:
 # --- reading ------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class MonthTickets:
+    """The tickets a month's report is made from, as `build_monthly` chooses them."""
+
+    register: Iterable[Ticket]
+    """Received in the month."""
+    completed: Iterable[Ticket] = ()
+    """Completed in the month with a corrective action, whenever received."""
+    still_open: Iterable[Ticket] = ()
+    """Received before the month ended and not resolved at the report's moment."""
+    recap_files: Iterable[tuple[str, str, datetime]] | None = None
+    """(branch, state, received at) of the month's branch recap files; None in a department's part."""
+
+
 def build_monthly(
-    session: Session,
-    rules: Rules,
-    month: Month,
-    *,
-    now: datetime,
-    timezone: str,
-    departments: Sequence[str] = (),
+    session: Session, rules: Rules, month: Month, as_of: AsOf, departments: Sequence[str] = ()
 ) -> MonthlyReport:
-    """The report of `month` from the database, as of `now`, for `departments` (all when empty)."""
-    zone = ZoneInfo(timezone)
+    """The report of `month` from the database, as of `as_of`, for `departments` (all when empty)."""
+    return compile_monthly(
+        month, rules, as_of, _month_tickets(session, month, as_of.zone, departments), departments
+    )
+
+
+def _month_tickets(
+    session: Session, month: Month, zone: ZoneInfo, departments: Sequence[str]
+) -> MonthTickets:
     start, end = month.bounds(zone)
 
     def tickets(*conditions: object) -> list[Ticket]:
@@ -203,41 +218,24 @@ def build_monthly(
             col(RecapFile.month) == str(month)
         )
         recap_files = [(branch, state, at) for branch, state, at in session.execute(statement).all()]
-    return compile_monthly(
-        month,
-        rules,
-        now=now,
-        zone=zone,
-        register=register,
-        completed=completed,
-        still_open=still_open,
-        recap_files=recap_files if not departments else None,
-        departments=departments,
-    )
+    return MonthTickets(register, completed, still_open, recap_files if not departments else None)
 
 
 # --- counting -----------------------------------------------------------------
 
 
 def compile_monthly(
-    month: Month,
-    rules: Rules,
-    *,
-    now: datetime,
-    zone: ZoneInfo,
-    register: Iterable[Ticket],
-    completed: Iterable[Ticket] = (),
-    still_open: Iterable[Ticket] = (),
-    recap_files: Iterable[tuple[str, str, datetime]] | None = None,
-    departments: Sequence[str] = (),
+    month: Month, rules: Rules, as_of: AsOf, tickets: MonthTickets, departments: Sequence[str] = ()
 ) -> MonthlyReport:
     """The report from tickets already chosen (see `build_monthly` for which); pure."""
-    rows = tuple(register_row(ticket, rules, zone, now) for ticket in register)
+    now, zone = as_of.now, as_of.zone
+    rows = tuple(register_row(ticket, rules, zone, now) for ticket in tickets.register)
     department_ids = tuple(departments) or tuple(rules.departments)
     corrective = {row.reference: row for row in rows if row.corrective_action}
-    for ticket in completed:
+    for ticket in tickets.completed:
         corrective.setdefault(ticket.reference, register_row(ticket, rules, zone, now))
     actions = tuple(sorted(corrective.values(), key=lambda row: (row.received, row.reference)))
+    recap_files = tickets.recap_files
     return MonthlyReport(
         month=month,
         generated_at=now.astimezone(zone),
@@ -255,7 +253,7 @@ def compile_monthly(
             compliance(key, _department_name(rules, key), [r for r in rows if r.department == key])
             for key in _ordered(department_ids, (row.department for row in rows))
         ),
-        open_tickets=tuple(register_row(ticket, rules, zone, now) for ticket in still_open),
+        open_tickets=tuple(register_row(ticket, rules, zone, now) for ticket in tickets.still_open),
         corrective_actions=actions,
         effectiveness=count_by(actions, "effectiveness_kind", labels.EFFECTIVENESS, EFFECTIVENESS_ORDER),
         recaps=None if recap_files is None else recap_states(rules, recap_files, zone),

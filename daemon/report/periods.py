@@ -2,7 +2,8 @@
 
 A period's bounds are the local midnights that start and end it, as aware
 datetimes, so that a query for "October in Jakarta" is a half-open range of
-moments whatever zone the database stores in.
+moments whatever zone the database stores in. `AsOf` is the moment a report
+is made and the zone its times are shown in.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
+from zoneinfo import ZoneInfo
 
 _MONTH = re.compile(r"(\d{4})-(\d{1,2})")
 _QUARTER = re.compile(r"(\d{4})\s*-?\s*[Qq]([1-4])")
@@ -74,6 +76,27 @@ class Quarter:
     def bounds(self, zone: tzinfo) -> tuple[datetime, datetime]:
         first, _, last = self.months
         return first.bounds(zone)[0], last.bounds(zone)[1]
+
+
+@dataclass(frozen=True, slots=True)
+class AsOf:
+    """When a report is made, and the zone it is made in.
+
+    Outcomes (met, overdue) and open tickets are as they stand at `now`; every
+    time the report shows, and the bounds of its period, are local to `timezone`.
+    """
+
+    now: datetime
+    timezone: str
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def local_now(self) -> datetime:
+        """`now` in the report's zone: the report's "generated at"."""
+        return self.now.astimezone(self.zone)
 
 
 def _midnight(day: date, zone: tzinfo) -> datetime:

@@ -15,7 +15,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlmodel import Session, col
@@ -30,7 +29,7 @@ from daemon.report.monthly import (
     count_by,
     register_row,
 )
-from daemon.report.periods import Quarter
+from daemon.report.periods import AsOf, Quarter
 from daemon.route.rules import Rules
 from daemon.sla.stamping import CLOSED_STATUSES, calendar_for
 from daemon.store.models import Ticket
@@ -77,11 +76,21 @@ class ReviewReport:
         return max(self.working_days.values(), default=None)
 
 
-def build_review(
-    session: Session, rules: Rules, quarter: Quarter, *, now: datetime, timezone: str
-) -> ReviewReport:
-    zone = ZoneInfo(timezone)
-    start, end = quarter.bounds(zone)
+@dataclass(frozen=True)
+class QuarterTickets:
+    """What a quarter's review is made from, as `build_review` chooses it."""
+
+    resolved: Iterable[Ticket]
+    """Completed in the quarter (and resolved or closed), whenever received."""
+    received: int
+    """How many complaints were received in the quarter, resolved or not."""
+    still_open: int
+    """Of those, how many are not resolved at the review's moment."""
+
+
+def build_review(session: Session, rules: Rules, quarter: Quarter, as_of: AsOf) -> ReviewReport:
+    """The review of `quarter` from the database, as of `as_of`."""
+    start, end = quarter.bounds(as_of.zone)
     statement = (
         select(Ticket)
         .where(
@@ -97,30 +106,14 @@ def build_review(
     still_open = session.execute(
         select(func.count()).where(received_in_quarter, col(Ticket.status).not_in(CLOSED_STATUSES))
     ).scalar_one()
-    return compile_review(
-        quarter,
-        rules,
-        now=now,
-        timezone=timezone,
-        resolved=resolved,
-        received=received,
-        still_open=still_open,
-    )
+    return compile_review(quarter, rules, as_of, QuarterTickets(resolved, received, still_open))
 
 
-def compile_review(
-    quarter: Quarter,
-    rules: Rules,
-    *,
-    now: datetime,
-    timezone: str,
-    resolved: Iterable[Ticket],
-    received: int,
-    still_open: int,
-) -> ReviewReport:
-    zone = ZoneInfo(timezone)
+def compile_review(quarter: Quarter, rules: Rules, as_of: AsOf, tickets: QuarterTickets) -> ReviewReport:
+    """The review from what `build_review` chose; pure."""
+    now, timezone, zone = as_of.now, as_of.timezone, as_of.zone
     calendar = calendar_for(rules, timezone)
-    rows = tuple(register_row(ticket, rules, zone, now) for ticket in resolved)
+    rows = tuple(register_row(ticket, rules, zone, now) for ticket in tickets.resolved)
     working_days = {
         row.reference: calendar.working_days_between(row.received, row.completed)
         for row in rows
@@ -141,6 +134,6 @@ def compile_review(
         by_channel=count_by(rows, "channel", labels.CHANNELS),
         effectiveness=count_by(rows, "effectiveness_kind", labels.EFFECTIVENESS, EFFECTIVENESS_ORDER),
         compliance=compliance("all", "Semua / all", rows),
-        received=int(received),
-        still_open=int(still_open),
+        received=int(tickets.received),
+        still_open=int(tickets.still_open),
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from html import escape
 
 from markupsafe import Markup
@@ -29,12 +30,37 @@ def _rect(x: float, y: float, width: float, height: float, fill: str) -> str:
     return f'<rect x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" height="{height:.1f}" fill="{fill}" rx="2"/>'
 
 
-def _text(
-    x: float, y: float, content: str, *, size: int = 12, anchor: str = "start", fill: str = TEXT
-) -> str:
+@dataclass(frozen=True, slots=True)
+class Lettering:
+    """How a piece of chart text is set: its size, which end of it sits on x, its colour."""
+
+    size: int = 12
+    anchor: str = "start"
+    fill: str = TEXT
+
+
+PLAIN = Lettering()
+"""Values at the end of a bar."""
+SMALL = Lettering(11)
+"""Legend entries and shares."""
+VALUE_ABOVE = Lettering(12, "middle")
+"""A value centred above its column."""
+NAME = Lettering(11, "end")
+"""A name ending just left of its bar."""
+AXIS = Lettering(11, "end", MUTED)
+"""The numbers of a value axis, right-aligned against it."""
+CATEGORY = Lettering(11, "middle", MUTED)
+"""A column's label, centred under it."""
+PERCENT_TICK = Lettering(10, "middle", MUTED)
+"""The 0%-100% ticks under paired bars."""
+NO_VALUE = Lettering(11, fill=MUTED)
+"""The dash standing in for a share that cannot be measured."""
+
+
+def _text(x: float, y: float, content: str, lettering: Lettering = PLAIN) -> str:
     return (
-        f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" fill="{fill}">'
-        f"{escape(content)}</text>"
+        f'<text x="{x:.1f}" y="{y:.1f}" font-size="{lettering.size}" '
+        f'text-anchor="{lettering.anchor}" fill="{lettering.fill}">{escape(content)}</text>'
     )
 
 
@@ -67,7 +93,7 @@ def columns(items: Sequence[tuple[str, int]], *, title: str, width: int = 560, h
     for tick in range(0, top_value + 1, step):
         y = top + plot_h - plot_h * tick / top_value
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="{GRID}"/>')
-        parts.append(_text(left - 6, y + 4, str(tick), size=11, anchor="end", fill=MUTED))
+        parts.append(_text(left - 6, y + 4, str(tick), AXIS))
     slot = plot_w / max(len(items), 1)
     bar = min(slot * 0.6, 64)
     for index, (label, value) in enumerate(items):
@@ -75,8 +101,8 @@ def columns(items: Sequence[tuple[str, int]], *, title: str, width: int = 560, h
         h = plot_h * value / top_value
         y = top + plot_h - h
         parts.append(_rect(x, y, bar, h, PRIMARY))
-        parts.append(_text(x + bar / 2, y - 5, str(value), size=12, anchor="middle"))
-        parts.append(_text(x + bar / 2, height - bottom + 18, label, size=11, anchor="middle", fill=MUTED))
+        parts.append(_text(x + bar / 2, y - 5, str(value), VALUE_ABOVE))
+        parts.append(_text(x + bar / 2, height - bottom + 18, label, CATEGORY))
     return _svg(width, height, title, parts)
 
 
@@ -90,7 +116,7 @@ def bars(items: Sequence[tuple[str, int]], *, title: str, width: int = 560) -> M
     for index, (label, value) in enumerate(items):
         y = top + row_h * index
         w = plot_w * value / top_value
-        parts.append(_text(label_w - 8, y + 17, _shorten(label, LABEL_CHARS), size=11, anchor="end"))
+        parts.append(_text(label_w - 8, y + 17, _shorten(label, LABEL_CHARS), NAME))
         parts.append(_rect(label_w, y + 5, w, row_h - 10, PRIMARY))
         parts.append(_text(label_w + w + 6, y + 17, str(value)))
     return _svg(width, height, title, parts)
@@ -111,21 +137,21 @@ def paired_shares(
     parts: list[str] = []
     for line, (name, colour) in enumerate(zip(series, (PRIMARY, SECONDARY), strict=True)):
         parts.append(_rect(label_w, 4 + 18 * line, 12, 12, colour))
-        parts.append(_text(label_w + 18, 14 + 18 * line, name, size=11))
+        parts.append(_text(label_w + 18, 14 + 18 * line, name, SMALL))
     for tick in (0, 25, 50, 75, 100):
         x = label_w + plot_w * tick / 100
         parts.append(f'<line x1="{x:.1f}" y1="{legend_h}" x2="{x:.1f}" y2="{bottom:.1f}" stroke="{GRID}"/>')
-        parts.append(_text(x, bottom + 14, f"{tick}%", size=10, anchor="middle", fill=MUTED))
+        parts.append(_text(x, bottom + 14, f"{tick}%", PERCENT_TICK))
     for index, (label, first, second) in enumerate(items):
         y = legend_h + top + row_h * index
-        parts.append(_text(label_w - 8, y + 20, _shorten(label, LABEL_CHARS), size=11, anchor="end"))
+        parts.append(_text(label_w - 8, y + 20, _shorten(label, LABEL_CHARS), NAME))
         for offset, value, colour in ((3, first, PRIMARY), (19, second, SECONDARY)):
             if value is None:
-                parts.append(_text(label_w + 4, y + offset + 11, "–", size=11, fill=MUTED))
+                parts.append(_text(label_w + 4, y + offset + 11, "–", NO_VALUE))
                 continue
             w = plot_w * value
             parts.append(_rect(label_w, y + offset, w, 14, colour))
-            parts.append(_text(label_w + w + 5, y + offset + 11, f"{value * 100:.0f}%", size=11))
+            parts.append(_text(label_w + w + 5, y + offset + 11, f"{value * 100:.0f}%", SMALL))
     return _svg(width, height, title, parts)
 
 

@@ -51,7 +51,7 @@ def monthly_xlsx(report: MonthlyReport, *, organisation: str) -> bytes:
     if report.recaps is not None:
         sheet = workbook.create_sheet("Rekap Biro")
         rows = [(r.name, r.state_label, r.files, _naive(r.last_received)) for r in report.recaps]
-        _table(sheet, 1, 1, ("Biro / branch", "Status", "Berkas / files", "Terakhir / last received"), rows)
+        _table(sheet, 1, ("Biro / branch", "Status", "Berkas / files", "Terakhir / last received"), rows)
         _widths(sheet, (32, 44, 14, 22))
     for sheet in workbook.worksheets:
         _print_setup(sheet)
@@ -72,6 +72,12 @@ def _summary(sheet: Worksheet, report: MonthlyReport, organisation: str) -> None
     sheet["A3"] = f"{organisation} · dibuat / generated {generated} ({report.timezone})"
     if report.departments:
         sheet["A4"] = "Bagian / part: " + ", ".join(count.label for count in report.by_department)
+    _key_figures(sheet, report)
+    _tables_and_charts(sheet, report, 12)
+
+
+def _key_figures(sheet: Worksheet, report: MonthlyReport) -> None:
+    """The month in five numbers, from row 6 down: received, on time twice, open, overdue."""
     compliance = report.compliance
     facts = [
         ("Keluhan diterima / complaints received", report.total, None),
@@ -86,7 +92,10 @@ def _summary(sheet: Worksheet, report: MonthlyReport, organisation: str) -> None
         target.font = BOLD
         if number_format:
             target.number_format = number_format
-    row = 12
+
+
+def _tables_and_charts(sheet: Worksheet, report: MonthlyReport, row: int) -> None:
+    """The count and compliance tables from `row` down, and the charts beside them."""
     weeks = _counts_table(sheet, row, "Minggu / week", report.by_week)
     row += len(report.by_week) + 3
     departments = _counts_table(sheet, row, "Departemen / department", report.by_department)
@@ -116,7 +125,7 @@ Span = tuple[int, int]
 
 
 def _counts_table(sheet: Worksheet, row: int, caption: str, counts: Sequence[Count]) -> Span:
-    _table(sheet, row, 1, (caption, "Jumlah / count"), [(count.label, count.count) for count in counts])
+    _table(sheet, row, (caption, "Jumlah / count"), [(count.label, count.count) for count in counts])
     return row + 1, row + max(len(counts), 1)
 
 
@@ -129,7 +138,7 @@ def _compliance_table(sheet: Worksheet, row: int, report: MonthlyReport) -> Span
     )
     items = report.compliance_by_department
     rows = [(i.label, i.tickets, i.first_response_share, i.resolution_share) for i in items]
-    _table(sheet, row, 1, heading, rows)
+    _table(sheet, row, heading, rows)
     for offset in range(len(rows)):
         for column in (3, 4):
             sheet.cell(row + 1 + offset, column).number_format = PERCENT
@@ -202,7 +211,7 @@ def _chart(title: str, direction: str) -> BarChart:
 def _register(sheet: Worksheet, rows: Sequence[RegisterRow]) -> None:
     heading = tuple(label for _, label in labels.REGISTER_COLUMNS)
     values = [tuple(_register_value(row, key) for key, _ in labels.REGISTER_COLUMNS) for row in rows]
-    _table(sheet, 1, 1, heading, values, wrap=True)
+    _table(sheet, 1, heading, values, wrap=True)
     widths = {"description": 60, "subject": 36, "root_cause": 36, "corrective_action": 36}
     widths |= {"preventive_action": 30, "effectiveness": 30, "customer_name": 24, "organisation": 24}
     _widths(sheet, [widths.get(key, 18) for key, _ in labels.REGISTER_COLUMNS])
@@ -248,7 +257,7 @@ def _open(sheet: Worksheet, rows: Sequence[RegisterRow]) -> None:
         )
         for row in rows
     ]
-    _table(sheet, 1, 1, heading, values)
+    _table(sheet, 1, heading, values)
     _widths(sheet, (18, 18, 30, 10, 22, 50, 22, 14))
     sheet.freeze_panes = "A2"
 
@@ -279,7 +288,7 @@ def _actions(sheet: Worksheet, report: MonthlyReport) -> None:
         )
         for row in report.corrective_actions
     ]
-    _table(sheet, 1, 1, heading, values, wrap=True)
+    _table(sheet, 1, heading, values, wrap=True)
     _widths(sheet, (18, 28, 40, 40, 12, 34, 18, 34, 30))
     sheet.freeze_panes = "A2"
 
@@ -290,18 +299,18 @@ def _actions(sheet: Worksheet, report: MonthlyReport) -> None:
 def _table(
     sheet: Worksheet,
     row: int,
-    column: int,
     heading: Sequence[str],
     rows: Iterable[Sequence[object]],
     *,
     wrap: bool = False,
 ) -> None:
-    for offset, text in enumerate(heading):
-        cell = sheet.cell(row, column + offset, text)
+    """A table from column A down from `row`: the heading, then one line per row of values."""
+    for column, text in enumerate(heading, start=1):
+        cell = sheet.cell(row, column, text)
         cell.font, cell.fill, cell.alignment = BOLD, HEADING_FILL, WRAP
     for line, values in enumerate(rows, start=row + 1):
-        for offset, value in enumerate(values):
-            cell = sheet.cell(line, column + offset, value)  # type: ignore[call-overload]
+        for column, value in enumerate(values, start=1):
+            cell = sheet.cell(line, column, value)  # type: ignore[call-overload]
             cell.alignment = WRAP if wrap else TOP
             if isinstance(value, datetime):
                 cell.number_format = DATE_TIME

@@ -1,1 +1,8 @@
-"""rules.yaml: rule values, the loader with file:line errors, conditions, the router, explanations."""
+"""rules.yaml and routing.
+
+Rule values (`rules`); the loader with file:line problems (`loader`, reading
+through `reader`, one `section_*` module per part of the file); what a mail's
+conditions read and mean (`words`, `facts`, `matchers`, `conditions`, `index`);
+the router (`router`), and its context, decision and explanation text
+(`decision`).
+"""

@@ -9,10 +9,7 @@ ran out may or may not have gone out. Acknowledgements in that state are marked
 escalations are resent with the identical bytes and Message-ID (a duplicate beats
 a lost escalation, and mail clients fold identical Message-IDs).
 
-`retry` is a person's second chance for a row that will not go out on its own
-(`caredesk outbox retry`): a failed rendering is rendered again with the current
-templates, a failed or uncertain delivery is made due again, each with an event
-on the ticket saying who asked.
+A row that will not go out on its own is a person's to retry: `daemon.send.requeue`.
 """
 
 from __future__ import annotations
@@ -29,8 +26,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, or_, select, update
 from sqlmodel import Session, col
 
-from daemon.outbox.compose import TemplateFailure
-from daemon.outbox.enqueue import Mailer
 from daemon.send.transports import (
     DeliveryError,
     PermanentFailure,
@@ -40,7 +35,7 @@ from daemon.send.transports import (
     UncertainOutcome,
     file_name_for,
 )
-from daemon.store import db, queries
+from daemon.store import db
 from daemon.store.models import OutboundMessage, Ticket
 
 log = logging.getLogger("caredesk.outbox")
@@ -53,9 +48,6 @@ RESEND_WHEN_UNCERTAIN = frozenset(
     {"notice", "escalation", "sla-escalation", "forward", "reassigned", "reply", "resolution"}
 )
 DUE_STATES = ("pending", "retry")
-# What will not go out without a person: given up on after the retries or a
-# permanent refusal (or never rendered), and delivered-or-not after a crash.
-RETRYABLE_STATES = ("failed", "uncertain")
 
 
 def owner_has_ended(owner: str) -> bool:
@@ -83,6 +75,20 @@ def retry_delay(attempts: int, base_seconds: int) -> timedelta:
     return min(delay, MAX_BACKOFF)
 
 
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often a mail the server deferred is tried, and how long apart (caredesk.toml `[smtp]`)."""
+
+    max_attempts: int
+    """A temporary failure on this attempt fails the mail for good."""
+    base_seconds: int
+    """The first wait; each later one doubles, up to `MAX_BACKOFF`."""
+
+    def delay(self, attempts: int) -> timedelta:
+        """The wait before the next try of a mail tried `attempts` times."""
+        return retry_delay(attempts, self.base_seconds)
+
+
 class OutboxSender:
     def __init__(
         self,
@@ -91,15 +97,13 @@ class OutboxSender:
         clock: Callable[[], datetime],
         *,
         owner: str,
-        max_attempts: int,
-        retry_base_seconds: int,
+        retries: RetryPolicy,
     ) -> None:
         self.engine = engine
         self.transport_factory = transport_factory
         self.clock = clock
         self.owner = owner
-        self.max_attempts = max_attempts
-        self.retry_base_seconds = retry_base_seconds
+        self.retries = retries
         self._outage_logged = False
 
     def deliver_due(self, stop: threading.Event | None = None, batch: int = 200) -> Counter[str]:
@@ -124,20 +128,7 @@ class OutboxSender:
             # gone: after a crash and a restart the interrupted mail goes out at
             # once instead of a whole lease (10 min) later; before, every crash
             # held back the rows it had claimed, notices and escalations included.
-            owners = session.execute(
-                select(col(OutboundMessage.lease_owner))
-                .where(col(OutboundMessage.lease_until) >= now)
-                .distinct()
-            ).scalars()
-            gone = [owner for owner in owners if owner and owner_has_ended(owner)]
-            if gone:
-                session.execute(
-                    update(OutboundMessage)
-                    .where(
-                        col(OutboundMessage.state).in_(DUE_STATES), col(OutboundMessage.lease_owner).in_(gone)
-                    )
-                    .values(lease_owner=None, lease_until=None)
-                )
+            gone = _release_ended_owners(session, now)
             stale = (
                 session.execute(
                     select(OutboundMessage).where(
@@ -151,19 +142,7 @@ class OutboxSender:
                 .all()
             )
             for row in stale:
-                if row.kind in RESEND_WHEN_UNCERTAIN:
-                    row.state, row.next_attempt_at = "retry", now
-                else:
-                    row.state = "uncertain"
-                row.last_error = "the sending process stopped during delivery"
-                row.lease_owner = row.lease_until = None
-                log.warning(
-                    "outbound %s (%s to %s) was interrupted: now %s",
-                    row.id,
-                    row.kind,
-                    row.recipient,
-                    row.state,
-                )
+                settle_interrupted(row, now)
                 session.add(row)
             session.commit()
 
@@ -216,44 +195,61 @@ class OutboxSender:
         try:
             transport.send(row.envelope_from, [row.recipient], row.raw, name)
         except ServerUnavailable as error:
-            # Nobody answered, which is not this mail's fault: the try costs it
-            # nothing and it stays due, so each poll probes the server with one
-            # mail and the next poll after the outage sends everything. Counted,
-            # an outage longer than `max_attempts` backoffs (two hours with the
-            # defaults) failed every mail that was waiting.
-            row.attempts -= 1
-            self._settle(row, "retry", error)
-            row.next_attempt_at = now
-            self._report_outage(error)
-            return "outage"
+            return self._unanswered(row, error, now)
         except UncertainOutcome as error:
-            resend = row.kind in RESEND_WHEN_UNCERTAIN
-            self._settle(row, "retry" if resend else "uncertain", error)
-            # The operator's only trace of a mail that may or may not have arrived.
-            log.warning(
-                "outbound %s (%s to %s) may not have arrived: %s; %s",
-                row.id,
-                row.kind,
-                row.recipient,
-                error,
-                "will resend it with the same Message-ID" if resend else "now uncertain, not resent",
-            )
-            return "uncertain"
+            return self._uncertain(row, error)
         except PermanentFailure as error:
             self._settle(row, "failed", error)
             log.error("outbound %s to %s failed permanently: %s", row.id, row.recipient, error)
             return "failed"
         except TemporaryFailure as error:
-            final = row.attempts >= self.max_attempts
-            self._settle(row, "failed" if final else "retry", error)
-            if error.code is None:
-                # The connection broke mid-conversation: likely the server, not the
-                # mail, but counted all the same so a mail that always breaks it
-                # cannot hold up the ones behind it for ever.
-                self._report_outage(error)
-                return "outage"
-            log.warning("outbound %s to %s deferred: %s", row.id, row.recipient, error)
-            return "retry"
+            return self._deferred(row, error)
+        self._sent(row, reference, now)
+        return "sent"
+
+    def _unanswered(self, row: OutboundMessage, error: ServerUnavailable, now: datetime) -> str:
+        """Nobody answered, which is not this mail's fault: the try costs it nothing and it stays due.
+
+        Each poll then probes the server with one mail and the next poll after
+        the outage sends everything. Counted, an outage longer than
+        `max_attempts` backoffs (two hours with the defaults) failed every mail
+        that was waiting.
+        """
+        row.attempts -= 1
+        self._settle(row, "retry", error)
+        row.next_attempt_at = now
+        self._report_outage(error)
+        return "outage"
+
+    def _uncertain(self, row: OutboundMessage, error: UncertainOutcome) -> str:
+        """The mail may or may not have arrived: resend it (same Message-ID) or mark it uncertain."""
+        resend = row.kind in RESEND_WHEN_UNCERTAIN
+        self._settle(row, "retry" if resend else "uncertain", error)
+        # The operator's only trace of a mail that may or may not have arrived.
+        log.warning(
+            "outbound %s (%s to %s) may not have arrived: %s; %s",
+            row.id,
+            row.kind,
+            row.recipient,
+            error,
+            "will resend it with the same Message-ID" if resend else "now uncertain, not resent",
+        )
+        return "uncertain"
+
+    def _deferred(self, row: OutboundMessage, error: TemporaryFailure) -> str:
+        """Try again later, or give up after the last attempt; "outage" when the connection broke."""
+        final = row.attempts >= self.retries.max_attempts
+        self._settle(row, "failed" if final else "retry", error)
+        if error.code is None:
+            # The connection broke mid-conversation: likely the server, not the
+            # mail, but counted all the same so a mail that always breaks it
+            # cannot hold up the ones behind it for ever.
+            self._report_outage(error)
+            return "outage"
+        log.warning("outbound %s to %s deferred: %s", row.id, row.recipient, error)
+        return "retry"
+
+    def _sent(self, row: OutboundMessage, reference: str, now: datetime) -> None:
         row.state, row.sent_at, row.last_error, row.last_code = "sent", now, None, 250
         row.lease_owner = row.lease_until = None
         if self._outage_logged:
@@ -266,7 +262,6 @@ class OutboxSender:
             row.recipient,
             row.message_id,
         )
-        return "sent"
 
     def _report_outage(self, error: DeliveryError) -> None:
         # The server is down, not one mail's fault: say it once, not per mail.
@@ -280,7 +275,7 @@ class OutboxSender:
         row.last_code = error.code
         row.lease_owner = row.lease_until = None
         if state == "retry":
-            row.next_attempt_at = self.clock() + retry_delay(row.attempts, self.retry_base_seconds)
+            row.next_attempt_at = self.clock() + self.retries.delay(row.attempts)
 
     def _release(self, session: Session, rows: list[OutboundMessage | None]) -> None:
         for row in rows:
@@ -299,91 +294,33 @@ class OutboxSender:
         return {ticket_id: reference for ticket_id, reference in found}
 
 
-@dataclass(frozen=True)
-class Retried:
-    """What `retry` did to one outbox row, for the command line to print."""
-
-    id: int
-    ok: bool
-    """False for an unknown id and for a mail that still cannot be rendered."""
-    what: str
-    """One line: the row (kind, recipient, ticket) and what was done."""
-    queued: bool = False
-    """The row is due again: delivering now sends it."""
-
-
-def failed_ids(session: Session) -> list[int]:
-    """Every row in state `failed`, oldest first: what `caredesk outbox retry --failed` takes."""
-    statement = (
-        select(col(OutboundMessage.id))
-        .where(col(OutboundMessage.state) == "failed")
-        .order_by(col(OutboundMessage.id))
-    )
-    return list(session.execute(statement).scalars())
-
-
-def retry(session: Session, mailer: Mailer, outbound_id: int, *, actor: str, now: datetime) -> Retried:
-    """Give one row another chance, recorded on its ticket as `retried-<kind>` by `actor`.
-
-    A row whose rendering failed is rendered again with the current templates and
-    its own Message-ID; if the template is still broken it stays `failed` with the
-    new error. A failed or uncertain delivery is set back to `pending` with its
-    attempts reset, sending the very bytes stored. Other states are left alone.
-    The caller commits.
-    """
-    # Locked (on PostgreSQL) so a daemon settling the same row meanwhile waits for us.
-    row = session.get(OutboundMessage, outbound_id, with_for_update=True)
-    if row is None:
-        return Retried(outbound_id, False, f"#{outbound_id}: no such outgoing mail")
-    ticket = session.get(Ticket, row.ticket_id) if row.ticket_id is not None else None
-    label = f"#{row.id} {row.kind} to {row.recipient}" + (f" ({ticket.reference})" if ticket else "")
-    if row.state not in RETRYABLE_STATES:
-        return Retried(outbound_id, True, f"{label}: {row.state}, nothing to retry")
-    earlier = row.last_error or "no error recorded"
-    if not row.raw:
-        try:
-            row.subject, row.raw = mailer.rerender(row, now)
-        except (TemplateFailure, ValueError) as error:
-            row.last_error = str(error)[:2000]
-            session.add(row)
-            _retried_event(session, ticket, row, actor, now, f"still cannot be rendered: {error}")
-            log.error(
-                "outbound %s (%s, template %s) still cannot be rendered: %s",
-                row.id,
-                row.kind,
-                row.template,
-                error,
-            )
-            return Retried(outbound_id, False, f"{label}: still cannot be rendered, stays failed: {error}")
-        row.render_context = None
-        done = "rendered again with the current templates"
-        held = mailer.held_on_retry(session, row.recipient, now) if row.automatic else None
-        if held is not None:
-            row.state, row.last_error = "suppressed", held
-            session.add(row)
-            _retried_event(session, ticket, row, actor, now, f"{done}, but not sent: {held}")
-            return Retried(outbound_id, True, f"{label}: {done}, but suppressed: {held}")
-    else:
-        done = f"{row.state} delivery set back to pending"
-    row.state, row.attempts, row.next_attempt_at = "pending", 0, now
-    row.last_error = row.last_code = None
-    row.lease_owner = row.lease_until = None
-    session.add(row)
-    _retried_event(session, ticket, row, actor, now, f"{done}; earlier: {earlier}")
-    log.info("outbound %s (%s to %s) retried by %s: %s", row.id, row.kind, row.recipient, actor, done)
-    return Retried(outbound_id, True, f"{label}: {done}", queued=True)
-
-
-def _retried_event(
-    session: Session, ticket: Ticket | None, row: OutboundMessage, actor: str, now: datetime, reason: str
-) -> None:
-    if ticket is not None:
-        queries.add_event(
-            session,
-            ticket,
-            actor=actor,
-            action=f"retried-{row.kind}",
-            at=now,
-            reason=reason[:2000],
-            outbound_id=row.id,
+def _release_ended_owners(session: Session, now: datetime) -> list[str]:
+    """Free the due rows leased by processes of this host that have ended; return those owners."""
+    owners = session.execute(
+        select(col(OutboundMessage.lease_owner)).where(col(OutboundMessage.lease_until) >= now).distinct()
+    ).scalars()
+    gone = [owner for owner in owners if owner and owner_has_ended(owner)]
+    if gone:
+        session.execute(
+            update(OutboundMessage)
+            .where(col(OutboundMessage.state).in_(DUE_STATES), col(OutboundMessage.lease_owner).in_(gone))
+            .values(lease_owner=None, lease_until=None)
         )
+    return gone
+
+
+def settle_interrupted(row: OutboundMessage, now: datetime) -> None:
+    """A row whose sender stopped mid-delivery: due again if a duplicate beats a loss, else uncertain."""
+    if row.kind in RESEND_WHEN_UNCERTAIN:
+        row.state, row.next_attempt_at = "retry", now
+    else:
+        row.state = "uncertain"
+    row.last_error = "the sending process stopped during delivery"
+    row.lease_owner = row.lease_until = None
+    log.warning(
+        "outbound %s (%s to %s) was interrupted: now %s",
+        row.id,
+        row.kind,
+        row.recipient,
+        row.state,
+    )

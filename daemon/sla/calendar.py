@@ -92,6 +92,17 @@ class WorkingTime:
         return f"{self.amount} {name}{'' if self.amount == 1 else 's'}"
 
 
+@dataclass(frozen=True, slots=True)
+class PublicHolidays:
+    """Which public holidays the `holidays` package supplies: whose, named in which language."""
+
+    country: str = "ID"
+    language: str = "id"
+    """Holiday names are in Indonesian by default, as the government publishes them."""
+    collective_leave: bool = False
+    """Also the government's collective leave days (*cuti bersama*) the package knows."""
+
+
 @dataclass(frozen=True)
 class CalendarConfig:
     """The `calendar:` section of rules.yaml, as values; `build` makes the calendar."""
@@ -117,7 +128,7 @@ class CalendarConfig:
                 hours=self.business_hours,
                 extra_holidays=self.holidays,
                 extra_workdays=self.workdays,
-                collective_leave=self.collective_leave,
+                public=PublicHolidays(collective_leave=self.collective_leave),
             )
         return self._built[zone]
 
@@ -131,10 +142,8 @@ class WorkCalendar:
         hours: tuple[time, time] = DEFAULT_HOURS,
         extra_holidays: Mapping[date, str] | None = None,
         extra_workdays: Set[date] = frozenset(),
-        country: str = "ID",
         *,
-        collective_leave: bool = False,
-        language: str = "id",
+        public: PublicHolidays = PublicHolidays(),
     ) -> None:
         self.zone: tzinfo = ZoneInfo(timezone) if isinstance(timezone, str) else timezone
         start, end = hours
@@ -144,12 +153,11 @@ class WorkCalendar:
         self.extra_holidays: Mapping[date, str] = MappingProxyType(dict(extra_holidays or {}))
         self.extra_workdays = frozenset(extra_workdays)
         # The holidays objects work out a year's dates the first time a date of
-        # that year is looked up; names are in Indonesian, as the government
-        # publishes them.
-        self._public = holidays.country_holidays(country, language=language)
+        # that year is looked up.
+        self._public = holidays.country_holidays(public.country, language=public.language)
         self._collective = (
-            holidays.country_holidays(country, language=language, categories=("government",))
-            if collective_leave
+            holidays.country_holidays(public.country, language=public.language, categories=("government",))
+            if public.collective_leave
             else None
         )
 

@@ -8,9 +8,10 @@ This module owns the SLA maths, as pure functions of values. How the pieces fit:
    then its department, then the department's setting for that severity, then
    the SLA class a routing rule gave it. Each resulting `Targets` remembers
    which layer set each value, so a due date can explain itself.
-2. `due_dates(received_at, severity, department, policy, calendar)` turns the
-   targets into moments on the working-day calendar (`daemon.sla.calendar`): the
-   first-response and resolution due times, and the *ladder*: for each target a
+2. `due_dates(received_at, key, policy, calendar)` turns the targets of a
+   `TargetKey` (severity, department, SLA class) into moments on the
+   working-day calendar (`daemon.sla.calendar`): the first-response and
+   resolution due times, and the *ladder*: for each target a
    reminder to the department some working time before it is due, a breach
    escalation to the department manager when it is due, and a second-level
    escalation to the general manager some working time after that.
@@ -147,6 +148,20 @@ class SlaPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class TargetKey:
+    """What picks a ticket's targets out of the policy: its severity, department and SLA class."""
+
+    severity: str
+    department: str
+    sla_class: str | None = None
+    """The class a routing rule gave the ticket; None when no rule did."""
+
+    def targets(self, policy: SlaPolicy) -> Targets:
+        """The layered targets `policy` holds a ticket with this key to."""
+        return policy.targets(self.severity, self.department, self.sla_class)
+
+
+@dataclass(frozen=True, slots=True)
 class LadderPoint:
     """One rung of a ticket's ladder: at `at`, tell `recipient_role` about `target`."""
 
@@ -203,17 +218,9 @@ class LadderStep:
     """When the step fell due (the scheduler may run later)."""
 
 
-def due_dates(
-    received_at: datetime,
-    severity: str,
-    department: str,
-    policy: SlaPolicy,
-    calendar: WorkCalendar,
-    *,
-    sla_class: str | None = None,
-) -> DueDates:
+def due_dates(received_at: datetime, key: TargetKey, policy: SlaPolicy, calendar: WorkCalendar) -> DueDates:
     """The due dates and ladder of a ticket received at `received_at`."""
-    targets = policy.targets(severity, department, sla_class)
+    targets = key.targets(policy)
     first_response_due = calendar.deadline(received_at, targets.first_response)
     resolution_due = calendar.deadline(received_at, targets.resolution)
     return anchored_due_dates(received_at, first_response_due, resolution_due, targets, calendar)

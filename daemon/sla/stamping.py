@@ -33,7 +33,15 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col
 
 from daemon.sla.calendar import DEFAULT_TIMEZONE, CalendarConfig, WorkCalendar
-from daemon.sla.policy import DueDates, SlaPolicy, TargetStatus, anchored_due_dates, due_dates, target_status
+from daemon.sla.policy import (
+    DueDates,
+    SlaPolicy,
+    TargetKey,
+    TargetStatus,
+    anchored_due_dates,
+    due_dates,
+    target_status,
+)
 from daemon.store import queries
 from daemon.store.models import Ticket
 
@@ -69,25 +77,21 @@ def is_recap(origin: str) -> bool:
     return origin.startswith(RECAP_ORIGIN_PREFIX)
 
 
+def target_key(ticket: Ticket) -> TargetKey:
+    """What picks the ticket's targets out of the SLA policy."""
+    return TargetKey(ticket.severity, ticket.department, ticket.sla_class)
+
+
 def due_values(
-    *,
     received_at: datetime,
-    severity: str,
-    department: str,
-    sla_class: str | None,
-    origin: str,
+    key: TargetKey,
     rules: Rules,
+    *,
+    origin: str,
     timezone: str = DEFAULT_TIMEZONE,
 ) -> dict[str, datetime | None]:
     """The due-date columns of a new ticket, for inserts that build rows as dictionaries."""
-    dates = due_dates(
-        received_at,
-        severity,
-        department,
-        rules.sla_config,
-        calendar_for(rules, timezone),
-        sla_class=sla_class,
-    )
+    dates = due_dates(received_at, key, rules.sla_config, calendar_for(rules, timezone))
     return {
         "first_response_due": None if is_recap(origin) else dates.first_response_due,
         "resolution_due": dates.resolution_due,
@@ -99,13 +103,7 @@ def stamp_due_dates(
 ) -> Ticket:
     """Set the due dates of a new ticket from its receipt (`now` when it has no receipt time yet)."""
     values = due_values(
-        received_at=ticket.received_at or now,
-        severity=ticket.severity,
-        department=ticket.department,
-        sla_class=ticket.sla_class,
-        origin=ticket.origin,
-        rules=rules,
-        timezone=timezone,
+        ticket.received_at or now, target_key(ticket), rules, origin=ticket.origin, timezone=timezone
     )
     ticket.first_response_due = values["first_response_due"]
     ticket.resolution_due = values["resolution_due"]
@@ -116,7 +114,7 @@ def ticket_due_dates(ticket: Ticket, rules: Rules, timezone: str = DEFAULT_TIMEZ
     """The ticket's stamped due dates with the ladder of the current rules; None when not stamped."""
     if ticket.first_response_due is None or ticket.resolution_due is None:
         return None
-    targets = rules.sla_config.targets(ticket.severity, ticket.department, ticket.sla_class)
+    targets = target_key(ticket).targets(rules.sla_config)
     return anchored_due_dates(
         ticket.received_at,
         ticket.first_response_due,
@@ -135,7 +133,7 @@ def restart_resolution_clock(
     the cycle number gives the new cycle's reminders and escalations their own
     keys, so they are sent once more (and only once).
     """
-    targets = rules.sla_config.targets(ticket.severity, ticket.department, ticket.sla_class)
+    targets = target_key(ticket).targets(rules.sla_config)
     due = calendar_for(rules, timezone).deadline(at, targets.resolution)
     previous = ticket.resolution_due
     ticket.resolution_due = due
@@ -144,16 +142,18 @@ def restart_resolution_clock(
     queries.add_event(
         session,
         ticket,
-        actor="caredesk",
-        action="resolution-cycle",
-        at=at,
-        field_name="resolution_due",
-        # In UTC, as the database gives the old value back.
-        old_value=previous.astimezone(UTC).isoformat() if previous else None,
-        new_value=due.astimezone(UTC).isoformat(),
-        reason=(
-            f"reopened: resolution cycle {ticket.resolution_cycle}, "
-            f"{targets.resolution.describe()} from the reopening"
+        queries.History(
+            actor="caredesk",
+            action="resolution-cycle",
+            at=at,
+            field_name="resolution_due",
+            # In UTC, as the database gives the old value back.
+            old_value=previous.astimezone(UTC).isoformat() if previous else None,
+            new_value=due.astimezone(UTC).isoformat(),
+            reason=(
+                f"reopened: resolution cycle {ticket.resolution_cycle}, "
+                f"{targets.resolution.describe()} from the reopening"
+            ),
         ),
     )
     return due
@@ -185,13 +185,15 @@ def record_first_response(session: Session, ticket: Ticket, at: datetime) -> boo
     queries.add_event(
         session,
         ticket,
-        actor="caredesk",
-        action="first-response",
-        at=at,
-        field_name="first_responded_at",
-        old_value=previous.isoformat() if previous else None,
-        new_value=at.isoformat(),
-        reason=_timeliness(ticket.first_response_due, at),
+        queries.History(
+            actor="caredesk",
+            action="first-response",
+            at=at,
+            field_name="first_responded_at",
+            old_value=previous.isoformat() if previous else None,
+            new_value=at.isoformat(),
+            reason=_timeliness(ticket.first_response_due, at),
+        ),
     )
     return True
 

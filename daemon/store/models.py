@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, DateTime, LargeBinary, Text, UniqueConstraint, false
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -124,6 +124,10 @@ class TicketEvent(SQLModel, table=True):
     reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     inbound_id: int | None = Field(default=None, foreign_key="inbound_message.id")
     outbound_id: int | None = Field(default=None, foreign_key="outbound_message.id")
+    data: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))
+    """What the event decided, as data: on `routed`, the routing decision (`Decision.as_dict()`).
+
+    None is SQL NULL (not the JSON `null`), as on the rows written before the column existed."""
 
 
 class InboundMessage(SQLModel, table=True):
@@ -154,6 +158,10 @@ class InboundMessage(SQLModel, table=True):
     subject: str = Field(default="", max_length=998)
     state: str = Field(default="stored", index=True, max_length=16)
     reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    headers_only: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, default=False, server_default=false())
+    )
+    """Too large to fetch whole: only the headers were stored (`size` is the real size)."""
     next_attempt_at: datetime | None = _when(default=None)
     """For state `retry`: when processing is tried again."""
     notes: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))

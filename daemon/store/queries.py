@@ -6,6 +6,7 @@ Nothing here parses, routes or renders; callers own the transaction.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -80,12 +81,14 @@ def record_fetched(
             "size": message.oversize or len(message.raw),
             "state": "stored",
             "reason": "",
+            "headers_only": False,
             "attempts": 0,
             "disposition": "pending",
             "received_at": received_at,
             "arrived_at": message.arrived_at or received_at,
         }
         if message.oversize:
+            values["headers_only"] = True
             values["reason"] = f"oversize: {message.oversize} bytes; only the headers were fetched"
         inserted += insert_ignore(session, InboundMessage, values, ["source", "source_key"])
     if checkpoint is not None:
@@ -126,36 +129,27 @@ def next_reference(session: Session, prefix: str, year: int) -> str:
     return f"{key}-{number:06d}"
 
 
-def add_event(
-    session: Session,
-    ticket: Ticket,
-    *,
-    actor: str,
-    action: str,
-    at: datetime,
-    reason: str = "",
-    field_name: str | None = None,
-    old_value: str | None = None,
-    new_value: str | None = None,
-    inbound_id: int | None = None,
-    outbound_id: int | None = None,
-) -> None:
+@dataclass(frozen=True)
+class History:
+    """One history entry to append: who did what, when and why, and what it changed or came from."""
+
+    actor: str
+    action: str
+    at: datetime
+    reason: str = ""
+    field_name: str | None = None
+    old_value: str | None = None
+    new_value: str | None = None
+    inbound_id: int | None = None
+    outbound_id: int | None = None
+    data: dict[str, Any] | None = None
+    """What the event decided, as JSON-able data (the routing decision on `routed`)."""
+
+
+def add_event(session: Session, ticket: Ticket, entry: History) -> None:
     """Append one history entry; history is never edited."""
     assert ticket.id is not None
-    session.add(
-        TicketEvent(
-            ticket_id=ticket.id,
-            at=at,
-            actor=actor,
-            action=action,
-            reason=reason,
-            field_name=field_name,
-            old_value=old_value,
-            new_value=new_value,
-            inbound_id=inbound_id,
-            outbound_id=outbound_id,
-        )
-    )
+    session.add(TicketEvent(ticket_id=ticket.id, **dataclasses.asdict(entry)))
 
 
 def find_ticket(session: Session, reference: str) -> Ticket | None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 # Every command with the spellings docs/departments.md lists for it, the
@@ -146,46 +146,68 @@ def parse_reply(text: str) -> ParsedReply:
     the customer's part.
     """
     lines = text.splitlines()
-    commands: list[Command] = []
-    unknown: list[tuple[int, str]] = []
-    index = 0
-    reply_at: int | None = None
-    while index < len(lines) and reply_at is None:
-        line = lines[index]
-        index += 1
-        if not line.strip():
-            continue
-        match = _COMMAND_LINE.match(line)
-        if match is None:
-            index -= 1
-            break
-        name = command_name(match[1])
-        if name is None:
-            unknown.append((index, line.strip()))
-            continue
-        commands.append(Command(name, "" if name == "reply" else match[2].strip(), index, line.strip()))
-        if name == "reply":
-            reply_at = index - 1
+    block = _command_block(lines)
+    commands, reply_at = block.commands, block.reply_at
     if reply_at is None:
-        reply_at = _reply_marker_below(lines, index)
+        reply_at = _reply_marker_below(lines, block.end)
         if reply_at is not None:
             commands.append(Command("reply", "", reply_at + 1, lines[reply_at].strip()))
     note_end = len(lines) if reply_at is None else reply_at
-    note_lines, misplaced = _without_commands(lines, index, note_end)
+    note_lines, misplaced = _without_commands(lines, block.end, note_end)
     reply_text = ""
     if reply_at is not None:
-        first = _COMMAND_LINE.match(lines[reply_at])
-        same_line = first[2].strip() if first else ""
-        body, misplaced_in_reply = _without_commands(lines, reply_at + 1, len(lines))
+        reply_text, misplaced_in_reply = _reply_part(lines, reply_at)
         misplaced += misplaced_in_reply
-        reply_text = _trimmed(_without_signature([same_line, *body]))
     return ParsedReply(
         commands=tuple(commands),
-        unknown=tuple(unknown),
+        unknown=tuple(block.unknown),
         reply_text=reply_text,
         note_text=_trimmed(note_lines),
         misplaced=tuple(misplaced),
     )
+
+
+@dataclass
+class _Block:
+    """The command block at the top of a reply, as read so far."""
+
+    commands: list[Command] = field(default_factory=list)
+    unknown: list[tuple[int, str]] = field(default_factory=list)
+    end: int = 0
+    """The index of the first line after the block."""
+    reply_at: int | None = None
+    """The index of the `#reply` line that ended the block, if one did."""
+
+
+def _command_block(lines: list[str]) -> _Block:
+    """Read commands from the top until the first line of text, or a `#reply`."""
+    block = _Block()
+    while block.end < len(lines) and block.reply_at is None:
+        line = lines[block.end]
+        if not line.strip():
+            block.end += 1
+            continue
+        match = _COMMAND_LINE.match(line)
+        if match is None:
+            break
+        block.end += 1
+        name = command_name(match[1])
+        if name is None:
+            block.unknown.append((block.end, line.strip()))
+            continue
+        argument = "" if name == "reply" else match[2].strip()
+        block.commands.append(Command(name, argument, block.end, line.strip()))
+        if name == "reply":
+            block.reply_at = block.end - 1
+    return block
+
+
+def _reply_part(lines: list[str], reply_at: int) -> tuple[str, list[tuple[int, str]]]:
+    """The customer's text from the `#reply` line on, and the commands misplaced in it."""
+    first = _COMMAND_LINE.match(lines[reply_at])
+    same_line = first[2].strip() if first else ""
+    body, misplaced = _without_commands(lines, reply_at + 1, len(lines))
+    return _trimmed(_without_signature([same_line, *body])), misplaced
 
 
 def _reply_marker_below(lines: list[str], start: int) -> int | None:

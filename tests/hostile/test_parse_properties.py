@@ -22,7 +22,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from daemon.parse import parser as parse_stage
+from daemon.parse import limits as parse_stage
 from daemon.parse.message import InboundMail
 from daemon.parse.parser import ParseError, parse
 from daemon.parse.prescan import LimitExceeded, check_structure

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from daemon.cli import main
-from daemon.route.rules import load_rules
+from daemon.route.loader import load_rules
 from tests import mailfactory
 from tests.clockpin import DEFAULT_INSTANT, config_variables, pin_clock
 from tests.integration.helpers import CARE_ADDRESS, PROJECT

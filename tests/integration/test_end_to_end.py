@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from daemon.route.rules import load_rules
+from daemon.route.loader import load_rules
 from tests import mailfactory
 from tests.integration.helpers import (
     CARE_ADDRESS,

@@ -13,17 +13,20 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Column, Engine, MetaData, Text, inspect, text
-from sqlmodel import SQLModel
+from sqlalchemy import Column, Engine, MetaData, Text, inspect, select, text
+from sqlmodel import SQLModel, col
 
 from daemon.config import EX_CONFIG
-from daemon.store import db, migrations
+from daemon.store import db, migrations, queries
+from daemon.store.models import Ticket, TicketEvent
 from tests.integration.helpers import PROJECT, run_cli, write_config
 
 pytestmark = pytest.mark.integration
@@ -313,3 +316,69 @@ def test_db_upgrade_refusing_a_database_says_why_and_exits_78(
     error = capsys.readouterr().err
     assert "column ticket.watchers is missing" in error
     assert "no migration history" in error
+
+
+# ---------------------------------------------------------------------------
+# 0004_structured_facts: facts that were text become data.
+# ---------------------------------------------------------------------------
+
+BEFORE_STRUCTURED_FACTS = "0003_outbound_template_context"
+
+
+def _fetched_before_0004(connection: Any, key: str, reason: str) -> None:
+    """An inbound_message row as caredesk wrote it at revision 0003 (no `headers_only` yet)."""
+    connection.execute(
+        text(
+            "INSERT INTO inbound_message (source, source_key, raw, raw_sha256, size, from_address, subject, "
+            "state, reason, notes, attempts, disposition, received_at) VALUES ('maildir:/m', :key, :raw, "
+            "'0', 1, 'a@example.net', 's', 'stored', :reason, '', 0, 'pending', '2026-07-01 00:00:00+00:00')"
+        ),
+        {"key": key, "raw": b"Subject: s\r\n\r\n", "reason": reason},
+    )
+
+
+def test_0004_marks_the_mails_fetched_as_headers_only_from_their_reason(database_url: str) -> None:
+    with engine_for(database_url) as engine:
+        with engine.begin() as connection:
+            command.upgrade(migrations.alembic_config(connection), BEFORE_STRUCTURED_FACTS)
+            _fetched_before_0004(connection, "big", "oversize: 31457280 bytes; only the headers were fetched")
+            _fetched_before_0004(connection, "plain", "")
+            _fetched_before_0004(connection, "mentions", "parse failed: the word oversize: appears later")
+        result = db.upgrade(engine)
+        assert [revision.id for revision in result.applied] == ["0004_structured_facts"]
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT source_key, headers_only FROM inbound_message ORDER BY source_key")
+            ).all()
+    assert [(key, bool(flag)) for key, flag in rows] == [("big", True), ("mentions", False), ("plain", False)]
+
+
+def test_ticket_event_data_round_trips_json_and_none_stays_sql_null(database_url: str) -> None:
+    decision = {
+        "department": "keuangan",
+        "escalate": True,
+        "major_reason": None,
+        "hits": [{"rule": "billing", "description": "Tagihan", "matched": ['word "tagihan"', "ganda ✓"]}],
+        "decided_by": {"department": "billing"},
+        "rules_version": "06846907aba9",
+    }
+    at = datetime(2026, 7, 21, 3, 0, tzinfo=UTC)
+    with engine_for(database_url) as engine:
+        db.upgrade(engine)
+        with db.session(engine) as session:
+            ticket = Ticket(
+                reference="CC-2026-000001",
+                department="keuangan",
+                customer_email="a@example.net",
+                received_at=at,
+            )
+            session.add(ticket)
+            session.flush()
+            queries.add_event(session, ticket, queries.History("caredesk", "routed", at, data=decision))
+            queries.add_event(session, ticket, queries.History("caredesk", "note", at, reason="no data"))
+            session.commit()
+        with db.session(engine) as session:
+            events = session.execute(select(TicketEvent).order_by(col(TicketEvent.id))).scalars().all()
+            assert [event.data for event in events] == [decision, None]
+            nulls = session.execute(text("SELECT count(*) FROM ticket_event WHERE data IS NULL")).scalar_one()
+    assert nulls == 1

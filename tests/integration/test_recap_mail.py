@@ -23,7 +23,7 @@ import pytest
 
 from daemon.app.service import Daemon
 from daemon.config import load_config
-from daemon.recap.reader import CellValue
+from daemon.recap.sheet import CellValue
 from daemon.store.models import RecapAttachment, RecapFile, Ticket
 from tests.integration.helpers import (
     CARE_ADDRESS,

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlmodel import col
 
-from daemon.recap.reader import CellValue
-from daemon.recap.receive import RecapOutcome, receive_recap
+from daemon.recap.receive import RecapOutcome, ReceivedFile, receive_recap
+from daemon.recap.sheet import CellValue
+from daemon.recap.store import ImportTerms
 from daemon.store import db
 from daemon.store.models import RecapFile, RecapRowLink, Ticket, TicketEvent
 from tests.recapfiles import complaint_rows, csv_bytes, filled_template, recap_rules
@@ -40,13 +41,8 @@ def _receive(engine: Engine, data: bytes, filename: str = FILENAME, now: datetim
     with db.session(engine) as session:
         outcome = receive_recap(
             session,
-            branch=JATIM,
-            filename=filename,
-            data=data,
-            inbound_id=None,
-            rules=RULES,
-            clock=lambda: now,
-            reference_prefix="CC",
+            ReceivedFile(branch=JATIM, filename=filename, data=data, inbound_id=None),
+            ImportTerms(rules=RULES, clock=lambda: now, reference_prefix="CC"),
         )
         session.commit()
     return outcome

@@ -18,7 +18,7 @@ from typing import Any
 import openpyxl
 import pytest
 
-from daemon.route.rules import load_rules
+from daemon.route.loader import load_rules
 from daemon.store import db
 from tests.clockpin import config_variables
 from tests.integration.helpers import PROJECT, run_cli, write_config

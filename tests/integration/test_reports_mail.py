@@ -20,7 +20,7 @@ from sqlalchemy import select
 from daemon.app.service import Daemon
 from daemon.config import load_config
 from daemon.report.mailing import REMINDER_KIND, REPORT_KIND, report_recipients
-from daemon.route.rules import load_rules
+from daemon.route.loader import load_rules
 from daemon.store import db
 from daemon.store.models import JobClaim
 from tests.clockpin import config_variables

@@ -27,7 +27,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
 
 from daemon.config import SmtpConfig
-from daemon.route.rules import load_rules
+from daemon.route.loader import load_rules
 from daemon.send.transports import SmtpTransport, TemporaryFailure
 from tests import mailfactory
 from tests.conftest import _unavailable

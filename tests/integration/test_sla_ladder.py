@@ -24,7 +24,7 @@ from sqlmodel import col
 
 from daemon.app.service import Daemon
 from daemon.config import load_config
-from daemon.route.rules import load_rules
+from daemon.route.loader import load_rules
 from daemon.sla.calendar import WorkCalendar
 from daemon.sla.policy import LADDER_JOB
 from daemon.sla.stamping import record_first_response

@@ -2,12 +2,19 @@
 
 import-linter (run by .ci/run, contracts in pyproject.toml) checks the direction
 of imports between the stages; this test checks what a layers contract cannot
-see: a cycle between two modules of one package.
+see: a cycle between two modules of one package. It also holds every module to
+500 lines, so that a module stays one thing a reader can hold in mind.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import grimp
+
+import daemon
+
+LONGEST_MODULE = 500
 
 STAGES = (
     "app",
@@ -21,6 +28,9 @@ STAGES = (
     "send",
     "periodic",
     "store",
+    "recap",
+    "report",
+    "commands",
 )
 
 
@@ -53,3 +63,13 @@ def test_no_chain_of_imports_leads_back_to_where_it_started() -> None:
 def test_every_stage_is_a_package_under_daemon() -> None:
     graph = _graph()
     assert {f"daemon.{stage}" for stage in STAGES} <= graph.modules
+
+
+def test_no_module_is_longer_than_a_reader_can_hold() -> None:
+    root = Path(daemon.__file__).parent
+    lengths = {
+        str(path.relative_to(root.parent)): len(path.read_text(encoding="utf-8").splitlines())
+        for path in root.rglob("*.py")
+    }
+    too_long = {name: lines for name, lines in lengths.items() if lines > LONGEST_MODULE}
+    assert too_long == {}, f"split these modules (at most {LONGEST_MODULE} lines each): {too_long}"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from daemon.app.rules_reload import AdminAlert, Refusal, RulesHolder, content_version
+from daemon.app.rules_reload import AdminAlert, AlertSettings, Refusal, RulesHolder, content_version
 from daemon.app.service import Daemon
 from daemon.config import ConfigError, load_config
 from daemon.outbox.compose import Renderer
@@ -223,14 +223,8 @@ def test_admin_alert_is_queued_once_per_refused_version(tmp_path: Path, rules_fi
     engine = db.make_engine(config.database_url)
     db.create_schema(engine)
     mailer = Mailer(config, Renderer(config.templates), lambda: NOW)
-    alert = AdminAlert(
-        engine,
-        mailer,
-        config.admin_address,
-        instance="caredesk-test",
-        timezone="Asia/Jakarta",
-        clock=lambda: NOW,
-    )
+    settings = AlertSettings(config.admin_address, instance="caredesk-test", timezone="Asia/Jakarta")
+    alert = AdminAlert(engine, mailer, settings, clock=lambda: NOW)
     problem = Problem(str(rules_file), 12, 29, "bad regex 'INV-(\\d+': missing )", "invoice-number")
     refusal = Refusal(rules_file, "0123456789ab", (problem,), "ba9876543210")
     try:
@@ -254,7 +248,7 @@ def test_no_admin_address_means_the_log_only(tmp_path: Path, rules_file: Path) -
     engine = db.make_engine(config.database_url)
     db.create_schema(engine)
     mailer = Mailer(config, Renderer(config.templates), lambda: NOW)
-    alert = AdminAlert(engine, mailer, "", instance="t", timezone="UTC", clock=lambda: NOW)
+    alert = AdminAlert(engine, mailer, AlertSettings("", instance="t", timezone="UTC"), clock=lambda: NOW)
     try:
         alert(Refusal(rules_file, "0123456789ab", (), "ba9876543210"))
     finally:

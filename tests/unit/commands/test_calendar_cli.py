@@ -110,3 +110,14 @@ def test_invalid_rules_are_a_configuration_error_with_the_position(
     assert main(["--config", config_for(tmp_path, rules), "calendar", "--month", "2026-02"]) == EX_CONFIG
     err = capsys.readouterr().err
     assert f"{rules}:5:21: error: date '2026-02-30' is not a date" in err
+
+
+def test_a_month_listing_is_named_and_counts_its_working_days() -> None:
+    from daemon.commands.calendar import MonthListing
+    from daemon.sla.calendar import WorkCalendar
+
+    calendar = WorkCalendar("Asia/Jakarta")
+    listing = MonthListing(2026, 8, tuple(calendar.month(2026, 8)))
+    assert listing.name == "2026-08"
+    assert listing.working == len(calendar.working_days(2026, 8))
+    assert MonthListing(2026, 2, ()).working == 0

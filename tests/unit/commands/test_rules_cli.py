@@ -14,7 +14,7 @@ from sqlmodel import SQLModel
 from daemon.app.rules_reload import content_version
 from daemon.cli import main
 from daemon.commands.replay import HistoryChange, ReplayReport, Routing, compare, routed_values
-from daemon.route.router import Decision
+from daemon.route.decision import Decision
 from daemon.store import db
 from daemon.store.models import Ticket, TicketEvent
 from tests import mailfactory

@@ -22,8 +22,8 @@ from sqlmodel import col
 
 from daemon.config import Config, load_config
 from daemon.outbox.compose import Renderer, TemplateFailure
-from daemon.outbox.enqueue import AUTO_REPLIED, Mailer, NotRebuildable, render_record
-from daemon.send import delivery
+from daemon.outbox.enqueue import AUTO_REPLIED, Mailer, NotRebuildable, Outgoing, render_record
+from daemon.send import requeue
 from daemon.store import db
 from daemon.store.models import OutboundMessage, Ticket, TicketEvent
 from daemon.tickets.lifecycle import Change
@@ -101,12 +101,22 @@ def _events(session: Any) -> list[tuple[str, str, str]]:
 
 def test_the_render_record_turns_what_json_lacks_into_what_templates_can_show() -> None:
     record = render_record(
-        {"when": NOW, "day": date(2026, 11, 23), "step": Step("reminder", NOW), "tags": {"b", "a"}},
-        auto_submitted=AUTO_REPLIED,
-        reply_to="care+x@example.co.id",
-        in_reply_to="<m1@example.net>",
-        language="en",
-        attachments=[("laporan.xlsx", "application/vnd.ms-excel", b"\x00\xffbytes")],
+        Outgoing(
+            kind="acknowledgement",
+            recipient="a@example.net",
+            template="acknowledgement.txt",
+            context={
+                "when": NOW,
+                "day": date(2026, 11, 23),
+                "step": Step("reminder", NOW),
+                "tags": {"b", "a"},
+            },
+            auto_submitted=AUTO_REPLIED,
+            in_reply_to="<m1@example.net>",
+            language="en",
+            attachments=[("laporan.xlsx", "application/vnd.ms-excel", b"\x00\xffbytes")],
+        ),
+        "care+x@example.co.id",
     )
     assert record is not None
     loaded = json.loads(record)
@@ -127,12 +137,8 @@ def test_the_render_record_turns_what_json_lacks_into_what_templates_can_show() 
 
 def test_a_context_json_cannot_hold_is_not_stored_rather_than_failing_the_change() -> None:
     record = render_record(
-        {"by_pair": {(1, 2): "x"}},
-        auto_submitted="auto-generated",
-        reply_to=None,
-        in_reply_to=None,
-        language="id",
-        attachments=(),
+        Outgoing(kind="x", recipient="a@example.net", template="x.txt", context={"by_pair": {(1, 2): "x"}}),
+        None,
     )
     assert record is None
 
@@ -153,12 +159,17 @@ def test_a_failed_row_is_rendered_again_with_its_own_message_id_and_envelope(
         state="failed",
         template="ack.txt",
         render_context=render_record(
-            _context(),
-            auto_submitted=AUTO_REPLIED,
-            reply_to="care@example.co.id",
-            in_reply_to="<m1@example.net>",
-            language="id",
-            attachments=[("a.txt", "text/plain", b"lampiran")],
+            Outgoing(
+                kind="acknowledgement",
+                recipient="a@example.net",
+                template="ack.txt",
+                context=_context(),
+                auto_submitted=AUTO_REPLIED,
+                in_reply_to="<m1@example.net>",
+                language="id",
+                attachments=[("a.txt", "text/plain", b"lampiran")],
+            ),
+            "care@example.co.id",
         ),
     )
     with pytest.raises(TemplateFailure, match=r"ack\.txt"):
@@ -198,13 +209,15 @@ def test_a_broken_template_is_a_failed_row_a_failed_event_and_a_retry_later(
         ticket = _ticket(session)
         queued = mailer.queue(
             session,
-            kind="ack",
-            recipient="Budi@Example.net",
-            template="ack.txt",
-            context=_context(),
-            auto_submitted=AUTO_REPLIED,
-            ticket=ticket,
-            in_reply_to="<m1@example.net>",
+            Outgoing(
+                kind="ack",
+                recipient="Budi@Example.net",
+                template="ack.txt",
+                context=_context(),
+                auto_submitted=AUTO_REPLIED,
+                ticket=ticket,
+                in_reply_to="<m1@example.net>",
+            ),
         )
         session.commit()
         assert queued is not None and queued.state == "failed"
@@ -222,15 +235,15 @@ def test_a_broken_template_is_a_failed_row_a_failed_event_and_a_retry_later(
     )
 
     with db.session(engine) as session:
-        still = delivery.retry(session, mailer, queued.id, actor="sari", now=NOW)
+        still = requeue.retry(session, mailer, queued.id, actor="sari", now=NOW)
         session.commit()
     assert not still.ok and not still.queued
     assert "still cannot be rendered, stays failed" in still.what
 
     (templates / "ack.txt").write_text(TEMPLATE)
     with db.session(engine) as session:
-        assert delivery.failed_ids(session) == [queued.id]
-        done = delivery.retry(session, mailer, queued.id, actor="sari", now=NOW)
+        assert requeue.failed_ids(session) == [queued.id]
+        done = requeue.retry(session, mailer, queued.id, actor="sari", now=NOW)
         session.commit()
         assert done.ok and done.queued
         label = f"#{queued.id} ack to budi@example.net (CC-2026-000001)"
@@ -245,11 +258,11 @@ def test_a_broken_template_is_a_failed_row_a_failed_event_and_a_retry_later(
             ("sari", "retried-ack"),
             ("sari", "retried-ack"),
         ]
-        assert delivery.failed_ids(session) == []
+        assert requeue.failed_ids(session) == []
 
     with db.session(engine) as session:
-        again = delivery.retry(session, mailer, queued.id, actor="sari", now=NOW)
-        unknown = delivery.retry(session, mailer, 99999, actor="sari", now=NOW)
+        again = requeue.retry(session, mailer, queued.id, actor="sari", now=NOW)
+        unknown = requeue.retry(session, mailer, 99999, actor="sari", now=NOW)
     assert again.ok and not again.queued and again.what.endswith("pending, nothing to retry")
     assert not unknown.ok and unknown.what == "#99999: no such outgoing mail"
 
@@ -273,7 +286,7 @@ def test_a_failed_delivery_is_due_again_with_its_attempts_reset(config: Config, 
         )
         session.add(row)
         session.commit()
-        done = delivery.retry(session, mailer, row.id or 0, actor="sari", now=NOW)
+        done = requeue.retry(session, mailer, row.id or 0, actor="sari", now=NOW)
         session.commit()
         session.refresh(row)
     assert done.ok and done.queued and "failed delivery set back to pending" in done.what

@@ -13,10 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from daemon.parse import parser as parse_stage
-from daemon.parse import prescan
+from daemon.parse import limits, prescan
+from daemon.parse.attachments import display_filename
+from daemon.parse.htmltext import html_to_text
+from daemon.parse.identifiers import normalise_message_id
 from daemon.parse.message import InboundMail
-from daemon.parse.parser import ParseError, display_filename, html_to_text, normalise_message_id, parse
+from daemon.parse.parser import ParseError, parse
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 OWN = ("cs@example.co.id",)
@@ -729,7 +731,7 @@ def test_an_attachment_over_the_size_limit_is_dropped_and_noted(
 ) -> None:
     if backend == "email":
         monkeypatch.setattr(mailparser, "parse_from_bytes", _broken_mailparser)
-    monkeypatch.setattr(parse_stage, "ATTACHMENT_SIZE_LIMIT", 1000)
+    monkeypatch.setattr(limits, "ATTACHMENT_SIZE_LIMIT", 1000)
     message = EmailMessage()
     message["From"] = "pelanggan@example.net"
     message.set_content("Foto terlampir.")
@@ -751,7 +753,7 @@ def test_attachments_beyond_the_total_are_dropped_and_later_small_ones_kept(
 ) -> None:
     if backend == "email":
         monkeypatch.setattr(mailparser, "parse_from_bytes", _broken_mailparser)
-    monkeypatch.setattr(parse_stage, "ATTACHMENT_TOTAL_LIMIT", 2500)
+    monkeypatch.setattr(limits, "ATTACHMENT_TOTAL_LIMIT", 2500)
     message = EmailMessage()
     message["From"] = "pelanggan@example.net"
     message.set_content("Tiga foto.")
@@ -816,7 +818,7 @@ def test_utf7_html_cannot_smuggle_a_script(backend: str, monkeypatch: pytest.Mon
 
 
 def test_html_is_capped_and_still_well_formed(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parse_stage, "HTML_DISPLAY_LIMIT", 1000)
+    monkeypatch.setattr(limits, "HTML_DISPLAY_LIMIT", 1000)
     # Every bare '<' becomes '&lt;': the sanitised HTML is longer than its input.
     html = "<div><p>" + "a < b " * 300 + "</p></div>"
     raw = f"From: a@example.net\r\nContent-Type: text/html\r\n\r\n{html}\r\n".encode()

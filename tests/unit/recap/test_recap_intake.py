@@ -9,10 +9,10 @@ from email.message import EmailMessage
 
 import pytest
 
+from daemon.classify.recaps import reader_name, recognise
 from daemon.parse.message import Attachment, InboundMail
 from daemon.parse.parser import parse
 from daemon.recap.deadline import due_on, month_label
-from daemon.recap.intake import reader_name, recognise
 from tests.recapfiles import recap_rules
 
 CARE = "care@example.co.id"

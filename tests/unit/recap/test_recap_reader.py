@@ -10,7 +10,8 @@ from datetime import date, datetime
 import openpyxl
 import pytest
 
-from daemon.recap.reader import RecapLimits, RecapRefused, read_recap
+from daemon.recap.reader import read_recap
+from daemon.recap.sheet import RecapLimits, RecapRefused
 from daemon.recap.validate import validate_rows
 from tests.recapfiles import (
     CONTENT_TYPES,

@@ -10,7 +10,8 @@ import pytest
 
 from daemon import cli
 from daemon.recap.columns import COLUMNS
-from daemon.recap.reader import RecapLimits, read_recap
+from daemon.recap.reader import read_recap
+from daemon.recap.sheet import RecapLimits
 from daemon.recap.template import write_template
 from tests.recapfiles import RULES_TEXT, recap_rules
 

@@ -8,14 +8,11 @@ from datetime import date, datetime
 import pytest
 from openpyxl.utils.datetime import to_excel
 
-from daemon.recap.reader import CellValue, RecapLimits, RecapSheet, SheetRow, Table, read_recap
-from daemon.recap.validate import (
-    RecapRow,
-    branch_mismatch,
-    parse_month,
-    recap_month,
-    validate_rows,
-)
+from daemon.recap.heading import branch_mismatch, parse_month, recap_month
+from daemon.recap.reader import read_recap
+from daemon.recap.rows import RecapRow
+from daemon.recap.sheet import CellValue, RecapLimits, RecapSheet, SheetRow, Table
+from daemon.recap.validate import validate_rows
 from tests.recapfiles import complaint_rows, csv_bytes, filled_template, recap_rules
 
 RULES = recap_rules()

@@ -11,9 +11,9 @@ from datetime import UTC, date, datetime
 import pytest
 
 from daemon.report.csv_out import monthly_csv
-from daemon.report.monthly import MonthlyReport, compile_monthly, effectiveness_kind, weeks
-from daemon.report.periods import Month, Quarter
-from daemon.route.rules import load_rules
+from daemon.report.monthly import MonthlyReport, MonthTickets, compile_monthly, effectiveness_kind, weeks
+from daemon.report.periods import AsOf, Month, Quarter
+from daemon.route.loader import load_rules
 from tests.integration.helpers import PROJECT
 from tests.reportmonth import (
     JAKARTA,
@@ -46,13 +46,9 @@ def _report(departments: tuple[str, ...] = ()) -> MonthlyReport:
     return compile_monthly(
         OCTOBER_2026,
         RULES,
-        now=NOW,
-        zone=JAKARTA,
-        register=register,
-        completed=completed,
-        still_open=still_open,
-        recap_files=None if departments else files,
-        departments=departments,
+        AsOf(NOW, JAKARTA.key),
+        MonthTickets(register, completed, still_open, recap_files=None if departments else files),
+        departments,
     )
 
 
@@ -248,3 +244,10 @@ def test_weeks_run_monday_to_sunday_cut_at_the_months_ends() -> None:
     assert weeks(Month(2026, 2))[0] == (date(2026, 2, 1), date(2026, 2, 1))  # a Sunday
     assert weeks(Month(2026, 2))[-1] == (date(2026, 2, 23), date(2026, 2, 28))
     assert sum((last - first).days + 1 for first, last in weeks(Month(2026, 10))) == 31
+
+
+def test_a_report_is_made_as_of_a_moment_in_its_zone() -> None:
+    as_of = AsOf(datetime(2026, 11, 5, 2, 0, tzinfo=UTC), "Asia/Jakarta")
+    assert as_of.zone == JAKARTA
+    assert as_of.local_now == wib(11, 5, 9)
+    assert as_of.local_now.tzinfo == JAKARTA

@@ -10,12 +10,12 @@ import pytest
 
 from daemon.report import svg
 from daemon.report.html_out import form_html, monthly_html, review_html
-from daemon.report.monthly import compile_monthly
-from daemon.report.periods import Month, Quarter
-from daemon.report.review import compile_review
+from daemon.report.monthly import MonthTickets, compile_monthly
+from daemon.report.periods import AsOf, Month, Quarter
+from daemon.report.review import QuarterTickets, compile_review
 from daemon.report.text_out import review_json, review_text
 from daemon.report.xlsx_out import monthly_xlsx
-from daemon.route.rules import load_rules
+from daemon.route.loader import load_rules
 from tests.integration.helpers import PROJECT
 from tests.reportmonth import JAKARTA, NOW, OCTOBER, OUTSIDE, make_ticket, reference
 
@@ -24,6 +24,7 @@ TICKETS = {
     int(ticket.reference[-6:]): ticket
     for ticket in (make_ticket(line, RULES) for line in (*OCTOBER, *OUTSIDE))
 }
+AS_OF = AsOf(NOW, JAKARTA.key)
 HOSTILE = '<script>alert("x")</script><img src="https://evil.example/x.png">'
 
 
@@ -32,13 +33,9 @@ def _report(departments: tuple[str, ...] = ()) -> object:
     return compile_monthly(
         Month(2026, 10),
         RULES,
-        now=NOW,
-        zone=JAKARTA,
-        register=register,
-        completed=[TICKETS[23]],
-        still_open=[TICKETS[22]],
-        recap_files=None if departments else [],
-        departments=departments,
+        AS_OF,
+        MonthTickets(register, [TICKETS[23]], [TICKETS[22]], recap_files=None if departments else []),
+        departments,
     )
 
 
@@ -80,7 +77,7 @@ def test_a_general_managers_workbook_has_only_their_part() -> None:
 
 def test_the_html_report_is_self_contained_and_escapes_what_customers_wrote() -> None:
     ticket = TICKETS[5].model_copy(update={"description": HOSTILE, "subject": "<b>tagihan</b>"})
-    report = compile_monthly(Month(2026, 10), RULES, now=NOW, zone=JAKARTA, register=[ticket], recap_files=[])
+    report = compile_monthly(Month(2026, 10), RULES, AS_OF, MonthTickets([ticket], recap_files=[]))
     page = monthly_html(report, organisation="Harian <Nusantara>")
     assert "<script" not in page and "<img" not in page and "<b>tagihan" not in page
     assert "&lt;script&gt;" in page and "&lt;b&gt;tagihan&lt;/b&gt;" in page
@@ -149,11 +146,8 @@ def _review() -> object:
     return compile_review(
         Quarter(2026, 4),
         RULES,
-        now=NOW,
-        timezone="Asia/Jakarta",
-        resolved=resolved,
-        received=22,
-        still_open=8,
+        AsOf(NOW, "Asia/Jakarta"),
+        QuarterTickets(resolved, received=22, still_open=8),
     )
 
 
@@ -188,9 +182,7 @@ def test_the_management_review_summarises_the_quarters_resolved_complaints() -> 
 
 @pytest.mark.parametrize("departments", [(), ("teknik", "redaksi")])
 def test_reports_render_with_no_complaint_at_all(departments: tuple[str, ...]) -> None:
-    empty = compile_monthly(
-        Month(2026, 2), RULES, now=NOW, zone=JAKARTA, register=[], recap_files=None, departments=departments
-    )
+    empty = compile_monthly(Month(2026, 2), RULES, AS_OF, MonthTickets([], recap_files=None), departments)
     assert empty.total == 0 and empty.compliance.first_response_share is None
     page = monthly_html(empty, organisation="x")
     assert "Tidak ada keluhan bulan ini" in page and page.count("<svg") == 3

@@ -11,8 +11,11 @@ from pathlib import Path
 import pytest
 
 from daemon.parse.message import Attachment, InboundMail
-from daemon.route.router import Decision, RouteContext, explain, fold, route
-from daemon.route.rules import Rules, load_rules, parse_rules
+from daemon.route.decision import Decision, RouteContext, explain
+from daemon.route.loader import load_rules, parse_rules
+from daemon.route.router import route
+from daemon.route.rules import Rules
+from daemon.route.words import fold
 
 ROOT = Path(__file__).resolve().parents[3]
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

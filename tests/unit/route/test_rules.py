@@ -7,15 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from daemon.route.rules import (
-    Problem,
-    Rules,
-    RulesError,
-    check_rules,
-    format_problem,
-    load_rules,
-    parse_rules,
-)
+from daemon.route.loader import check_rules, load_rules, parse_rules
+from daemon.route.rules import Problem, Rules, RulesError, format_problem
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date, time
 
-from daemon.route.rules import check_rules, format_problem, parse_rules
+from daemon.route.loader import check_rules, parse_rules
+from daemon.route.rules import format_problem
 from daemon.sla.calendar import CalendarConfig, WorkingTime
 from daemon.sla.policy import SlaPolicy
 

@@ -11,11 +11,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from daemon.route.rules import load_rules
+from daemon.route.loader import load_rules
 from daemon.sla.calendar import WorkCalendar, WorkingTime
 from daemon.sla.policy import (
     LadderStep,
     SlaPolicy,
+    TargetKey,
     Targets,
     TicketState,
     due_dates,
@@ -44,7 +45,7 @@ def kinds(steps: list[LadderStep]) -> list[tuple[str, str, str]]:
 
 # A minor complaint received on Friday 7 August 2026 at 16:30.
 FRIDAY = wib(2026, 8, 7, 16, 30)
-MINOR = due_dates(FRIDAY, "minor", "koran", POLICY, CALENDAR)
+MINOR = due_dates(FRIDAY, TargetKey("minor", "koran"), POLICY, CALENDAR)
 
 
 # --- targets -----------------------------------------------------------------------------
@@ -96,20 +97,20 @@ def test_friday_afternoon_receipt_first_response_due_monday_at_five() -> None:
 
 
 def test_major_complaint_is_resolved_within_two_working_days() -> None:
-    major = due_dates(FRIDAY, "major", "koran", POLICY, CALENDAR)
+    major = due_dates(FRIDAY, TargetKey("major", "koran"), POLICY, CALENDAR)
     assert major.first_response_due == wib(2026, 8, 10, 17)
     assert major.resolution_due == wib(2026, 8, 11, 17)
 
 
 def test_receipt_on_the_eve_of_independence_day() -> None:
-    dates = due_dates(wib(2026, 8, 14, 16, 30), "minor", "koran", POLICY, CALENDAR)
+    dates = due_dates(wib(2026, 8, 14, 16, 30), TargetKey("minor", "koran"), POLICY, CALENDAR)
     assert dates.first_response_due == wib(2026, 8, 18, 17)
     assert dates.resolution_due == wib(2026, 8, 24, 17)
 
 
 def test_targets_in_working_hours() -> None:
     policy = SlaPolicy(classes=MappingProxyType({"urgent": {"first_response": WorkingTime(4, "h")}}))
-    dates = due_dates(FRIDAY, "minor", "koran", policy, CALENDAR, sla_class="urgent")
+    dates = due_dates(FRIDAY, TargetKey("minor", "koran", "urgent"), policy, CALENDAR)
     assert dates.first_response_due == wib(2026, 8, 10, 11, 30)
 
 
@@ -117,7 +118,7 @@ def test_the_shipped_rules_give_urgent_complaints_four_working_hours() -> None:
     rules = load_rules(ROOT / "rules.yaml")
     calendar = rules.calendar_config.build()
     dates = due_dates(
-        wib(2026, 12, 23, 15), "major", "keuangan", rules.sla_config, calendar, sla_class="urgent"
+        wib(2026, 12, 23, 15), TargetKey("major", "keuangan", "urgent"), rules.sla_config, calendar
     )
     # Two hours on the 23rd; the 24th is collective leave, the 25th Christmas.
     assert dates.first_response_due == wib(2026, 12, 28, 10)
@@ -189,14 +190,14 @@ def test_resolution_ladder_runs_on_its_own() -> None:
 
 def test_a_reminder_that_would_come_before_receipt_is_left_out() -> None:
     policy = SlaPolicy(classes=MappingProxyType({"urgent": {"first_response": WorkingTime(1, "h")}}))
-    dates = due_dates(wib(2026, 8, 10, 9), "minor", "koran", policy, CALENDAR, sla_class="urgent")
+    dates = due_dates(wib(2026, 8, 10, 9), TargetKey("minor", "koran", "urgent"), policy, CALENDAR)
     first = [point.kind for point in dates.ladder if point.target == "first_response"]
     assert first == ["breach", "second-level"]
 
 
 def test_reminders_and_second_level_can_be_switched_off() -> None:
     policy = SlaPolicy(default=Targets(reminder_before=None, second_level_after=None))
-    dates = due_dates(FRIDAY, "minor", "koran", policy, CALENDAR)
+    dates = due_dates(FRIDAY, TargetKey("minor", "koran"), policy, CALENDAR)
     assert [point.kind for point in dates.ladder] == ["breach", "breach"]
 
 
@@ -217,7 +218,7 @@ def test_period_keys_name_ticket_target_and_level() -> None:
 
 def test_same_inputs_give_the_same_keys_and_other_tickets_other_keys() -> None:
     now = wib(2026, 9, 1)
-    again = due_dates(FRIDAY, "minor", "koran", POLICY, CALENDAR)
+    again = due_dates(FRIDAY, TargetKey("minor", "koran"), POLICY, CALENDAR)
     first = ladder_steps(TicketState(REFERENCE), MINOR, now)
     assert ladder_steps(TicketState(REFERENCE), again, now) == first
     other = ladder_steps(TicketState("CC-2026-000124"), MINOR, now)
@@ -380,3 +381,11 @@ def test_every_update_window_reminds_under_its_own_key(offsets: list[int]) -> No
             assert step.at <= now < step.due or step.due == now
             assert due_by_key.setdefault(step.period_key, step.due) == step.due
     assert len(set(due_by_key.values())) == len(due_by_key)
+
+
+def test_a_target_key_picks_the_same_layers_as_the_policy() -> None:
+    policy = SlaPolicy(classes=MappingProxyType({"urgent": {"first_response": WorkingTime(4, "h")}}))
+    key = TargetKey("major", "koran", "urgent")
+    assert key.targets(policy) == policy.targets("major", "koran", "urgent")
+    assert key.targets(policy).sources["first_response"] == "class urgent"
+    assert TargetKey("minor", "koran").targets(policy) == policy.targets("minor", "koran")

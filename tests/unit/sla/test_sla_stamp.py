@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from daemon.route.rules import load_rules
-from daemon.sla.stamping import due_values, sla_view, stamp_due_dates, ticket_due_dates
+from daemon.route.loader import load_rules
+from daemon.sla.policy import TargetKey
+from daemon.sla.stamping import due_values, sla_view, stamp_due_dates, target_key, ticket_due_dates
 from daemon.store.models import Ticket
 from tests.integration.helpers import PROJECT
 
@@ -49,12 +50,10 @@ def test_targets_follow_severity_department_and_sla_class() -> None:
 
 def test_a_branch_recap_ticket_has_no_first_response_due_date() -> None:
     values = due_values(
-        received_at=wib(10, 5, 0),
-        severity="minor",
-        department="koran",
-        sla_class=None,
+        wib(10, 5, 0),
+        TargetKey("minor", "koran"),
+        RULES,
         origin="branch:biro-jatim",
-        rules=RULES,
         timezone="Asia/Jakarta",
     )
     assert values == {"first_response_due": None, "resolution_due": wib(10, 12, 17)}
@@ -120,3 +119,12 @@ def test_escalations_go_up_the_department_and_say_when_nobody_is_there() -> None
     )
     nobody = Department("koran", "Koran", "koran@x.id")
     assert recipient_for("gm", nobody) == (None, "koran has no general manager configured")
+
+
+def test_a_tickets_target_key_is_its_severity_department_and_class() -> None:
+    ticket = _ticket(wib(8, 4, 10), severity="major", department="teknik", sla_class="urgent")
+    assert target_key(ticket) == TargetKey("major", "teknik", "urgent")
+    assert due_values(ticket.received_at, target_key(ticket), RULES, origin="", timezone="Asia/Jakarta") == {
+        "first_response_due": ticket.first_response_due,
+        "resolution_due": ticket.resolution_due,
+    }

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from daemon.route.rules import load_rules
-from daemon.sla.calendar import WorkCalendar, WorkingTime
+from daemon.route.loader import load_rules
+from daemon.sla.calendar import PublicHolidays, WorkCalendar, WorkingTime
 
 ROOT = Path(__file__).resolve().parents[3]
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -84,7 +84,7 @@ def test_idul_fitri_week_with_collective_leave_leaves_17_working_days_in_march(
 def test_shipped_collective_leave_dates_match_the_government_days_the_holidays_package_knows(
     shipped: WorkCalendar,
 ) -> None:
-    government = WorkCalendar(collective_leave=True)
+    government = WorkCalendar(public=PublicHolidays(collective_leave=True))
     package_days = {
         day.date
         for month in range(1, 13)
@@ -107,7 +107,7 @@ def test_an_extra_working_day_is_worked_even_on_a_weekend_or_a_holiday() -> None
 
 
 def test_collective_leave_from_the_holidays_package_when_switched_on() -> None:
-    calendar = WorkCalendar(collective_leave=True)
+    calendar = WorkCalendar(public=PublicHolidays(collective_leave=True))
     day = calendar.day(date(2026, 12, 24))
     assert (day.working, day.kind) == (False, "collective-leave")
     assert "Natal" in day.reason
@@ -215,7 +215,10 @@ def test_hours_are_counted_in_real_time_across_a_daylight_saving_change() -> Non
     # "business hours" 01:00-05:00 that day last three real hours.
     amsterdam = ZoneInfo("Europe/Amsterdam")
     calendar = WorkCalendar(
-        "Europe/Amsterdam", hours=(time(1), time(5)), country="NL", extra_workdays={date(2026, 3, 29)}
+        "Europe/Amsterdam",
+        hours=(time(1), time(5)),
+        extra_workdays={date(2026, 3, 29)},
+        public=PublicHolidays(country="NL"),
     )
     opening = datetime(2026, 3, 29, 1, tzinfo=amsterdam)
     assert calendar.working_hours_between(opening, datetime(2026, 3, 29, 5, tzinfo=amsterdam)) == 3
@@ -295,3 +298,10 @@ def test_a_calendar_config_builds_its_calendar_once_per_zone() -> None:
     config = load_rules(ROOT / "rules.yaml").calendar_config
     assert config.build("Asia/Jakarta") is config.build("Asia/Jakarta")
     assert str(config.build("Asia/Jayapura").zone) == "Asia/Jakarta"  # rules.yaml names its zone
+
+
+def test_public_holidays_default_to_indonesias_in_indonesian_without_collective_leave() -> None:
+    assert PublicHolidays() == PublicHolidays(country="ID", language="id", collective_leave=False)
+    # Independence Day is an Indonesian public holiday, named in Indonesian; not a Dutch one.
+    assert WorkCalendar().public_holiday(date(2026, 8, 17)) == "Hari Kemerdekaan Republik Indonesia"
+    assert WorkCalendar(public=PublicHolidays(country="NL")).public_holiday(date(2026, 8, 17)) is None

@@ -19,8 +19,8 @@ from daemon.tickets.lifecycle import (
     TicketView,
     apply_commands,
     customer_reply_reopens,
-    parse_date,
 )
+from daemon.tickets.target_dates import parse_date
 
 TODAY = date(2026, 11, 20)
 DEPARTMENTS = ("customer-care", "teknik", "keuangan", "distribusi")

@@ -1,0 +1,251 @@
+"""A new complaint: the ticket made from a mail and its routing decision, and the mail that sets off.
+
+`NewComplaints.create` stores the ticket (its reference, the routed fields, the
+due dates) with its `created` and `routed` history, the routing decision kept
+as data on the `routed` entry. `notify` then acknowledges the customer unless
+policy withholds it (`policy.acknowledgement_withheld`), sends the department
+its notice, assigns the ticket, and escalates a major complaint to the
+department's general manager.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
+
+from daemon.outbox.compose import ticket_fields
+from daemon.outbox.enqueue import Outgoing
+from daemon.parse.message import InboundMail
+from daemon.route.decision import Decision, explain
+from daemon.route.rules import Department, Rules
+from daemon.sla.stamping import stamp_due_dates
+from daemon.store import queries
+from daemon.store import tickets as ticket_store
+from daemon.store.models import InboundMessage, Ticket
+from daemon.tickets.desk import Desk
+from daemon.tickets.policy import acknowledgement_withheld, is_backlog, watchers
+
+log = logging.getLogger("caredesk.pipeline")
+
+StatusChange = tuple[str, str]
+"""A status change for the history: (old, new)."""
+
+
+@dataclass(frozen=True)
+class NewComplaint:
+    """A mail that becomes a ticket: its row, the parsed mail, where routing sent it, the rules."""
+
+    row: InboundMessage
+    mail: InboundMail
+    routed: Decision
+    rules: Rules
+
+
+class NewComplaints:
+    """Stores new complaint tickets and queues the mail each one sets off."""
+
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+        self.own_addresses = (desk.config.address,)
+
+    # --- the ticket ----------------------------------------------------------
+
+    def create(self, session: Session, complaint: NewComplaint) -> Ticket:
+        """Store the ticket with its due dates and history; the inbound row becomes `processed`."""
+        row, mail, routed = complaint.row, complaint.mail, complaint.routed
+        now = self.desk.clock()
+        received_local = row.received_at.astimezone(self.desk.zone)
+        reference = queries.next_reference(session, self.desk.config.reference_prefix, received_local.year)
+        ticket = self._ticket(complaint, reference, now)
+        stamp_due_dates(ticket, complaint.rules, now, timezone=self.desk.config.timezone)
+        ticket_store.add_ticket(session, ticket)
+        row.state, row.ticket_id, row.reason = "processed", ticket.id, "new complaint"
+        self._record_creation(session, complaint, ticket, now)
+        log.info(
+            "ticket %s from %r routed to %s (%s), message-id %r",
+            reference,
+            mail.from_address,
+            routed.department,
+            routed.severity,
+            mail.message_id,
+        )
+        return ticket
+
+    def _ticket(self, complaint: NewComplaint, reference: str, now: datetime) -> Ticket:
+        row, mail, routed = complaint.row, complaint.mail, complaint.routed
+        return Ticket(
+            reference=reference,
+            status="new",
+            department=routed.department,
+            product=routed.product,
+            severity=routed.severity,
+            escalated=routed.severity == "major" or routed.escalate,
+            tags=",".join(routed.tags),
+            sla_class=routed.sla_class,
+            channel="email",
+            origin="email",
+            customer_email=mail.from_address,
+            watchers=",".join(watchers(mail, self.own_addresses)),
+            customer_name=mail.from_name,
+            pic_phone=mail.contact.phones[0] if mail.contact.phones else "",
+            pic_email=mail.contact.emails[0] if mail.contact.emails else mail.from_address,
+            language=mail.language,
+            subject=mail.subject or "(tanpa subjek / no subject)",
+            description=mail.text[:100_000],
+            rules_version=complaint.rules.version,
+            received_at=row.received_at,
+            created_at=now,
+            updated_at=now,
+        )
+
+    def _record_creation(
+        self, session: Session, complaint: NewComplaint, ticket: Ticket, now: datetime
+    ) -> None:
+        """The `created` and `routed` history entries; `routed` keeps the whole decision as data."""
+        routed = complaint.routed
+        queries.add_event(
+            session,
+            ticket,
+            queries.History(
+                actor=complaint.mail.from_address or "unknown",
+                action="created",
+                at=now,
+                field_name="status",
+                new_value="new",
+                reason="complaint received by email",
+                inbound_id=complaint.row.id,
+            ),
+        )
+        queries.add_event(
+            session,
+            ticket,
+            queries.History(
+                actor="caredesk",
+                action="routed",
+                at=now,
+                field_name="department",
+                new_value=routed.department,
+                reason=f"rules {complaint.rules.version}: " + "; ".join(explain(routed)),
+                data=routed.as_dict(),
+            ),
+        )
+
+    # --- the mail it sets off ------------------------------------------------
+
+    def notify(self, session: Session, complaint: NewComplaint, ticket: Ticket) -> None:
+        """Acknowledge, tell the department, assign; escalate a major complaint to the GM."""
+        department = complaint.rules.department(complaint.routed.department)
+        context = self._context(complaint, ticket, department)
+        self._acknowledge(session, complaint, ticket, context)
+        if department.email:
+            self.desk.mailer.queue(
+                session,
+                Outgoing(
+                    kind="notice",
+                    recipient=department.email,
+                    template="department_notice.txt",
+                    context=context,
+                    auto_submitted="auto-generated",
+                    ticket=ticket,
+                    cause_inbound_id=complaint.row.id,
+                    language="id",
+                ),
+            )
+        previous = ticket.status
+        ticket_store.set_status(session, ticket, "assigned")
+        self.note(session, ticket, "assigned", f"notice to {department.name}", (previous, "assigned"))
+        if ticket.escalated:
+            self._escalate(session, complaint, ticket, department, context)
+
+    def note(
+        self, session: Session, ticket: Ticket, action: str, reason: str, status: StatusChange | None = None
+    ) -> None:
+        """A history entry by caredesk itself, with the status change it made if any."""
+        old, new = status if status is not None else (None, None)
+        queries.add_event(
+            session,
+            ticket,
+            queries.History(
+                actor="caredesk",
+                action=action,
+                at=self.desk.clock(),
+                reason=reason,
+                field_name="status" if status is not None else None,
+                old_value=old,
+                new_value=new,
+            ),
+        )
+
+    def _context(self, complaint: NewComplaint, ticket: Ticket, department: Department) -> dict[str, object]:
+        routed = complaint.routed
+        return {
+            "org": self.desk.org,
+            "ticket": ticket_fields(ticket, self.desk.zone, department.name),
+            "department": {"id": department.id, "name": department.name},
+            "language": ticket.language,
+            "missing_contact": not complaint.mail.contact.phones,
+            "routing": explain(routed),
+            "major_reason": routed.major_reason or "",
+        }
+
+    def _acknowledge(
+        self, session: Session, complaint: NewComplaint, ticket: Ticket, context: dict[str, object]
+    ) -> None:
+        row, mail = complaint.row, complaint.mail
+        backlog = is_backlog(row.arrived_at, self.desk.clock(), self.desk.config.backlog_hours)
+        withheld = acknowledgement_withheld(mail, backlog=backlog)
+        if withheld is not None:
+            self.note(session, ticket, "ack-suppressed", withheld)
+            return
+        queued = self.desk.mailer.queue(
+            session,
+            Outgoing(
+                kind="ack",
+                recipient=mail.from_address,
+                template="acknowledgement.txt",
+                context=context,
+                auto_submitted="auto-replied",
+                ticket=ticket,
+                cause_inbound_id=row.id,
+                in_reply_to=mail.message_id if not mail.message_id_synthetic else None,
+                language=ticket.language,
+            ),
+        )
+        # An acknowledgement that could not be rendered was not sent and will not
+        # be until someone fixes the template and retries it: the ticket stays
+        # `new` (then `assigned` as usual), and the mailer's `failed-ack` event,
+        # not an "acknowledged" one, is its history.
+        if queued is None or queued.state != "failed":
+            ticket_store.set_status(session, ticket, "acknowledged")
+            self.note(session, ticket, "acknowledged", "acknowledgement queued", ("new", "acknowledged"))
+
+    def _escalate(
+        self,
+        session: Session,
+        complaint: NewComplaint,
+        ticket: Ticket,
+        department: Department,
+        context: dict[str, object],
+    ) -> None:
+        if not department.general_manager:
+            why = f"department {department.id} has no general manager configured"
+            self.note(session, ticket, "escalation-missing", why)
+            log.warning("ticket %s is major but %s has no general manager", ticket.reference, department.id)
+            return
+        self.desk.mailer.queue(
+            session,
+            Outgoing(
+                kind="escalation",
+                recipient=department.general_manager,
+                template="escalation.txt",
+                context=context,
+                auto_submitted="auto-generated",
+                ticket=ticket,
+                cause_inbound_id=complaint.row.id,
+                language="id",
+            ),
+        )
+        self.note(session, ticket, "escalated", complaint.routed.major_reason or "escalate rule")

@@ -1,0 +1,234 @@
+"""A reply from the owning department, customer care or the GM: its commands applied to the ticket.
+
+`StaffReplies.handle` reads the reply's commands (`daemon.tickets.commands`),
+lets the lifecycle rules decide what they do (`daemon.tickets.lifecycle`),
+stores every change and note as history, and queues what follows from them:
+the text for the customer, the notice to a department the ticket was
+reassigned to, the resolution and the survey, and the confirmation to the
+sender listing what was done and what was refused. Whether the sender may
+command the ticket at all was decided before (`daemon.tickets.conversation`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlmodel import Session
+
+from daemon.outbox.enqueue import Outgoing
+from daemon.sla.stamping import record_first_response, restart_resolution_clock
+from daemon.store import queries
+from daemon.store import tickets as ticket_store
+from daemon.store.models import Ticket
+from daemon.tickets.commands import ParsedReply, parse_reply
+from daemon.tickets.desk import Desk, FollowUp
+from daemon.tickets.lifecycle import Change, Outcome, TicketView, apply_commands
+
+# Field name in the lifecycle -> column on the ticket.
+_COLUMNS = {
+    "status": "status",
+    "root_cause": "root_cause",
+    "corrective_action": "corrective_action",
+    "action_target": "action_target",
+    "preventive_action": "preventive_action",
+    "effectiveness": "effectiveness",
+    "severity": "severity",
+    "department": "department",
+}
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """A mail to the customer that a change sets off: its kind, template and Auto-Submitted value."""
+
+    kind: str
+    template: str
+    auto_submitted: str
+
+
+_REPLY = _Answer("reply", "department_reply.txt", "no")
+_RESOLUTION = _Answer("resolution", "resolution.txt", "no")
+_SURVEY = _Answer("survey", "survey.txt", "auto-generated")
+
+
+def view_of(ticket: Ticket) -> TicketView:
+    """What the lifecycle rules need to know of `ticket`."""
+    return TicketView(
+        status=ticket.status,
+        severity=ticket.severity,
+        department=ticket.department,
+        root_cause=ticket.root_cause,
+        corrective_action=ticket.corrective_action,
+        action_target=ticket.action_target,
+        preventive_action=ticket.preventive_action,
+        effectiveness=ticket.effectiveness,
+    )
+
+
+def apply_change(session: Session, follow_up: FollowUp, change: Change, *, why: str, at: datetime) -> None:
+    """Store one lifecycle change on the ticket, with a `changed` history entry by the mail's sender.
+
+    Without `change.old` the history's old value is the column as it was.
+    """
+    ticket = follow_up.ticket
+    column = _COLUMNS[change.field]
+    previous = getattr(ticket, column)
+    stored = date.fromisoformat(change.new) if column == "action_target" and change.new else change.new
+    ticket_store.set_lifecycle_column(session, ticket, column, stored)
+    old = change.old if change.old is not None else (None if previous is None else str(previous))
+    queries.add_event(
+        session,
+        ticket,
+        queries.History(
+            actor=follow_up.mail.from_address,
+            action="changed",
+            at=at,
+            field_name=column,
+            old_value=old,
+            new_value=change.new,
+            reason=why,
+            inbound_id=follow_up.row.id,
+        ),
+    )
+
+
+class StaffReplies:
+    """Applies the commands of a department's, customer care's or the GM's reply."""
+
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+
+    def handle(self, session: Session, follow_up: FollowUp, role: str) -> None:
+        """Apply the reply's commands as `role` allows, store the changes and queue what follows."""
+        parsed = parse_reply(follow_up.mail.new_text)
+        today = self.desk.clock().astimezone(self.desk.zone).date()
+        outcome = apply_commands(
+            view_of(follow_up.ticket),
+            parsed,
+            role=role,
+            departments=set(follow_up.rules.departments),
+            today=today,
+        )
+        self._record(session, follow_up, role, parsed, outcome)
+        follow_up.row.reason = (
+            f"{role} update: {len(outcome.changes)} changes, {len(outcome.refusals)} refused"
+        )
+        self._after_changes(session, follow_up, outcome)
+        self._confirm(session, follow_up, outcome)
+
+    def _record(
+        self, session: Session, follow_up: FollowUp, role: str, parsed: ParsedReply, outcome: Outcome
+    ) -> None:
+        """Every change, then every internal note, as history."""
+        for change in outcome.changes:
+            apply_change(session, follow_up, change, why=f"reply by mail ({role})", at=self.desk.clock())
+        # Both the #note lines and the mail's free text are internal notes: keep both.
+        free_text = (parsed.note_text,) if parsed.note_text.strip() else ()
+        for note in (*outcome.notes, *free_text):
+            queries.add_event(
+                session,
+                follow_up.ticket,
+                queries.History(
+                    actor=follow_up.mail.from_address,
+                    action="note",
+                    at=self.desk.clock(),
+                    reason="internal note",
+                    new_value=note[:10_000],
+                    inbound_id=follow_up.row.id,
+                ),
+            )
+
+    def _after_changes(self, session: Session, follow_up: FollowUp, outcome: Outcome) -> None:
+        """What the changes set off: the customer's text, the SLA clock, the new department, the end."""
+        ticket = follow_up.ticket
+        now = self.desk.clock()
+        # The ticket as it was before this mail's SLA changes: the reply and the notice show that.
+        context = self.desk.mail_context(ticket)
+        first_message = ticket_store.first_customer_message_id(session, ticket)
+        if outcome.reply_to_customer:
+            reply = context | {"text": outcome.reply_to_customer}
+            self._to_customer(session, follow_up, _REPLY, reply, first_message)
+            record_first_response(session, ticket, now)
+        if outcome.reopened:
+            restart_resolution_clock(
+                session, ticket, now, follow_up.rules, timezone=self.desk.config.timezone
+            )
+        if outcome.reassigned_to:
+            self._tell_new_department(session, follow_up, outcome.reassigned_to, context)
+        if outcome.resolved:
+            ticket_store.mark_completed(session, ticket, now)
+            self._to_customer(session, follow_up, _RESOLUTION, self.desk.mail_context(ticket), first_message)
+        if outcome.closed:
+            ticket_store.mark_closed_by(session, ticket, follow_up.mail.from_address)
+            self._to_customer(session, follow_up, _SURVEY, self.desk.mail_context(ticket), first_message)
+        ticket_store.mark_updated(session, ticket, now)
+
+    def _to_customer(
+        self,
+        session: Session,
+        follow_up: FollowUp,
+        answer: _Answer,
+        context: Mapping[str, object],
+        in_reply_to: str | None,
+    ) -> None:
+        ticket = follow_up.ticket
+        self.desk.mailer.queue(
+            session,
+            Outgoing(
+                kind=answer.kind,
+                recipient=ticket.customer_email,
+                template=answer.template,
+                context=context,
+                auto_submitted=answer.auto_submitted,
+                ticket=ticket,
+                cause_inbound_id=follow_up.row.id,
+                in_reply_to=in_reply_to,
+                language=ticket.language,
+            ),
+        )
+
+    def _tell_new_department(
+        self, session: Session, follow_up: FollowUp, department_id: str, context: Mapping[str, object]
+    ) -> None:
+        department = follow_up.rules.department(department_id)
+        if not department.email:
+            return
+        self.desk.mailer.queue(
+            session,
+            Outgoing(
+                kind="reassigned",
+                recipient=department.email,
+                template="department_notice.txt",
+                context={
+                    **context,
+                    "department": {"id": department.id, "name": department.name},
+                    "routing": [f"reassigned by {follow_up.mail.from_address}"],
+                },
+                ticket=follow_up.ticket,
+                cause_inbound_id=follow_up.row.id,
+            ),
+        )
+
+    def _confirm(self, session: Session, follow_up: FollowUp, outcome: Outcome) -> None:
+        """Tell the sender what their commands did and what was refused."""
+        self.desk.mailer.queue(
+            session,
+            Outgoing(
+                kind="confirmation",
+                recipient=follow_up.mail.from_address,
+                template="command_confirmation.txt",
+                context=self.desk.mail_context(follow_up.ticket)
+                | {
+                    "changes": outcome.changes,
+                    "refusals": outcome.refusals,
+                    "notes": outcome.notes,
+                    "relayed": bool(outcome.reply_to_customer),
+                },
+                auto_submitted="auto-replied",
+                ticket=follow_up.ticket,
+                cause_inbound_id=follow_up.row.id,
+                in_reply_to=follow_up.mail.message_id,
+            ),
+        )
