@@ -30,13 +30,14 @@ from daemon.route.loader import check_rules
 from daemon.route.rules import Problem, Rules, format_problem
 from daemon.store import db
 from daemon.store.models import OutboundMessage
+from daemon.store.vocabulary import OutboundKind
 
 log = logging.getLogger("caredesk.rules")
 
 # A file modified less than this long ago may still be being written (an editor
 # saving in place, a slow copy): it is looked at again at the next poll.
 SETTLE_SECONDS = 1.0
-ALERT_KIND = "ops-alert"
+ALERT_KIND = OutboundKind.OPS_ALERT
 ALERT_TEMPLATE = "rules_refused.txt"
 
 

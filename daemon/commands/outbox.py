@@ -22,8 +22,9 @@ from daemon.commands import UserError, configure, iso, open_engine
 from daemon.send import requeue
 from daemon.store import db
 from daemon.store.models import OutboundMessage, Ticket
+from daemon.store.vocabulary import OutboundState
 
-STATES = ("pending", "retry", "sending", "sent", "failed", "uncertain", "suppressed")
+STATES = tuple(OutboundState)
 
 
 def register(commands: Any) -> None:

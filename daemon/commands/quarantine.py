@@ -21,8 +21,9 @@ from daemon.app.service import Daemon
 from daemon.commands import UserError, configure, iso, open_engine, open_engine_for_writing
 from daemon.store import db
 from daemon.store.models import InboundMessage
+from daemon.store.vocabulary import InboundState
 
-HELD_STATES = ("quarantined", "retry")
+HELD_STATES = (InboundState.QUARANTINED, InboundState.RETRY)
 
 
 def register(commands: Any) -> None:
@@ -137,7 +138,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
             for row in rows:
                 note = f"replayed by {_who()} at {clock.now().isoformat()}; earlier: {row.stage}: {row.error}"
                 row.notes = (row.notes + "\n" if row.notes else "") + note
-                row.state, row.attempts, row.next_attempt_at = "stored", 0, None
+                row.state, row.attempts, row.next_attempt_at = InboundState.STORED, 0, None
                 row.stage = row.error = row.traceback = None
                 session.add(row)
             session.commit()
@@ -158,7 +159,7 @@ def cmd_discard(args: argparse.Namespace) -> int:
         row = _held(session, args.id)
         note = f"discarded by {_who()} at {clock.now().isoformat()}: {args.reason}"
         row.notes = (row.notes + "\n" if row.notes else "") + note
-        row.state, row.next_attempt_at = "discarded", None
+        row.state, row.next_attempt_at = InboundState.DISCARDED, None
         session.add(row)
         session.commit()
     print(f"#{args.id}: discarded (kept on record)")

@@ -39,6 +39,7 @@ from daemon.route.decision import BY_DEFAULT, BY_DETECTION, BY_PRODUCT, Decision
 from daemon.route.router import route
 from daemon.route.rules import Rules
 from daemon.store.models import InboundMessage, Ticket, TicketEvent
+from daemon.store.vocabulary import InboundState
 from daemon.tickets.processing import HISTORY_WINDOW
 
 FIELDS = ("department", "product", "severity", "escalate")
@@ -272,7 +273,7 @@ def _load_batch(session: Session, tickets: list[Ticket]) -> Iterator[PastComplai
     ids = [ticket.id for ticket in tickets]
     first_mail = (
         select(func.min(InboundMessage.id))
-        .where(col(InboundMessage.ticket_id).in_(ids), col(InboundMessage.state) == "processed")
+        .where(col(InboundMessage.ticket_id).in_(ids), col(InboundMessage.state) == InboundState.PROCESSED)
         .group_by(col(InboundMessage.ticket_id))
     )
     mails = select(col(InboundMessage.ticket_id), col(InboundMessage.raw)).where(
@@ -348,7 +349,9 @@ def sender_history(session: Session, sender: str, message_id: str, now: datetime
     made = session.execute(
         select(Ticket)
         .join(InboundMessage, col(InboundMessage.ticket_id) == col(Ticket.id))
-        .where(col(InboundMessage.message_id) == message_id, col(InboundMessage.state) == "processed")
+        .where(
+            col(InboundMessage.message_id) == message_id, col(InboundMessage.state) == InboundState.PROCESSED
+        )
         .order_by(col(Ticket.id))
         .limit(1)
     ).scalar_one_or_none()

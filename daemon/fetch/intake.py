@@ -23,6 +23,7 @@ from daemon.config import MailboxConfig
 from daemon.fetch.mailbox import Mailbox
 from daemon.store import db, queries
 from daemon.store.models import InboundMessage
+from daemon.store.vocabulary import WAITING_STATES
 
 log = logging.getLogger("caredesk.intake")
 
@@ -42,7 +43,6 @@ class Counted(Protocol):
 
 
 # A mail in these states is not settled yet: it stays in the intake folder.
-WAITING_STATES = ("stored", "retry")
 
 
 class Intake:

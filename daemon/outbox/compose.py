@@ -187,3 +187,9 @@ def ticket_fields(ticket: Ticket, zone: tzinfo, department_name: str = "") -> di
         "corrective_action": ticket.corrective_action,
         "received": ticket.received_at.astimezone(zone).strftime("%d-%m-%Y %H:%M %Z"),
     }
+
+
+def without_tag(address: str) -> str:
+    """`care+b.12.x@d` -> `care@d`: plus-addressed variants are the same mailbox."""
+    local, _, domain = address.partition("@")
+    return f"{local.split('+', 1)[0]}@{domain}"

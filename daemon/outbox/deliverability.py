@@ -22,6 +22,7 @@ from daemon.outbox import signing
 from daemon.parse.message import InboundMail
 from daemon.store import queries
 from daemon.store.models import AddressStatus, InboundMessage, OutboundMessage, Ticket
+from daemon.store.vocabulary import Action
 
 log = logging.getLogger("caredesk.bounces")
 
@@ -62,7 +63,7 @@ def record_bounce(session: Session, row: InboundMessage, mail: InboundMail, sett
             ticket,
             queries.History(
                 actor=mail.from_address or "mailer-daemon",
-                action="bounce",
+                action=Action.BOUNCE,
                 at=now,
                 reason=f"{outbound.kind} to {outbound.recipient} bounced: {summary}",
                 inbound_id=row.id,

@@ -32,14 +32,23 @@ from sqlmodel import Session, col
 
 from daemon.config import Config
 from daemon.outbox import signing
-from daemon.outbox.compose import Attachment, Envelope, Renderer, TemplateFailure, compose, new_message_id
+from daemon.outbox.compose import (
+    Attachment,
+    Envelope,
+    Renderer,
+    TemplateFailure,
+    compose,
+    new_message_id,
+    without_tag,
+)
 from daemon.store import claims, queries
 from daemon.store.models import AddressStatus, OutboundMessage, Ticket
+from daemon.store.vocabulary import Action, OutboundKind, OutboundState
 
 log = logging.getLogger("caredesk.mailer")
 
 AUTO_REPLIED = "auto-replied"
-LIMIT_NOTICE_KIND = "auto-limit"
+LIMIT_NOTICE_KIND = OutboundKind.AUTO_LIMIT
 
 
 class NotRebuildable(ValueError):
@@ -103,8 +112,8 @@ class Mailer:
         automatic = mail.auto_submitted == AUTO_REPLIED and mail.kind != LIMIT_NOTICE_KIND
         values = self._row(mail, now)
         held = self._why_not_send(session, mail.recipient, now) if automatic else None
-        if held is not None and values["state"] == "pending":
-            values["state"], values["last_error"] = "suppressed", held
+        if held is not None and values["state"] == OutboundState.PENDING:
+            values["state"], values["last_error"] = OutboundState.SUPPRESSED, held
         keys = ["kind", "cause_inbound_id", "recipient"]
         outbound_id = queries.insert_ignore_returning(session, OutboundMessage, values, keys)
         if outbound_id is None:
@@ -122,7 +131,7 @@ class Mailer:
         queued = Queued(
             int(outbound_id), str(values["state"]), str(last_error) if last_error is not None else None
         )
-        if queued.state == "failed":
+        if queued.state == OutboundState.FAILED:
             log.error(
                 "cannot render %s (template %s) to %s: %s; kept as failed outbound %s, "
                 "`caredesk outbox retry %s` sends it once the template is fixed",
@@ -154,7 +163,7 @@ class Mailer:
             "automatic": mail.auto_submitted == AUTO_REPLIED and mail.kind != LIMIT_NOTICE_KIND,
             "subject": "",
             "raw": b"",
-            "state": "pending",
+            "state": OutboundState.PENDING,
             "attempts": 0,
             "next_attempt_at": now,
             "created_at": now,
@@ -165,7 +174,7 @@ class Mailer:
                 mail, message_id=message_id, date=now, reply_to=reply_to
             )
         except (TemplateFailure, ValueError) as error:
-            values["state"], values["last_error"] = "failed", str(error)
+            values["state"], values["last_error"] = OutboundState.FAILED, str(error)
             # Only a failed rendering keeps its context: a rendered row's bytes are
             # final (a resend sends them again, never renders anew), so storing every
             # context would keep the customer's text twice for nothing, while for a
@@ -177,12 +186,12 @@ class Mailer:
     def _record_on_ticket(session: Session, mail: Outgoing, queued: Queued, now: datetime) -> None:
         """The ticket's history line for a queued, held or unrendered mail."""
         assert mail.ticket is not None
-        if queued.state == "failed":
-            action, reason = f"failed-{mail.kind}", f"to {mail.recipient}: not rendered: {queued.error}"
-        elif queued.state == "suppressed":
-            action, reason = f"suppressed-{mail.kind}", f"to {mail.recipient}: {queued.error}"
+        if queued.state == OutboundState.FAILED:
+            action, reason = Action.failed(mail.kind), f"to {mail.recipient}: not rendered: {queued.error}"
+        elif queued.state == OutboundState.SUPPRESSED:
+            action, reason = Action.suppressed(mail.kind), f"to {mail.recipient}: {queued.error}"
         else:
-            action, reason = f"queued-{mail.kind}", f"to {mail.recipient}"
+            action, reason = Action.queued(mail.kind), f"to {mail.recipient}"
         queries.add_event(
             session,
             mail.ticket,
@@ -298,7 +307,7 @@ class Mailer:
         statement = select(func.count(), func.coalesce(func.sum(in_last_hour), 0)).where(
             col(OutboundMessage.recipient) == recipient,
             col(OutboundMessage.automatic).is_(True),
-            col(OutboundMessage.state) != "suppressed",
+            col(OutboundMessage.state) != OutboundState.SUPPRESSED,
             created >= now - timedelta(days=1),
         )
         last_day, last_hour = session.execute(statement).one()
@@ -320,12 +329,6 @@ class Mailer:
                 auto_submitted=AUTO_REPLIED,
             ),
         )
-
-
-def without_tag(address: str) -> str:
-    """`care+b.12.x@d` -> `care@d`: plus-addressed variants are the same mailbox."""
-    local, _, domain = address.partition("@")
-    return f"{local.split('+', 1)[0]}@{domain}"
 
 
 def render_record(mail: Outgoing, reply_to: str | None) -> str | None:

@@ -54,6 +54,7 @@ from daemon.sla.stamping import (
 )
 from daemon.store import claims, db, queries
 from daemon.store.models import JobClaim, OutboundMessage, Ticket
+from daemon.store.vocabulary import Action, OutboundKind
 
 log = logging.getLogger("caredesk.sla")
 
@@ -61,9 +62,9 @@ BATCH = 200
 """Tickets looked at per query; their claimed steps are read in one go."""
 
 _MAIL: Mapping[StepKind, tuple[str, str]] = {
-    "reminder": ("sla-reminder", "sla_reminder.txt"),
-    "breach": ("sla-escalation", "sla_escalation.txt"),
-    "second-level": ("sla-escalation", "sla_escalation.txt"),
+    "reminder": (OutboundKind.SLA_REMINDER, "sla_reminder.txt"),
+    "breach": (OutboundKind.SLA_ESCALATION, "sla_escalation.txt"),
+    "second-level": (OutboundKind.SLA_ESCALATION, "sla_escalation.txt"),
 }
 _TARGET_LABELS: Mapping[StepTarget, tuple[str, str]] = {
     "first_response": ("tanggapan pertama kepada pelanggan", "first response to the customer"),
@@ -235,7 +236,7 @@ def _send(session: Session, ticket: Ticket, step: LadderStep, run: LadderRun) ->
         session, Outgoing(kind=kind, recipient=recipient, template=template, context=context, ticket=ticket)
     )
     reason = f"{_LEVEL_LABELS[step.kind][1]}: {target_en} due {due}, to {recipient}{note and f' ({note})'}"
-    _event(session, ticket, f"sla-{step.kind}", now, reason)
+    _event(session, ticket, Action.sla_step(step.kind), now, reason)
     log.info("ticket %s: %s %s to %r", ticket.reference, step.target, step.kind, recipient)
     return "sla_reminders" if step.kind == "reminder" else "sla_escalations"
 

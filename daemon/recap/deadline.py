@@ -40,13 +40,14 @@ from daemon.outbox.enqueue import Mailer, Outgoing
 from daemon.route.rules import Branch, Rules
 from daemon.store import claims, db
 from daemon.store.models import JobClaim, RecapFile
+from daemon.store.vocabulary import OutboundKind
 
 log = logging.getLogger("caredesk.recap")
 
 REMINDER_JOB = "recap-reminder"
 MISSING_JOB = "recap-missing"
-REMINDER_KIND = "recap-reminder"
-MISSING_KIND = "recap-missing"
+REMINDER_KIND = OutboundKind.RECAP_REMINDER
+MISSING_KIND = OutboundKind.RECAP_MISSING
 REMINDER_TEMPLATE = "recap_reminder.txt"
 MISSING_TEMPLATE = "recap_missing.txt"
 DUE_DAY = 5

@@ -29,6 +29,7 @@ from daemon.recap.receive import RecapOutcome
 from daemon.route.rules import Branch
 from daemon.store import queries
 from daemon.store.models import RecapRowLink, Ticket, TicketEvent
+from daemon.store.vocabulary import Action, OutboundKind
 
 log = logging.getLogger("caredesk.recap")
 
@@ -107,7 +108,7 @@ class _Escalation:
         self.now = cause.at
         self.zone: tzinfo = desk.zone
         self.links: dict[int, RecapRowLink] = {}
-        self.routed: dict[int, str] = {}
+        self.routed: dict[int, TicketEvent] = {}
 
     def read_reasons(self, ids: list[int]) -> None:
         """Read what the reasons need (row links, routing explanations) in two queries."""
@@ -116,9 +117,19 @@ class _Escalation:
         links = select(RecapRowLink).where(col(RecapRowLink.ticket_id).in_(ids))
         self.links = {link.ticket_id or 0: link for link in self.session.execute(links).scalars()}
         events = select(TicketEvent).where(
-            col(TicketEvent.ticket_id).in_(ids), col(TicketEvent.action) == "routed"
+            col(TicketEvent.ticket_id).in_(ids), col(TicketEvent.action) == Action.ROUTED
         )
-        self.routed = {event.ticket_id: event.reason for event in self.session.execute(events).scalars()}
+        self.routed = {event.ticket_id: event for event in self.session.execute(events).scalars()}
+
+    def routed_major_reason(self, ticket: Ticket) -> str:
+        """Why the rules made `ticket` major: from the routing decision, or the text of older entries."""
+        event = self.routed.get(ticket.id or 0)
+        if event is None:
+            return ""
+        if event.data is not None:
+            return str(event.data.get("major_reason") or "")
+        match = _MAJOR_BECAUSE.search(event.reason)
+        return match.group("why") if match else ""
 
     def escalate(self, ticket: Ticket, *, raised: bool) -> dict[str, str]:
         if raised:
@@ -136,7 +147,7 @@ class _Escalation:
         self.mailer.queue(
             self.session,
             Outgoing(
-                kind="escalation",
+                kind=OutboundKind.ESCALATION,
                 recipient=department.general_manager,
                 template=ESCALATION_TEMPLATE,
                 context=self.context(ticket, department.id, department.name, reason),
@@ -155,9 +166,9 @@ class _Escalation:
         reasons: list[str] = []
         if said.get("severity") == "major":
             reasons.append(f"dicatat mayor oleh {self.branch.name} / recorded as major by {self.branch.name}")
-        match = _MAJOR_BECAUSE.search(self.routed.get(ticket.id, ""))
-        if match:
-            reasons.append(match.group("why"))
+        why = self.routed_major_reason(ticket)
+        if why:
+            reasons.append(why)
         if not reasons:
             reasons.append("aturan rute / a routing rule")
         if link is not None:

@@ -46,10 +46,11 @@ from daemon.recap.reply import MailOutcome, form_entry, reply_context
 from daemon.recap.sheet import RecapRefused
 from daemon.route.rules import Branch
 from daemon.store.models import InboundMessage, RecapAttachment, RecapFile
+from daemon.store.vocabulary import InboundState, OutboundKind
 
 log = logging.getLogger("caredesk.recap")
 
-REPLY_KIND = "recap-reply"
+REPLY_KIND = OutboundKind.RECAP_REPLY
 REPLY_TEMPLATE = "recap_reply.txt"
 NOT_BRANCH_TEMPLATE = "recap_not_branch.txt"
 
@@ -74,7 +75,7 @@ def handle_recap_mail(
         intake.refuse_sender(found)
     else:
         intake.receive(found, found.branch)
-    row.state, row.processed_at = "processed", now
+    row.state, row.processed_at = InboundState.PROCESSED, now
 
 
 def mail_reason(branch: Branch, outcomes: Sequence[RecapOutcome]) -> str:

@@ -33,6 +33,7 @@ transaction.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -54,6 +55,7 @@ from daemon.sla.policy import TargetKey
 from daemon.sla.stamping import due_values
 from daemon.store import queries
 from daemon.store.models import RecapFile, RecapRowLink, ReferenceCounter, Ticket, TicketEvent
+from daemon.store.vocabulary import Action
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 HISTORY_WINDOW = timedelta(days=365)
@@ -186,14 +188,16 @@ class _Importer:
         created: list[ImportedRow] = []
         for plan, ticket_id in zip(planned, ids, strict=True):
             row, department = plan.row, str(plan.record["department"])
+            created_reason = self.created_reason(row)
             self.event(
-                ticket_id, "created", FieldChange("status", None, row.status), self.created_reason(row)
+                ticket_id, self.entry(Action.CREATED, FieldChange("status", None, row.status), created_reason)
             )
             reason = f"rules {self.rules.version}: " + "; ".join(explain(plan.decision))
-            self.event(
-                ticket_id, "routed", FieldChange("department", None, department), reason, actor="caredesk"
+            routed = self.entry(
+                Action.ROUTED, FieldChange("department", None, department), reason, "caredesk"
             )
-            self.events[-1]["data"] = plan.decision.as_dict()  # the decision as data, as on a mail's ticket
+            # The decision as data, as on the ticket of a mail.
+            self.event(ticket_id, dataclasses.replace(routed, data=plan.decision.as_dict()))
             self.remember(links[row.row_key], ticket_id, row, plan.values)
             created.append(ImportedRow(row.sheet, row.row, ticket_id, str(plan.record["reference"])))
         return created
@@ -324,7 +328,10 @@ class _Importer:
             if serial(current) == serial(value):
                 continue
             setattr(ticket, name, value)
-            self.event(ticket.id, CHANGE_ACTION, FieldChange(name, serial(current), serial(value)), reason)
+            self.event(
+                ticket.id,
+                self.entry(CHANGE_ACTION, FieldChange(name, serial(current), serial(value)), reason),
+            )
             changes.append(name)
         if changes:
             ticket.updated_at = self.clock()
@@ -352,28 +359,27 @@ class _Importer:
 
     # -- history --------------------------------------------------------------
 
-    def event(
-        self, ticket_id: int, action: str, change: FieldChange, reason: str, *, actor: str | None = None
-    ) -> None:
+    def event(self, ticket_id: int, entry: queries.History) -> None:
         """Queue one history entry, as `daemon.store.queries.add_event` would write it.
 
         A recap makes thousands of entries at once; one executemany INSERT
         instead of an ORM object each is what keeps a 5,000-row import fast.
         """
-        self.events.append(
-            {
-                "ticket_id": ticket_id,
-                "at": self.clock(),
-                "actor": actor or self.origin,
-                "action": action,
-                "field_name": change.name,
-                "old_value": change.old,
-                "new_value": change.new,
-                "reason": reason,
-                "inbound_id": self.recap_file.inbound_id,
-                "outbound_id": None,
-                "data": None,
-            }
+        self.events.append({"ticket_id": ticket_id, **dataclasses.asdict(entry)})
+
+    def entry(
+        self, action: str, change: FieldChange, reason: str, actor: str | None = None
+    ) -> queries.History:
+        """A history entry of this recap file: by its branch unless `actor` says otherwise."""
+        return queries.History(
+            actor=actor or self.origin,
+            action=action,
+            at=self.clock(),
+            reason=reason,
+            field_name=change.name,
+            old_value=change.old,
+            new_value=change.new,
+            inbound_id=self.recap_file.inbound_id,
         )
 
     def write_events(self) -> None:

@@ -38,11 +38,12 @@ from daemon.route.rules import Rules
 from daemon.sla.stamping import CLOSED_STATUSES, RECAP_ORIGIN_PREFIX
 from daemon.store import claims, db
 from daemon.store.models import InboundMessage, JobClaim, Ticket
+from daemon.store.vocabulary import OutboundKind
 
 REPORT_JOB = "monthly-report"
 REMINDER_JOB = "results-reminder"
-REPORT_KIND = "monthly-report"
-REMINDER_KIND = "results-reminder"
+REPORT_KIND = OutboundKind.MONTHLY_REPORT
+REMINDER_KIND = OutboundKind.RESULTS_REMINDER
 
 
 @dataclass(frozen=True)

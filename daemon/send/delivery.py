@@ -37,6 +37,7 @@ from daemon.send.transports import (
 )
 from daemon.store import db
 from daemon.store.models import OutboundMessage, Ticket
+from daemon.store.vocabulary import OutboundKind, OutboundState
 
 log = logging.getLogger("caredesk.outbox")
 
@@ -45,9 +46,17 @@ MAX_BACKOFF = timedelta(hours=1)
 # Mail whose loss is worse than a duplicate (which mail clients fold by Message-ID):
 # what departments and managers must act on, and people's answers to the customer.
 RESEND_WHEN_UNCERTAIN = frozenset(
-    {"notice", "escalation", "sla-escalation", "forward", "reassigned", "reply", "resolution"}
+    {
+        OutboundKind.NOTICE,
+        OutboundKind.ESCALATION,
+        OutboundKind.SLA_ESCALATION,
+        OutboundKind.FORWARD,
+        OutboundKind.REASSIGNED,
+        OutboundKind.REPLY,
+        OutboundKind.RESOLUTION,
+    }
 )
-DUE_STATES = ("pending", "retry")
+DUE_STATES = (OutboundState.PENDING, OutboundState.RETRY)
 
 
 def owner_has_ended(owner: str) -> bool:
@@ -132,7 +141,7 @@ class OutboxSender:
             stale = (
                 session.execute(
                     select(OutboundMessage).where(
-                        col(OutboundMessage.state) == "sending",
+                        col(OutboundMessage.state) == OutboundState.SENDING,
                         or_(
                             col(OutboundMessage.lease_until) < now, col(OutboundMessage.lease_owner).in_(gone)
                         ),
@@ -176,7 +185,7 @@ class OutboxSender:
             references = self._references(session, rows)
             for index, row in enumerate(rows):
                 assert row is not None
-                row.state = "sending"
+                row.state = OutboundState.SENDING
                 row.attempts += 1
                 session.add(row)
                 session.commit()
@@ -199,13 +208,13 @@ class OutboxSender:
         except UncertainOutcome as error:
             return self._uncertain(row, error)
         except PermanentFailure as error:
-            self._settle(row, "failed", error)
+            self._settle(row, OutboundState.FAILED, error)
             log.error("outbound %s to %s failed permanently: %s", row.id, row.recipient, error)
-            return "failed"
+            return OutboundState.FAILED
         except TemporaryFailure as error:
             return self._deferred(row, error)
         self._sent(row, reference, now)
-        return "sent"
+        return OutboundState.SENT
 
     def _unanswered(self, row: OutboundMessage, error: ServerUnavailable, now: datetime) -> str:
         """Nobody answered, which is not this mail's fault: the try costs it nothing and it stays due.
@@ -216,7 +225,7 @@ class OutboxSender:
         that was waiting.
         """
         row.attempts -= 1
-        self._settle(row, "retry", error)
+        self._settle(row, OutboundState.RETRY, error)
         row.next_attempt_at = now
         self._report_outage(error)
         return "outage"
@@ -224,7 +233,7 @@ class OutboxSender:
     def _uncertain(self, row: OutboundMessage, error: UncertainOutcome) -> str:
         """The mail may or may not have arrived: resend it (same Message-ID) or mark it uncertain."""
         resend = row.kind in RESEND_WHEN_UNCERTAIN
-        self._settle(row, "retry" if resend else "uncertain", error)
+        self._settle(row, OutboundState.RETRY if resend else OutboundState.UNCERTAIN, error)
         # The operator's only trace of a mail that may or may not have arrived.
         log.warning(
             "outbound %s (%s to %s) may not have arrived: %s; %s",
@@ -234,12 +243,12 @@ class OutboxSender:
             error,
             "will resend it with the same Message-ID" if resend else "now uncertain, not resent",
         )
-        return "uncertain"
+        return OutboundState.UNCERTAIN
 
     def _deferred(self, row: OutboundMessage, error: TemporaryFailure) -> str:
         """Try again later, or give up after the last attempt; "outage" when the connection broke."""
         final = row.attempts >= self.retries.max_attempts
-        self._settle(row, "failed" if final else "retry", error)
+        self._settle(row, OutboundState.FAILED if final else OutboundState.RETRY, error)
         if error.code is None:
             # The connection broke mid-conversation: likely the server, not the
             # mail, but counted all the same so a mail that always breaks it
@@ -247,10 +256,10 @@ class OutboxSender:
             self._report_outage(error)
             return "outage"
         log.warning("outbound %s to %s deferred: %s", row.id, row.recipient, error)
-        return "retry"
+        return OutboundState.RETRY
 
     def _sent(self, row: OutboundMessage, reference: str, now: datetime) -> None:
-        row.state, row.sent_at, row.last_error, row.last_code = "sent", now, None, 250
+        row.state, row.sent_at, row.last_error, row.last_code = OutboundState.SENT, now, None, 250
         row.lease_owner = row.lease_until = None
         if self._outage_logged:
             log.info("mail server reachable again")
@@ -274,7 +283,7 @@ class OutboxSender:
         row.last_error = str(error)[:2000]
         row.last_code = error.code
         row.lease_owner = row.lease_until = None
-        if state == "retry":
+        if state == OutboundState.RETRY:
             row.next_attempt_at = self.clock() + self.retries.delay(row.attempts)
 
     def _release(self, session: Session, rows: list[OutboundMessage | None]) -> None:
@@ -312,9 +321,9 @@ def _release_ended_owners(session: Session, now: datetime) -> list[str]:
 def settle_interrupted(row: OutboundMessage, now: datetime) -> None:
     """A row whose sender stopped mid-delivery: due again if a duplicate beats a loss, else uncertain."""
     if row.kind in RESEND_WHEN_UNCERTAIN:
-        row.state, row.next_attempt_at = "retry", now
+        row.state, row.next_attempt_at = OutboundState.RETRY, now
     else:
-        row.state = "uncertain"
+        row.state = OutboundState.UNCERTAIN
     row.last_error = "the sending process stopped during delivery"
     row.lease_owner = row.lease_until = None
     log.warning(

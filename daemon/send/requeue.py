@@ -19,12 +19,13 @@ from daemon.outbox.compose import TemplateFailure
 from daemon.outbox.enqueue import Mailer
 from daemon.store import queries
 from daemon.store.models import OutboundMessage, Ticket
+from daemon.store.vocabulary import Action, OutboundState
 
 log = logging.getLogger("caredesk.outbox")
 
 # What will not go out without a person: given up on after the retries or a
 # permanent refusal (or never rendered), and delivered-or-not after a crash.
-RETRYABLE_STATES = ("failed", "uncertain")
+RETRYABLE_STATES = (OutboundState.FAILED, OutboundState.UNCERTAIN)
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ def failed_ids(session: Session) -> list[int]:
     """Every row in state `failed`, oldest first: what `caredesk outbox retry --failed` takes."""
     statement = (
         select(col(OutboundMessage.id))
-        .where(col(OutboundMessage.state) == "failed")
+        .where(col(OutboundMessage.state) == OutboundState.FAILED)
         .order_by(col(OutboundMessage.id))
     )
     return list(session.execute(statement).scalars())
@@ -76,7 +77,7 @@ def retry(session: Session, mailer: Mailer, outbound_id: int, *, actor: str, now
         if isinstance(rendered, Retried):
             return rendered
         done = rendered
-    row.state, row.attempts, row.next_attempt_at = "pending", 0, now
+    row.state, row.attempts, row.next_attempt_at = OutboundState.PENDING, 0, now
     row.last_error = row.last_code = None
     row.lease_owner = row.lease_until = None
     session.add(row)
@@ -110,7 +111,7 @@ class _Retrying:
                 self.ticket,
                 queries.History(
                     actor=self.actor,
-                    action=f"retried-{self.row.kind}",
+                    action=Action.retried(self.row.kind),
                     at=self.now,
                     reason=reason[:2000],
                     outbound_id=self.row.id,
@@ -143,7 +144,7 @@ def _render_again(retrying: _Retrying, mailer: Mailer) -> str | Retried:
     done = "rendered again with the current templates"
     held = mailer.held_on_retry(session, row.recipient, now) if row.automatic else None
     if held is not None:
-        row.state, row.last_error = "suppressed", held
+        row.state, row.last_error = OutboundState.SUPPRESSED, held
         session.add(row)
         retrying.record(f"{done}, but not sent: {held}")
         return retrying.answer(True, f"{done}, but suppressed: {held}")

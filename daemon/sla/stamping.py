@@ -44,11 +44,12 @@ from daemon.sla.policy import (
 )
 from daemon.store import queries
 from daemon.store.models import Ticket
+from daemon.store.vocabulary import Action, OutboundKind
 
 CLOSED_STATUSES = ("resolved", "closed")
 """A ticket in one of these is resolved: its clock has stopped."""
 RECAP_ORIGIN_PREFIX = "branch:"
-FIRST_RESPONSE_KIND = "reply"
+FIRST_RESPONSE_KIND = OutboundKind.REPLY
 """The outbound kind that is a human reply to the customer."""
 UPDATE_KINDS = (FIRST_RESPONSE_KIND, "resolution")
 """The outbound kinds that tell the customer how the complaint stands (for the update interval)."""
@@ -144,7 +145,7 @@ def restart_resolution_clock(
         ticket,
         queries.History(
             actor="caredesk",
-            action="resolution-cycle",
+            action=Action.RESOLUTION_CYCLE,
             at=at,
             field_name="resolution_due",
             # In UTC, as the database gives the old value back.
@@ -187,7 +188,7 @@ def record_first_response(session: Session, ticket: Ticket, at: datetime) -> boo
         ticket,
         queries.History(
             actor="caredesk",
-            action="first-response",
+            action=Action.FIRST_RESPONSE,
             at=at,
             field_name="first_responded_at",
             old_value=previous.isoformat() if previous else None,

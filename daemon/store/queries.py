@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
 from daemon.store.models import InboundMessage, MailboxCheckpoint, ReferenceCounter, Ticket, TicketEvent
+from daemon.store.vocabulary import InboundState
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ def record_fetched(
             "raw": message.raw,
             "raw_sha256": hashlib.sha256(message.raw).hexdigest(),
             "size": message.oversize or len(message.raw),
-            "state": "stored",
+            "state": InboundState.STORED,
             "reason": "",
             "headers_only": False,
             "attempts": 0,

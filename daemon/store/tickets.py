@@ -15,8 +15,9 @@ from sqlalchemy import or_, select, update
 from sqlmodel import Session, col
 
 from daemon.store.models import InboundMessage, OutboundMessage, Ticket
+from daemon.store.vocabulary import InboundState
 
-SETTLED_STATES = ("processed", "ignored", "duplicate")
+SETTLED_STATES = (InboundState.PROCESSED, InboundState.IGNORED, InboundState.DUPLICATE)
 """An inbound mail in one of these states is done with: a later copy of it is a duplicate."""
 
 LifecycleValue = str | date | None
@@ -32,8 +33,8 @@ def waiting_mail(session: Session, now: datetime, limit: int) -> list[tuple[int,
     On PostgreSQL several daemons share the work: rows another one holds are skipped.
     """
     due = or_(
-        col(InboundMessage.state) == "stored",
-        (col(InboundMessage.state) == "retry") & (col(InboundMessage.next_attempt_at) <= now),
+        col(InboundMessage.state) == InboundState.STORED,
+        (col(InboundMessage.state) == InboundState.RETRY) & (col(InboundMessage.next_attempt_at) <= now),
     )
     statement = (
         select(col(InboundMessage.id), col(InboundMessage.attempts))

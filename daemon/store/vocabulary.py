@@ -117,3 +117,8 @@ class Action(StrEnum):
     @staticmethod
     def retried(kind: str) -> str:
         return f"retried-{kind}"
+
+    @staticmethod
+    def sla_step(step: str) -> str:
+        """A step of the SLA ladder: `sla-reminder`, `sla-breach`, `sla-second-level`."""
+        return f"sla-{step}"

@@ -25,6 +25,7 @@ from daemon.sla.stamping import stamp_due_dates
 from daemon.store import queries
 from daemon.store import tickets as ticket_store
 from daemon.store.models import InboundMessage, Ticket
+from daemon.store.vocabulary import Action, InboundState, OutboundKind, OutboundState
 from daemon.tickets.desk import Desk
 from daemon.tickets.policy import acknowledgement_withheld, is_backlog, watchers
 
@@ -62,7 +63,7 @@ class NewComplaints:
         ticket = self._ticket(complaint, reference, now)
         stamp_due_dates(ticket, complaint.rules, now, timezone=self.desk.config.timezone)
         ticket_store.add_ticket(session, ticket)
-        row.state, row.ticket_id, row.reason = "processed", ticket.id, "new complaint"
+        row.state, row.ticket_id, row.reason = InboundState.PROCESSED, ticket.id, "new complaint"
         self._record_creation(session, complaint, ticket, now)
         log.info(
             "ticket %s from %r routed to %s (%s), message-id %r",
@@ -111,7 +112,7 @@ class NewComplaints:
             ticket,
             queries.History(
                 actor=complaint.mail.from_address or "unknown",
-                action="created",
+                action=Action.CREATED,
                 at=now,
                 field_name="status",
                 new_value="new",
@@ -124,7 +125,7 @@ class NewComplaints:
             ticket,
             queries.History(
                 actor="caredesk",
-                action="routed",
+                action=Action.ROUTED,
                 at=now,
                 field_name="department",
                 new_value=routed.department,
@@ -144,7 +145,7 @@ class NewComplaints:
             self.desk.mailer.queue(
                 session,
                 Outgoing(
-                    kind="notice",
+                    kind=OutboundKind.NOTICE,
                     recipient=department.email,
                     template="department_notice.txt",
                     context=context,
@@ -203,7 +204,7 @@ class NewComplaints:
         queued = self.desk.mailer.queue(
             session,
             Outgoing(
-                kind="ack",
+                kind=OutboundKind.ACKNOWLEDGEMENT,
                 recipient=mail.from_address,
                 template="acknowledgement.txt",
                 context=context,
@@ -218,7 +219,7 @@ class NewComplaints:
         # be until someone fixes the template and retries it: the ticket stays
         # `new` (then `assigned` as usual), and the mailer's `failed-ack` event,
         # not an "acknowledged" one, is its history.
-        if queued is None or queued.state != "failed":
+        if queued is None or queued.state != OutboundState.FAILED:
             ticket_store.set_status(session, ticket, "acknowledged")
             self.note(session, ticket, "acknowledged", "acknowledgement queued", ("new", "acknowledged"))
 
@@ -238,7 +239,7 @@ class NewComplaints:
         self.desk.mailer.queue(
             session,
             Outgoing(
-                kind="escalation",
+                kind=OutboundKind.ESCALATION,
                 recipient=department.general_manager,
                 template="escalation.txt",
                 context=context,

@@ -27,6 +27,7 @@ from daemon.sla.stamping import restart_resolution_clock
 from daemon.store import queries
 from daemon.store import tickets as ticket_store
 from daemon.store.models import InboundMessage, Ticket
+from daemon.store.vocabulary import Action, InboundState, OutboundKind
 from daemon.tickets.desk import Desk, FollowUp
 from daemon.tickets.lifecycle import Change, customer_reply_reopens
 from daemon.tickets.policy import (
@@ -63,7 +64,7 @@ class Conversation:
     def handle(self, session: Session, follow_up: FollowUp) -> SurveyComplaint | None:
         """Record the mail on its ticket; a survey answer that is a complaint comes back to open."""
         row, mail, ticket = follow_up.row, follow_up.mail, follow_up.ticket
-        row.state, row.ticket_id = "processed", ticket.id
+        row.state, row.ticket_id = InboundState.PROCESSED, ticket.id
         role = role_of(mail.from_address, parties(ticket), follow_up.rules)
         if role == "customer":
             return self._from_customer(session, follow_up)
@@ -98,7 +99,7 @@ class Conversation:
             survey.earlier,
             queries.History(
                 actor="caredesk",
-                action="survey-complaint",
+                action=Action.SURVEY_COMPLAINT,
                 at=self.desk.clock(),
                 reason=f"{survey.why}: new complaint {opened.reference}",
             ),
@@ -112,7 +113,7 @@ class Conversation:
             follow_up.ticket,
             queries.History(
                 actor=follow_up.mail.from_address or "unknown",
-                action="unverified-note",
+                action=Action.UNVERIFIED_NOTE,
                 at=self.desk.clock(),
                 reason=why,
                 new_value=follow_up.mail.new_text[:10_000],
@@ -148,7 +149,7 @@ class Conversation:
             ticket,
             queries.History(
                 actor=mail.from_address,
-                action="follow-up",
+                action=Action.FOLLOW_UP,
                 at=now,
                 reason="customer replied by mail",
                 new_value=mail.new_text[:10_000],
@@ -175,7 +176,7 @@ class Conversation:
         self.desk.mailer.queue(
             session,
             Outgoing(
-                kind="forward",
+                kind=OutboundKind.FORWARD,
                 recipient=department.email,
                 template="customer_followup.txt",
                 context=self.desk.mail_context(ticket)
@@ -195,7 +196,7 @@ class Conversation:
             ticket,
             queries.History(
                 actor=mail.from_address,
-                action="survey",
+                action=Action.SURVEY,
                 at=self.desk.clock(),
                 field_name="survey_score",
                 new_value=str(score),

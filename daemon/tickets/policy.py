@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from daemon.classify.authres import Verdict
 from daemon.config import SecurityConfig
-from daemon.outbox.enqueue import without_tag
+from daemon.outbox.compose import without_tag
 from daemon.parse.message import InboundMail
 from daemon.route.rules import Department, Rules
 

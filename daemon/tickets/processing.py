@@ -43,6 +43,7 @@ from daemon.route.rules import Rules
 from daemon.store import db, queries
 from daemon.store import tickets as ticket_store
 from daemon.store.models import InboundMessage, Ticket
+from daemon.store.vocabulary import WAITING_STATES, Action, InboundState
 from daemon.tickets.complaints import NewComplaint, NewComplaints
 from daemon.tickets.conversation import Conversation
 from daemon.tickets.desk import Desk, FollowUp
@@ -111,7 +112,9 @@ class Processor:
             Kind.FOLLOW_UP: self._follow_up,
             Kind.COMPLAINT: self._complaint,
         }
-        assert set(self.handlers) == set(Kind), "every kind of mail needs its handler"
+        unhandled = set(Kind) - set(self.handlers)
+        if unhandled:
+            raise TypeError(f"every kind of mail needs its handler; none for {sorted(unhandled)}")
 
     def process_stored(self, stop: threading.Event | None = None, limit: int = 500) -> Outcome:
         """Process up to `limit` waiting mails, oldest first; stop early when asked.
@@ -149,7 +152,7 @@ class Processor:
 
     def _process_one(self, session: Session, inbound_id: int) -> str:
         row = ticket_store.claim_mail(session, inbound_id)
-        if row is None or row.state not in ("stored", "retry"):
+        if row is None or row.state not in WAITING_STATES:
             return "skipped"  # another daemon has it, or got there first
         if stopped_the_daemon(row.attempts):
             self._failed(row, "process", f"processing stopped the daemon {row.attempts - 1} times", None)
@@ -181,7 +184,7 @@ class Processor:
         row.processed_at = self.desk.clock()
         delay = retry_delay(row.attempts, final=final)
         if delay is None:
-            row.state, row.next_attempt_at = "quarantined", None
+            row.state, row.next_attempt_at = InboundState.QUARANTINED, None
             log.error(
                 "quarantined inbound #%s at stage %s after %d tries: %r",
                 row.id,
@@ -190,7 +193,7 @@ class Processor:
                 error,
             )
             return
-        row.state, row.next_attempt_at = "retry", self.desk.clock() + delay
+        row.state, row.next_attempt_at = InboundState.RETRY, self.desk.clock() + delay
         log.warning(
             "inbound #%s failed at stage %s (try %d), retrying in %s: %r",
             row.id,
@@ -227,7 +230,7 @@ class Processor:
         original = ticket_store.earlier_copy(session, row, self.desk.clock() - DUPLICATE_WINDOW)
         if original is None:
             return False
-        row.state = "duplicate"
+        row.state = InboundState.DUPLICATE
         row.ticket_id = original.ticket_id
         row.reason = f"same mail as inbound #{original.id}"
         row.processed_at = self.desk.clock()
@@ -251,13 +254,13 @@ class Processor:
     def _bounce(self, session: Session, incoming: Incoming) -> None:
         with stage("classify"):
             settings = BounceSettings(self.desk.config, self.desk.signing_key, self.desk.clock)
-            incoming.row.state = "ignored"
+            incoming.row.state = InboundState.IGNORED
             incoming.row.reason = record_bounce(session, incoming.row, incoming.mail, settings)
 
     def _automated(self, session: Session, incoming: Incoming) -> None:
         row, decision = incoming.row, incoming.classification
         with stage("classify"):
-            row.state = "ignored"
+            row.state = InboundState.IGNORED
             row.reason = f"{decision.kind.value}: {decision.reason}"
             row.ticket_id = decision.ticket_id
             ticket = ticket_store.ticket_by_id(session, decision.ticket_id)
@@ -267,7 +270,7 @@ class Processor:
                     ticket,
                     queries.History(
                         actor=row.from_address or "unknown",
-                        action="automated-reply",
+                        action=Action.AUTOMATED_REPLY,
                         at=self.desk.clock(),
                         reason=row.reason,
                         inbound_id=row.id,

@@ -22,6 +22,7 @@ from daemon.sla.stamping import record_first_response, restart_resolution_clock
 from daemon.store import queries
 from daemon.store import tickets as ticket_store
 from daemon.store.models import Ticket
+from daemon.store.vocabulary import Action, OutboundKind
 from daemon.tickets.commands import ParsedReply, parse_reply
 from daemon.tickets.desk import Desk, FollowUp
 from daemon.tickets.lifecycle import Change, Outcome, TicketView, apply_commands
@@ -48,9 +49,9 @@ class _Answer:
     auto_submitted: str
 
 
-_REPLY = _Answer("reply", "department_reply.txt", "no")
-_RESOLUTION = _Answer("resolution", "resolution.txt", "no")
-_SURVEY = _Answer("survey", "survey.txt", "auto-generated")
+_REPLY = _Answer(OutboundKind.REPLY, "department_reply.txt", "no")
+_RESOLUTION = _Answer(OutboundKind.RESOLUTION, "resolution.txt", "no")
+_SURVEY = _Answer(OutboundKind.SURVEY, "survey.txt", "auto-generated")
 
 
 def view_of(ticket: Ticket) -> TicketView:
@@ -83,7 +84,7 @@ def apply_change(session: Session, follow_up: FollowUp, change: Change, *, why: 
         ticket,
         queries.History(
             actor=follow_up.mail.from_address,
-            action="changed",
+            action=Action.CHANGED,
             at=at,
             field_name=column,
             old_value=old,
@@ -132,7 +133,7 @@ class StaffReplies:
                 follow_up.ticket,
                 queries.History(
                     actor=follow_up.mail.from_address,
-                    action="note",
+                    action=Action.NOTE,
                     at=self.desk.clock(),
                     reason="internal note",
                     new_value=note[:10_000],
@@ -198,7 +199,7 @@ class StaffReplies:
         self.desk.mailer.queue(
             session,
             Outgoing(
-                kind="reassigned",
+                kind=OutboundKind.REASSIGNED,
                 recipient=department.email,
                 template="department_notice.txt",
                 context={
@@ -216,7 +217,7 @@ class StaffReplies:
         self.desk.mailer.queue(
             session,
             Outgoing(
-                kind="confirmation",
+                kind=OutboundKind.CONFIRMATION,
                 recipient=follow_up.mail.from_address,
                 template="command_confirmation.txt",
                 context=self.desk.mail_context(follow_up.ticket)
