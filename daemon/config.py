@@ -77,6 +77,8 @@ _SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
     "limits": {
         "auto_per_hour": (int, 3),
         "auto_per_day": (int, 10),
+        "staff_per_hour": (int, 60),
+        "staff_per_day": (int, 300),
         "undeliverable_days": (int, 60),
     },
     "database": {
@@ -152,6 +154,9 @@ class LimitsConfig:
     auto_per_hour: int
     auto_per_day: int
     undeliverable_days: int
+    staff_per_hour: int = 60
+    """Confirmations of command mails to staff who passed the sender check: their own, higher limit."""
+    staff_per_day: int = 300
 
 
 @dataclass(frozen=True)
@@ -360,6 +365,8 @@ def _check_numbers(merged: dict[str, dict[str, Any]]) -> None:
         ("smtp", "retry_base_seconds"),
         ("limits", "auto_per_hour"),
         ("limits", "auto_per_day"),
+        ("limits", "staff_per_hour"),
+        ("limits", "staff_per_day"),
         ("limits", "undeliverable_days"),
     ]
     for section, key in positive:
@@ -376,6 +383,11 @@ def _build(merged: dict[str, dict[str, Any]], base: Path, source: str) -> Config
         raise ConfigError(f"address must be an email address, got {top['address']!r}")
     if top["admin_address"] and not _EMAIL.fullmatch(top["admin_address"].strip()):
         raise ConfigError(f"admin_address must be an email address, got {top['admin_address']!r}")
+    if top["admin_address"].strip().lower() == top["address"].strip().lower():
+        raise ConfigError(
+            "admin_address is the mailbox caredesk reads: alerts sent there come back in and are "
+            "dropped as our own; name the administrator's own address"
+        )
     if not 1 <= top["survey_standard"] <= 5:
         raise ConfigError("survey_standard must be a score from 1 to 5")
     if not top["reference_prefix"].isalnum():

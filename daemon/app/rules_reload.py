@@ -107,15 +107,18 @@ class RulesHolder:
         on_refused: Callable[[Refusal], None] | None = None,
         settle_seconds: float = SETTLE_SECONDS,
         wall_clock: Callable[[], float] = time.time,
+        own_addresses: tuple[str, ...] = (),
     ) -> None:
         self.path = path
+        self.own_addresses = own_addresses
+        """The mailboxes caredesk reads: rules naming one as a recipient are refused."""
         self.on_refused = on_refused
         self.settle_seconds = settle_seconds
         self.wall_clock = wall_clock
         state = _read(path)
         if state.text is None:
             raise ConfigError(f"{path}: cannot read rules: {state.read_error}")
-        rules, problems = check_rules(state.text, str(path))
+        rules, problems = check_rules(state.text, str(path), own_addresses)
         if rules is None:
             details = "\n".join(format_problem(p) for p in problems)
             raise ConfigError(f"{path}: rules are invalid:\n{details}")
@@ -141,7 +144,7 @@ class RulesHolder:
         if state.text is None:
             self._refuse(state.key, (state.problem,) if state.problem else ())
             return False
-        rules, problems = check_rules(state.text, str(self.path))
+        rules, problems = check_rules(state.text, str(self.path), self.own_addresses)
         if rules is None:
             self._refuse(state.key, tuple(problems))
             return False

@@ -89,7 +89,7 @@ class Daemon:
         # So are unusable rules: all configuration is checked before the engine is
         # made, and the engine is reachable before it is migrated. The admin alert
         # for later refused rules needs the database, so it is attached below.
-        self.rules = RulesHolder(config.rules)
+        self.rules = RulesHolder(config.rules, own_addresses=(config.address,))
         self.engine = db.open_for_writing(config.database_url)
         self.signing_key = signing.load_key(self.engine, config.secret)
         renderer = Renderer(config.templates)

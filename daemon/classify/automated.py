@@ -1,10 +1,17 @@
 """Automated mail: what must never be answered or turned into a complaint.
 
-This module owns the RFC 3834 checks (see research/reliability.md §2.5):
-auto-replies, bounces and delivery reports, mailing-list and bulk mail, mail
-from robot senders and our own mail coming back. Every hit is reported as a
-short reason so the decision can be recorded and explained. Answering any of
-these mails is how ticket systems end up in mail loops and bounce storms.
+This module owns the RFC 3834 checks (see research/reliability.md §2.5) and
+the order in which every robot signal is asked: auto-replies, bounces and
+delivery reports, mailing-list and bulk mail, mail from robot senders
+(`daemon.classify.robots`) and our own mail coming back, and the automatic
+mail that comes from a real return address with none of those marks: abuse
+complaints and feedback reports (`daemon.classify.feedback`), list servers'
+digests and loop alerts, security gateways' notices and challenge-response robots
+(`daemon.classify.notices`), and localised auto-reply and non-delivery
+subjects (`daemon.classify.subjects`). Every hit is reported as a short reason
+naming the header or pattern that decided it, so the decision can be recorded
+and explained. Answering any of these mails is how ticket systems end up in
+mail loops and bounce storms.
 """
 
 from __future__ import annotations
@@ -12,6 +19,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
+from daemon.classify.feedback import abuse_report_reason
+from daemon.classify.notices import challenge_response, gateway_notice, list_server_notice
+from daemon.classify.robots import addr_spec, looks_automated_sender
+from daemon.classify.subjects import non_delivery_subject, out_of_office_subject
 from daemon.parse.message import InboundMail
 
 LOOP_HEADER = "X-Caredesk-Loop"
@@ -26,35 +37,19 @@ _LIST_HEADERS = (
     "list-archive",
     "mailing-list",
     "x-mailing-list",
+    # The list servers' own headers: Mailman sends digests and notices without List-*.
+    "x-mailman-version",
+    "x-beenthere",
+    "x-list-administrivia",
+    "x-listserver",
+    "x-listprocessor-version",
+    "x-ml-name",
 )
 _AUTOREPLY_HEADERS = ("x-autoreply", "x-autorespond")
 _BULK_PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply", "auto-reply"})
 
-_ROBOT_SENDER = re.compile(
-    r"(?:mailer[-_]?daemon|post[-_]?master|no[-_.]?reply|do[-_.]?not[-_.]?reply)@", re.IGNORECASE
-)
 _BOUNCE_SENDER = re.compile(r"(?:^|[^a-z0-9])(?:mailer[-_]?daemon|post[-_]?master)@", re.IGNORECASE)
 _REPORT_TYPE = re.compile(r"""report-type\s*=\s*"?([\w.-]+)""", re.IGNORECASE)
-
-# Localised out-of-office subjects (Exchange, Outlook, Gmail, Lotus, Apple) at
-# the start of the subject. A soft signal: Exchange sends some of these with
-# nothing else that marks them as automatic. "Auto" needs its colon and "Out
-# of Office" its punctuation, so "Auto service mobil" or "Out of office hours
-# support" stay complaints.
-_OUT_OF_OFFICE_SUBJECT = re.compile(
-    r"""^\s*(?:
-        automatic\s+reply\b
-      | auto(?:matic)?\s*(?:reply|response)\s*:
-      | auto\s*:
-      | out\s+of\s+(?:the\s+)?office(?:\s+auto\s*-?\s*reply)?\s*(?:[:(\[-]|$)
-      | balasan\s+otomatis\b
-      | sedang\s+di\s+luar\s+kantor\b
-      | abwesenheitsnotiz\b
-      | réponse\s+automatique\b
-      | autosvar\b
-    )""",
-    re.IGNORECASE | re.VERBOSE,
-)
 
 
 def automated_reason(mail: InboundMail, own_addresses: Iterable[str] = ()) -> str | None:
@@ -65,16 +60,21 @@ def automated_reason(mail: InboundMail, own_addresses: Iterable[str] = ()) -> st
     own = {address.strip().lower() for address in own_addresses}
     checks: tuple[Callable[[InboundMail], str | None], ...] = (
         lambda m: _own_mail(m, own),
+        abuse_report_reason,
         _delivery_report,
         _auto_submitted,
         _null_return_path,
         _failed_recipients,
-        _robot_sender,
         _mailing_list,
+        list_server_notice,
+        _robot_sender,
         _precedence,
         _autoreply_header,
         _bulk_sender,
+        challenge_response,
+        gateway_notice,
         _out_of_office_subject,
+        _non_delivery_subject,
     )
     for check in checks:
         reason = check(mail)
@@ -136,8 +136,8 @@ def _failed_recipients(mail: InboundMail) -> str | None:
 def _robot_sender(mail: InboundMail) -> str | None:
     candidates = (mail.from_address, mail.header("sender") or "", mail.return_path or "")
     for address in candidates:
-        if _ROBOT_SENDER.search(address):
-            return f"automated sender: {_addr_spec(address)}"
+        if address and looks_automated_sender(address) is not None:
+            return f"automated sender: {addr_spec(address)}"
     return None
 
 
@@ -165,12 +165,8 @@ def _bulk_sender(mail: InboundMail) -> str | None:
 
 
 def _out_of_office_subject(mail: InboundMail) -> str | None:
-    return "out-of-office subject" if _OUT_OF_OFFICE_SUBJECT.match(mail.subject) else None
+    return "out-of-office subject" if out_of_office_subject(mail.subject) else None
 
 
-def _addr_spec(value: str) -> str:
-    """The bare address in a header value such as `Mail Delivery <MAILER-DAEMON@x>`."""
-    start, end = value.rfind("<"), value.rfind(">")
-    if 0 <= start < end:
-        value = value[start + 1 : end]
-    return value.strip().lower()
+def _non_delivery_subject(mail: InboundMail) -> str | None:
+    return "non-delivery subject" if non_delivery_subject(mail.subject) else None

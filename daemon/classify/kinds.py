@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from daemon.classify.automated import automated_reason, is_bounce
+from daemon.classify.plain_bounces import plain_bounce_reason
 from daemon.classify.recaps import RecapMail, recognise
 from daemon.parse.message import InboundMail
 from daemon.route.rules import Rules
@@ -59,6 +60,10 @@ def classify(
     own = tuple(own_addresses)
     if is_bounce(mail):
         return Classification(Kind.BOUNCE, automated_reason(mail, own) or "delivery failure report")
+    # Before everything that looks at the sender: a bounce from `<>` is a bounce, not a mail without sender.
+    plain_bounce = plain_bounce_reason(mail)
+    if plain_bounce is not None:
+        return Classification(Kind.BOUNCE, plain_bounce)
     reason = automated_reason(mail, own)
     if reason is not None:
         return Classification(Kind.AUTOMATED, reason, thread_ticket_id)

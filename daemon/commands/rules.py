@@ -31,7 +31,7 @@ from daemon.commands.replay import (
     replay,
     sender_history,
 )
-from daemon.config import Config, load_config
+from daemon.config import Config, ConfigError, load_config
 from daemon.parse.message import InboundMail
 from daemon.parse.parser import parse
 from daemon.route.decision import BY_DEFAULT, BY_DETECTION, BY_PRODUCT, Decision, RouteContext
@@ -68,19 +68,19 @@ def register(commands: Any) -> None:
     replay_parser.set_defaults(handler=cmd_rules_replay)
 
 
-def _read_rules(path: Path) -> tuple[Rules | None, list[str]]:
+def _read_rules(path: Path, own_addresses: tuple[str, ...]) -> tuple[Rules | None, list[str]]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         reason = error.strerror if isinstance(error, OSError) else str(error)
         raise UserError(f"cannot read {path}: {reason}") from None
-    rules, problems = check_rules(text, str(path))
+    rules, problems = check_rules(text, str(path), own_addresses)
     return rules, [format_problem(problem) for problem in problems]
 
 
-def _usable_rules(path: Path) -> Rules:
+def _usable_rules(path: Path, config: Config) -> Rules:
     """The rules at `path`; problems go to stderr, and an invalid file ends the command."""
-    rules, messages = _read_rules(path)
+    rules, messages = _read_rules(path, (config.address,))
     for message in messages:
         print(message, file=sys.stderr)
     if rules is None:
@@ -94,8 +94,18 @@ def _usable_rules(path: Path) -> Rules:
 
 
 def cmd_rules_check(args: argparse.Namespace) -> int:
-    path = Path(args.path) if args.path else load_config(args.config).rules
-    rules, messages = _read_rules(path)
+    if args.path:
+        # A candidate file can be checked where no configuration is at hand; with one,
+        # it is also held to the mailbox address (no rule may send mail there).
+        try:
+            own: tuple[str, ...] = (load_config(args.config).address,)
+        except ConfigError:
+            own = ()
+        path = Path(args.path)
+    else:
+        config = load_config(args.config)
+        path, own = config.rules, (config.address,)
+    rules, messages = _read_rules(path, own)
     for message in messages:
         print(message)
     if rules is None:
@@ -146,7 +156,7 @@ def _db_error(error: SQLAlchemyError) -> str:
 def cmd_rules_test(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     rules_path = Path(args.rules) if args.rules else config.rules
-    rules = _usable_rules(rules_path)
+    rules = _usable_rules(rules_path, config)
     history = _History(config, args.history)
     run = _TestRun(rules, config, history, args.verbose)
     results: list[dict[str, Any]] = []
@@ -341,7 +351,7 @@ def cmd_rules_replay(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     since, until = _period(args, ZoneInfo(config.timezone))
     rules_path = Path(args.rules) if args.rules else config.rules
-    rules = _usable_rules(rules_path)
+    rules = _usable_rules(rules_path, config)
     with open_engine(config) as engine:
         try:
             complaints = past_complaints(engine, since, until)

@@ -6,6 +6,9 @@ a growing delay (at most `START_RETRY_MAX_SECONDS`), until the database answers
 or SIGTERM/SIGINT ends the wait. A restart loop under systemd would print the
 same failure every few seconds and hide the first one. `run --once` and the other
 commands exit 69 (EX_UNAVAILABLE) instead; `ingest` exits 75 so the MTA retries.
+
+`ingest --explain` stores and sends nothing: it says what the daemon would make
+of each mail and why (`daemon.commands.explain`).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from daemon.app.service import Daemon
-from daemon.commands import EX_TEMPFAIL, UserError, configure
+from daemon.commands import EX_TEMPFAIL, UserError, configure, explain
 from daemon.config import Config, ConfigError
 from daemon.store import db, queries
 
@@ -41,6 +44,12 @@ def register(commands: Any) -> None:
 
     ingest = commands.add_parser("ingest", help="process .eml files, or - for standard input")
     ingest.add_argument("files", nargs="+", metavar="FILE")
+    ingest.add_argument(
+        "--explain",
+        action="store_true",
+        help="store and send nothing: say what the daemon would make of each mail, and why",
+    )
+    ingest.add_argument("--json", action="store_true", help="with --explain: one JSON object per mail")
     ingest.set_defaults(handler=cmd_ingest)
 
 
@@ -119,6 +128,10 @@ def _run(daemon: Daemon, *, once: bool) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    if args.explain:
+        return explain.cmd_explain(args)
+    if args.json:
+        raise UserError("--json goes with --explain")
     raws = []
     for name in args.files:
         try:

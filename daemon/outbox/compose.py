@@ -54,6 +54,7 @@ class _CachedHeaderRegistry(HeaderRegistry):
 SMTP_POLICY = email.policy.SMTP.clone(max_line_length=998, header_factory=_CachedHeaderRegistry())
 
 _UNSAFE_HEADER_CHARS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+_QUOTED_LOCAL = re.compile(r'"[^"\\]+"')
 
 
 class TemplateFailure(Exception):
@@ -157,12 +158,18 @@ def compose(envelope: Envelope, rendered: Rendered, attachments: Sequence[Attach
 
 
 def checked_address(address: str) -> str:
-    """A single bare addr-spec that is safe in a header and an SMTP envelope."""
+    """A single bare addr-spec that is safe in a header and an SMTP envelope.
+
+    A quoted local part (`"system administrator"@example.com`) may hold spaces
+    and specials between its quotes, never a quote, backslash or control.
+    """
+    local, at, domain = address.rpartition("@")
+    plain = local if not _QUOTED_LOCAL.fullmatch(local) else "x"
     if (
         not address
         or _UNSAFE_HEADER_CHARS.search(address)
-        or any(c in address for c in " <>,;\"'()")
-        or address.count("@") != 1
+        or any(c in plain + at + domain for c in " <>,;\"'()")
+        or (plain + at + domain).count("@") != 1
     ):
         raise ValueError(f"unusable address {address!r}")
     return address

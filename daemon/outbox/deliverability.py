@@ -1,15 +1,18 @@
 """What a bounce does: tie it to the mail we sent, note it, and spare a dead address.
 
 A bounce is tied to an outgoing mail by the signed return path it was sent to
-(VERP) or, failing that, by our own Message-ID in the returned original. Only a
-bounce tied that way can mark an address undeliverable; anything else is only
-recorded, so a forged bounce cannot silence a customer.
+(VERP) or, failing that, by our own Message-ID in the returned original (or
+anywhere else in the bounce), or by a signed return path quoted in its text.
+Only a bounce tied that way can mark an address undeliverable, and only a
+signature that verifies counts; anything else is only recorded, so a forged
+bounce cannot silence a customer. A DSN and a plain-text bounce are read into
+the same `DeliveryReport` and applied the same way.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -43,9 +46,14 @@ class BounceSettings:
 def record_bounce(session: Session, row: InboundMessage, mail: InboundMail, settings: BounceSettings) -> str:
     """Apply a bounce; returns the reason stored on the inbound row."""
     report = read_report(row.raw)
-    outbound, how = _bounced_mail(session, mail, report, settings)
+    outbound, how = bounced_mail(session, mail, report, settings)
     if outbound is None:
         log.info("bounce #%s not tied to any mail we sent: recorded only", row.id)
+        if report.plain:
+            return (
+                "bounce: not tied to a mail we sent (plain text without our Message-ID or a signed"
+                " return path of ours; recorded only)"
+            )
         return "bounce: not tied to a mail we sent (recorded only)"
     now = settings.clock()
     summary = (
@@ -71,7 +79,8 @@ def record_bounce(session: Session, row: InboundMessage, mail: InboundMail, sett
             ),
         )
     _act_on_failures(session, report, outbound.recipient, now, settings.config.limits.undeliverable_days)
-    return f"bounce of outbound #{outbound.id} ({how}): {summary}"
+    form = ", plain text" if report.plain else ""
+    return f"bounce of outbound #{outbound.id} ({how}{form}): {summary}"
 
 
 def _act_on_failures(
@@ -86,36 +95,60 @@ def _act_on_failures(
                 failure.status,
                 failure.diagnostic,
             )
-        if failure.address_problem and failure.recipient == recipient:
+        if failure.address_problem and failure.recipient.lower() == recipient.lower():
             _mark_undeliverable(session, recipient, failure.status, now, days)
 
 
-def _bounced_mail(
+def bounced_mail(
     session: Session, mail: InboundMail, report: DeliveryReport, settings: BounceSettings
 ) -> tuple[OutboundMessage | None, str]:
-    key, config = settings.key, settings.config
-    if key is not None:
-        for name in _DESTINATION_HEADERS:
-            for value in mail.header_all(name):
-                for candidate in (*value.replace(",", " ").split(), *mail.to):
-                    outbound_id = signing.outbound_from_return_path(
-                        key, config.address, candidate.strip("<>")
-                    )
-                    if outbound_id is not None:
-                        found = session.get(OutboundMessage, outbound_id)
-                        if found is not None:
-                            return found, "signed return path"
-    if report.original_message_id:
-        found = (
-            session.execute(
-                select(OutboundMessage).where(col(OutboundMessage.message_id) == report.original_message_id)
-            )
-            .scalars()
-            .first()
-        )
-        if found is not None:
-            return found, "our Message-ID in the returned mail"
+    """The mail of ours the bounce returns, and how it was found; (None, '') when none."""
+    destinations = [
+        candidate
+        for name in _DESTINATION_HEADERS
+        for value in mail.header_all(name)
+        for candidate in (*value.replace(",", " ").split(), *mail.to)
+    ]
+    found = _signed(session, destinations, settings)
+    if found is not None:
+        return found, "signed return path"
+    found = _by_message_id(session, report.message_ids or _optional(report.original_message_id))
+    if found is not None:
+        return found, "our Message-ID in the returned mail"
+    found = _signed(session, report.addresses, settings)
+    if found is not None:
+        return found, "signed return path in the returned mail"
     return None, ""
+
+
+def _signed(session: Session, candidates: Iterable[str], settings: BounceSettings) -> OutboundMessage | None:
+    """The outgoing mail the first verifying signed return path among `candidates` names."""
+    if settings.key is None:
+        return None
+    for candidate in candidates:
+        outbound_id = signing.outbound_from_return_path(
+            settings.key, settings.config.address, candidate.strip("<>")
+        )
+        if outbound_id is not None:
+            found = session.get(OutboundMessage, outbound_id)
+            if found is not None:
+                return found
+    return None
+
+
+def _by_message_id(session: Session, message_ids: Sequence[str]) -> OutboundMessage | None:
+    """The outgoing mail with the first of `message_ids` that is one of ours."""
+    if not message_ids:
+        return None
+    rows = session.execute(
+        select(OutboundMessage).where(col(OutboundMessage.message_id).in_(list(message_ids)))
+    ).scalars()
+    by_id = {row.message_id: row for row in rows}
+    return next((by_id[value] for value in message_ids if value in by_id), None)
+
+
+def _optional(value: str | None) -> tuple[str, ...]:
+    return (value,) if value else ()
 
 
 def _mark_undeliverable(session: Session, address: str, status: str, now: datetime, days: int) -> None:

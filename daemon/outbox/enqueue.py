@@ -49,6 +49,8 @@ log = logging.getLogger("caredesk.mailer")
 
 AUTO_REPLIED = "auto-replied"
 LIMIT_NOTICE_KIND = OutboundKind.AUTO_LIMIT
+STAFF_KINDS = (OutboundKind.CONFIRMATION,)
+"""Automatic answers that go only to staff who passed the sender check (`limits.staff_per_*`)."""
 
 
 class NotRebuildable(ValueError):
@@ -111,7 +113,7 @@ class Mailer:
         mail = dataclasses.replace(mail, recipient=mail.recipient.strip().lower())
         automatic = mail.auto_submitted == AUTO_REPLIED and mail.kind != LIMIT_NOTICE_KIND
         values = self._row(mail, now)
-        held = self._why_not_send(session, mail.recipient, now) if automatic else None
+        held = self._why_not_send(session, mail, now) if automatic else None
         if held is not None and values["state"] == OutboundState.PENDING:
             values["state"], values["last_error"] = OutboundState.SUPPRESSED, held
         keys = ["kind", "cause_inbound_id", "recipient"]
@@ -273,20 +275,32 @@ class Mailer:
             return self.config.address
         return signing.reply_address(self.signing_key, self.config.address, ticket.reference)
 
-    def _why_not_send(self, session: Session, recipient: str, now: datetime) -> str | None:
-        """The reason an automatic answer to `recipient` must not go out now, or None."""
-        never = self._never_send(session, recipient, now)
+    def _why_not_send(self, session: Session, mail: Outgoing, now: datetime) -> str | None:
+        """The reason an automatic answer to `mail.recipient` must not go out now, or None.
+
+        Customers and robots share one low limit, which is what stops a mail loop.
+        Confirmations of command mails go only to staff who passed the sender check,
+        who may send dozens of commands a day: they count against their own, much
+        higher limit, and never use up the customer limit of the same address.
+        """
+        never = self._never_send(session, mail.recipient, now)
         if never is not None:
             return never
         # The limits hold per recipient over all tickets; since a ticket's mails to a
         # recipient are among all mails to that recipient, the same numbers per ticket
         # can never be the stricter check, so one query answers both.
-        last_hour, last_day = self._automatic_counts(session, recipient, now)
+        staff = mail.kind in STAFF_KINDS
+        last_hour, last_day = self._automatic_counts(session, mail.recipient, now, staff=staff)
         limits = self.config.limits
-        if last_hour >= limits.auto_per_hour:
-            return f"limit reached: {last_hour} automatic mails to this address in the last hour"
-        if last_day >= limits.auto_per_day:
-            return f"limit reached: {last_day} automatic mails to this address in the last day"
+        if staff:
+            per_hour, per_day = limits.staff_per_hour, limits.staff_per_day
+        else:
+            per_hour, per_day = limits.auto_per_hour, limits.auto_per_day
+        which = "confirmations" if staff else "automatic mails"
+        if last_hour >= per_hour:
+            return f"limit reached: {last_hour} {which} to this address in the last hour"
+        if last_day >= per_day:
+            return f"limit reached: {last_day} {which} to this address in the last day"
         return None
 
     def _never_send(self, session: Session, recipient: str, now: datetime) -> str | None:
@@ -300,13 +314,15 @@ class Mailer:
         return None
 
     @staticmethod
-    def _automatic_counts(session: Session, recipient: str, now: datetime) -> tuple[int, int]:
-        """Automatic mails to `recipient` in the last hour and in the last day."""
+    def _automatic_counts(session: Session, recipient: str, now: datetime, *, staff: bool) -> tuple[int, int]:
+        """Automatic mails to `recipient` in the last hour and the last day: of staff kinds, or the others."""
         created = col(OutboundMessage.created_at)
         in_last_hour = case((created >= now - timedelta(hours=1), 1), else_=0)
+        kinds = col(OutboundMessage.kind).in_(STAFF_KINDS)
         statement = select(func.count(), func.coalesce(func.sum(in_last_hour), 0)).where(
             col(OutboundMessage.recipient) == recipient,
             col(OutboundMessage.automatic).is_(True),
+            kinds if staff else ~kinds,
             col(OutboundMessage.state) != OutboundState.SUPPRESSED,
             created >= now - timedelta(days=1),
         )

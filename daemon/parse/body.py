@@ -14,8 +14,10 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from email.message import Message
 
 from daemon.parse import limits
+from daemon.parse.charsets import charset_note, decode_text, scalar_text
 from daemon.parse.htmltext import html_to_text
 from daemon.parse.quoting import strip_quoted
 from daemon.parse.sanitize import clean_html
@@ -54,6 +56,41 @@ def read_body(plain: list[str], html: list[str], subject: str) -> Body:
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         notes=text_notes + html_notes,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class PartText:
+    """The text of one body part, and the note on its charset when it is worth a defect."""
+
+    text: str
+    note: str | None = None
+
+
+# An HTML part without a MIME charset may name one in a <meta> element near its top.
+_META_CHARSET = re.compile(
+    rb"""<meta\b[^>]{0,300}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:+-]{1,40})""", re.IGNORECASE
+)
+
+
+def part_text(part: Message, hints: tuple[str, ...] = ()) -> PartText:
+    """The text of a body part, decoded the one way both parser backends use (`daemon.parse.charsets`).
+
+    The declared charset is read with the superset mail clients use; when it
+    does not fit, UTF-8, the `hints`, detection and windows-1252 follow. An
+    HTML part without a MIME charset is read in the one its <meta> names.
+    """
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes) or not payload:
+        return PartText("")
+    try:
+        label = part.get_content_charset()
+    except (LookupError, ValueError, TypeError):
+        label = None
+    if label is None and part.get_content_type() == "text/html":
+        match = _META_CHARSET.search(payload[:4096])
+        label = match.group(1).decode("ascii") if match else None
+    decoded = decode_text(payload, label, hints)
+    return PartText(decoded.text, charset_note(label, decoded))
 
 
 def new_text(text: str, subject: str) -> str:
@@ -104,8 +141,5 @@ def _normalise_text(text: str) -> str:
     """Line endings to LF, trailing blanks off every line, junk characters removed."""
     text = _BODY_JUNK.sub("", text)
     text = "\n".join(line.rstrip() for line in text.splitlines()).strip("\n")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = text.encode("utf-8", "replace").decode("utf-8")
-    return text
+    # A backend's own decoding may leave surrogate escapes: never let them out of parse.
+    return scalar_text(text)

@@ -15,11 +15,12 @@ import base64
 import binascii
 import email.utils
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from email.message import Message
 
 from daemon.parse import limits
+from daemon.parse.charsets import charset_hints, decode_header_bytes, decode_text, scalar_text
 
 # --- the raw header block -------------------------------------------------------
 
@@ -80,26 +81,52 @@ def _cap_field(field: bytes) -> bytes:
 # --- fields of a parsed message -------------------------------------------------
 
 
-def raw_headers(message: Message) -> list[tuple[str, str]]:
-    """Every header as (lower-case name, unfolded raw value), in order.
+def raw_headers(message: Message, hints: Sequence[str] | None = None) -> list[tuple[str, str]]:
+    """Every header as (lower-case name, unfolded value), in order, encoded-words left as they are.
 
-    Raw 8-bit header bytes reach us as surrogate escapes; they are decoded as
-    UTF-8 with replacement so no later stage sees an unencodable string.
+    Raw 8-bit header bytes reach us as surrogate escapes. They are decoded
+    here (`header_text`), with the charsets of the message's parts as hints
+    (`hints`, found from `message` when not given), so no later stage sees
+    an unencodable string or a U+FFFD where a reasonable reading exists.
     """
     pairs = []
     for name, value in message.raw_items():
-        pairs.append((valid_text(str(name)).strip().lower(), _unfold(valid_text(str(value)))))
+        text = str(value)
+        if not text.isascii():
+            if hints is None:
+                hints = charset_hints(message)
+            text = header_text(text, hints)
+        pairs.append((scalar_text(str(name)).strip().lower(), _unfold(text)))
     return pairs
 
 
-def valid_text(value: str) -> str:
-    """`value` with surrogate-escaped bytes decoded as UTF-8, so it can always be encoded."""
+def header_text(value: str, hints: Sequence[str] = ()) -> str:
+    """A raw header value (8-bit bytes as surrogate escapes) as text, its encoded-words kept.
+
+    8-bit bytes inside a Q encoded-word are written as `=XX`, so the word is
+    decoded in its own charset later; the others are decoded as UTF-8, then
+    in the `hints`, then as windows-1252 (`daemon.parse.charsets`).
+    """
     if value.isascii():
         return value
     try:
-        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        data = value.encode("utf-8", "surrogateescape")
     except UnicodeEncodeError:
-        return value.encode("utf-8", "replace").decode("utf-8")
+        return scalar_text(value, hints)
+    data = _RAW_Q_WORD.sub(_escape_8bit, data)
+    return decode_header_bytes(data, hints)
+
+
+_RAW_Q_WORD = re.compile(rb"=\?[^?\s]+\?[Qq]\?[^?]*[\x80-\xff][^?]*\?=")
+
+
+def _escape_8bit(match: re.Match[bytes]) -> bytes:
+    return re.sub(rb"[\x80-\xff]", lambda byte: b"=%02X" % byte.group()[0], match.group())
+
+
+def valid_text(value: str) -> str:
+    """`value` as valid Unicode: surrogate-escaped bytes decoded, any other lone surrogate replaced."""
+    return scalar_text(value)
 
 
 def _unfold(value: str) -> str:
@@ -135,66 +162,102 @@ def as_utc(value: object) -> datetime | None:
 
 # --- RFC 2047 encoded-words -----------------------------------------------------
 
-_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([QqBb])\?([^?\s]*)\?=")
+# Spaces inside the encoded text break RFC 2047 but are common; mail clients decode them.
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([QqBb])\?([^?]*)\?=")
 
 
-def decode_words(value: str) -> str:
-    """Decode RFC 2047 encoded-words; line breaks they smuggle in become spaces."""
+def decode_words(value: str, hints: Sequence[str] = ()) -> str:
+    """Decode RFC 2047 encoded-words; line breaks they smuggle in become spaces.
+
+    Words are decoded in their declared charset, read as `daemon.parse.charsets`
+    reads any label (supersets first; `hints` when the label is unknown).
+    """
     if "=?" not in value:
-        return value
-    decoded = _decode_rfc2047(value)
+        return scalar_text(value, hints)
+    decoded = _decode_rfc2047(value, hints)
     return decoded.replace("\r\n", " ").replace("\r", " ").replace("\n", " ").strip()
 
 
-def _decode_rfc2047(value: str) -> str:
+def _decode_rfc2047(value: str, hints: Sequence[str]) -> str:
     # Adjacent words of one charset are joined before decoding: mailers do
-    # split a multi-byte character across two encoded-words.
+    # split a multi-byte character, even a base64 quantum, across two words.
     pieces: list[str] = []
-    run: list[bytes] = []
-    run_charset = ""
+    run = _Run(hints)
     position = 0
     for match in _ENCODED_WORD.finditer(value):
         gap = value[position : match.start()]
-        data = _encoded_word_bytes(match.group(2), match.group(3))
         charset = match.group(1).split("*", 1)[0].lower()
         position = match.end()
-        if gap and not (run and gap.isspace()):
-            pieces.append(decode_bytes(b"".join(run), run_charset))
-            run = []
-            pieces.append(gap)
-        if data is None:
-            pieces.append(decode_bytes(b"".join(run), run_charset))
-            run = []
+        if gap and not (run.words and gap.isspace()):
+            pieces.append(run.flush())
+            pieces.append(scalar_text(gap, hints))
+        if run.words and charset != run.charset:
+            pieces.append(run.flush())
+        if not run.add(charset, match.group(2).upper(), match.group(3)):
+            pieces.append(run.flush())
             pieces.append(match.group())
-            continue
-        if run and charset != run_charset:
-            pieces.append(decode_bytes(b"".join(run), run_charset))
-            run = []
-        run.append(data)
-        run_charset = charset
-    pieces.append(decode_bytes(b"".join(run), run_charset))
-    pieces.append(value[position:])
+    pieces.append(run.flush())
+    pieces.append(scalar_text(value[position:], hints))
     return "".join(pieces)
 
 
-def _encoded_word_bytes(encoding: str, text: str) -> bytes | None:
-    if encoding in "Qq":
-        return binascii.a2b_qp(text.encode("utf-8", "replace"), header=True)
+class _Run:
+    """Adjacent encoded-words of one charset, decoded together."""
+
+    def __init__(self, hints: Sequence[str]) -> None:
+        self.hints = hints
+        self.charset = ""
+        self.words: list[tuple[str, str]] = []
+
+    def add(self, charset: str, encoding: str, text: str) -> bool:
+        """Take one word; False (and nothing taken) when its payload is not Q or base64 text."""
+        if encoding == "B" and not _BASE64_TEXT.fullmatch(text):
+            return False
+        self.charset = charset
+        self.words.append((encoding, text))
+        return True
+
+    def flush(self) -> str:
+        """The text of the words taken so far; the run is empty afterwards."""
+        data = _run_bytes(self.words)
+        charset, self.words = self.charset, []
+        return decode_text(data, charset, self.hints).text if data else ""
+
+
+_BASE64_TEXT = re.compile(r"[A-Za-z0-9+/=\s]*")
+
+
+def _run_bytes(words: list[tuple[str, str]]) -> bytes:
+    """The payload bytes of a run of words; base64 cut mid-quantum is joined with the next word."""
+    chunks: list[bytes] = []
+    pending = ""
+    for encoding, text in words:
+        if encoding == "B":
+            pending += "".join(text.split())
+            if len(pending) % 4 == 0 or pending.endswith("="):
+                chunks.append(_base64_bytes(pending))
+                pending = ""
+            continue
+        chunks.append(_base64_bytes(pending))
+        pending = ""
+        chunks.append(binascii.a2b_qp(text.encode("utf-8", "surrogateescape"), header=True))
+    chunks.append(_base64_bytes(pending))
+    return b"".join(chunks)
+
+
+def _base64_bytes(text: str) -> bytes:
+    """The bytes of base64 `text` as far as it goes: inner padding skipped, a lone last character dropped."""
+    data = text.replace("=", "")
+    data = data[: len(data) - (len(data) % 4 == 1)]
     try:
-        return base64.b64decode(text + "=" * (-len(text) % 4))
+        return base64.b64decode(data + "=" * (-len(data) % 4))
     except (binascii.Error, ValueError):
-        return None
+        return b""
 
 
 def decode_bytes(data: bytes, charset: str) -> str:
-    """`data` decoded in `charset`, falling back to UTF-8; never raises, replaces what is invalid."""
-    if not data:
-        return ""
-    try:
-        return data.decode(charset or "utf-8", "replace")
-    except (LookupError, UnicodeError, ValueError):
-        # Unknown names raise LookupError, names with a NUL ValueError.
-        return data.decode("utf-8", "replace")
+    """`data` decoded in `charset` as `daemon.parse.charsets` reads it; never raises."""
+    return decode_text(data, charset).text
 
 
 # --- display text ---------------------------------------------------------------
@@ -229,4 +292,4 @@ def display_text(value: str, limit: int = limits.HEADER_TEXT_LIMIT) -> str:
     for subjects, display names and attachment names, which senders control.
     """
     # Cap the input first so a 100 KB subject costs no more than a long one.
-    return " ".join(valid_text(value[: limit * 4]).translate(_DISPLAY_TABLE).split())[:limit]
+    return " ".join(scalar_text(value[: limit * 4]).translate(_DISPLAY_TABLE).split())[:limit]

@@ -3,8 +3,9 @@
 This module owns the normal form of everything a later stage compares or looks
 up: Message-IDs (`<id>`, whitespace and controls dropped, capped), the IDs of
 In-Reply-To and References (deduplicated, capped at `THREAD_ID_LIMIT`),
-addresses (lower case, deduplicated), the first sender's display name, the
-Return-Path, and the deterministic Message-ID given to a mail that has none.
+addresses (lower case, deduplicated; a quoted local part keeps its spaces),
+the first sender's display name, the Return-Path, and the deterministic
+Message-ID given to a mail that has none.
 Nothing here does I/O.
 """
 
@@ -21,6 +22,8 @@ SYNTHETIC_DOMAIN = "synthetic.invalid"
 
 _ANGLE_TOKEN = re.compile(r"<([^<>]*)>")
 _ID_JUNK = re.compile(r"[\s\x00-\x1f\x7f]+")
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f]+")
+_QUOTED_LOCAL = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
 def normalise_message_id(value: str) -> str | None:
@@ -72,13 +75,34 @@ def synthetic_message_id(sender: str, date: str, subject: str, body_sha256: str)
 
 
 def addresses(pairs: Iterable[tuple[str, str]]) -> tuple[str, ...]:
-    """The addresses of (display name, address) pairs: lower case, no junk, without repeats."""
+    """The addresses of (display name, address) pairs, normalised (`normalise_address`), without repeats."""
     found: dict[str, None] = {}
     for _name, address in pairs:
-        normalised = _ID_JUNK.sub("", address or "").lower()
+        normalised = normalise_address(address or "")
         if normalised:
             found.setdefault(normalised)
     return tuple(found)
+
+
+def normalise_address(address: str) -> str:
+    """An addr-spec in the form every stage compares: lower case, no controls or stray whitespace.
+
+    A quoted local part keeps its quotes and the spaces inside them
+    (`"system administrator"@example.com` is a different mailbox from
+    `systemadministrator@example.com`); whitespace anywhere else, and the
+    trailing dot of a fully qualified domain (`example.com.`), are dropped.
+    """
+    cleaned = _CONTROLS.sub("", address)
+    local, at, domain = cleaned.rpartition("@")
+    if not at:
+        return _ID_JUNK.sub("", cleaned).lower()
+    local = local.strip()
+    if not _QUOTED_LOCAL.fullmatch(local):
+        local = _ID_JUNK.sub("", local)
+    domain = _ID_JUNK.sub("", domain)
+    if domain.endswith(".") and not domain.endswith(".."):
+        domain = domain[:-1]
+    return f"{local}@{domain}".lower()
 
 
 def first_name(pairs: Iterable[tuple[str, str]]) -> str:
@@ -96,4 +120,4 @@ def return_path(value: str | None) -> str | None:
         return None
     match = _ANGLE_TOKEN.search(value)
     inner = match.group(1) if match else value
-    return _ID_JUNK.sub("", inner).lower()
+    return normalise_address(inner)

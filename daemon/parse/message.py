@@ -44,7 +44,11 @@ class InboundMail:
     """Normalised `<id@host>`; synthetic and deterministic when the mail had none."""
     message_id_synthetic: bool
     from_address: str
-    """Lower-case addr-spec of the (first) From mailbox; '' when there is none."""
+    """Lower-case addr-spec of the sender (`daemon.parse.sender`); '' when there is none.
+
+    The (first) From mailbox, recovered from a malformed From when need be, else
+    the Sender, Reply-To or Return-Path address: `sender_source` says which.
+    """
     from_name: str
     to: tuple[str, ...]
     cc: tuple[str, ...]
@@ -75,6 +79,9 @@ class InboundMail:
     """Which parser produced this value: 'mail-parser' or the 'email' fallback."""
     html: str = ""
     """The HTML body sanitised with an allow-list (`daemon.parse.sanitize`), '' when there is none."""
+    sender_source: str = "from"
+    """Where `from_address` came from: 'from' for a plain From, 'from (recovered: <what was mended>)',
+    or the fallback field 'sender', 'reply-to' or 'return-path'; '' when there is no sender."""
 
     def header(self, name: str) -> str | None:
         """The first value of header `name` (case-insensitive), or None."""

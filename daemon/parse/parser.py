@@ -1,14 +1,19 @@
 """Parse stage: raw message bytes -> `InboundMail`.
 
 This module owns turning one received message into the immutable value every
-later stage reads, and the order of the steps. The hard limits are checked on
-the raw bytes first (`daemon.parse.prescan`), so a part bomb never reaches the
-expensive parser, and the header block is capped (`daemon.parse.headers`).
+later stage reads, and the order of the steps. A damaged header block is
+mended first (`daemon.parse.repair`: a stray first line, a broken field that
+hides the next ones), so the limits and the parsers see the fields a mail
+client would. The hard limits are then checked on those bytes
+(`daemon.parse.prescan`), so a part bomb never reaches the expensive parser,
+and the header block is capped (`daemon.parse.headers`).
 mail-parser then does the MIME work (`daemon.parse.mailparser_backend`); when
 it raises (it does on some real bounces) the standard library parser is tried
 (`daemon.parse.stdlib_backend`) before giving up with `ParseError`, so one odd
 mail is still recorded rather than quarantined. What the backend found is
-assembled here from the header, identifier and body readers.
+assembled here from the header, identifier and body readers; the sender,
+recovered from a malformed From or taken from a fallback field when need be,
+by `daemon.parse.sender`.
 
 Everything taken from the mail is untrusted: header text is decoded and
 stripped of control and bidi characters, identifiers are normalised and
@@ -22,6 +27,7 @@ Nothing here does I/O.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from daemon.parse import identifiers
 from daemon.parse.body import read_body
@@ -39,6 +45,8 @@ from daemon.parse.language import detect_language
 from daemon.parse.mailparser_backend import with_mailparser
 from daemon.parse.message import InboundMail
 from daemon.parse.prescan import LimitExceeded, check_headers, check_parts
+from daemon.parse.repair import repair_header_block
+from daemon.parse.sender import SenderFields, choose_sender
 from daemon.parse.stdlib_backend import with_stdlib
 
 
@@ -56,38 +64,54 @@ def parse(raw: bytes, *, own_addresses: Iterable[str] = ()) -> InboundMail:
     quoted acknowledgements and signatures of forwarded mail.
     """
     own = tuple(own_addresses)
-    raw = bytes(raw)
+    # A stray line or a broken field would end the header block early and hide
+    # the fields after it, the sender among them: mended before anything counts them.
+    repaired = repair_header_block(bytes(raw))
+    raw = repaired.raw
     try:
         check_headers(raw)
-        raw, notes = limit_headers(raw)
+        raw, capped = limit_headers(raw)
         # On the capped bytes: the part count must be what the parser will see.
         check_parts(raw)
     except LimitExceeded as error:
         raise ParseError(f"limit exceeded: {error}") from None
+    found = _Found(own, repaired.notes + capped, repaired.how_recovered("from"))
     try:
-        return _build(with_mailparser(raw), own, notes)
+        return _build(with_mailparser(raw), found)
     except Exception as first:
         failure = f"mail-parser failed: {type(first).__name__}"
     try:
-        return _build(with_stdlib(raw, failure), own, notes)
+        return _build(with_stdlib(raw, failure), found)
     except Exception as second:
         raise ParseError(
             f"unparseable message ({failure}; email failed: {type(second).__name__}: {second})"
         ) from second
 
 
-def _build(extracted: Extracted, own_addresses: tuple[str, ...], notes: tuple[str, ...]) -> InboundMail:
-    """The `InboundMail` for what a backend found; `notes` are the header capping's defects."""
-    headers = tuple((name, decode_words(value)) for name, value in raw_headers(extracted.message))
-    senders = identifiers.addresses(extracted.senders)
+@dataclass(frozen=True)
+class _Found:
+    """What parsing found before a backend ran: our addresses, the repair and capping notes."""
+
+    own_addresses: tuple[str, ...]
+    notes: tuple[str, ...]
+    repaired_from: str | None
+    """How the header block repair brought the From field back, when it had to."""
+
+
+def _build(extracted: Extracted, found: _Found) -> InboundMail:
+    """The `InboundMail` for what a backend found."""
+    raw_pairs = tuple(raw_headers(extracted.message))
+    headers = tuple((name, decode_words(value)) for name, value in raw_pairs)
+    sender = choose_sender(SenderFields(raw_pairs, tuple(extracted.senders), found.repaired_from))
     subject = display_text(first_value(headers, "subject") or "")
     body = read_body(extracted.plain, extracted.html, subject)
     message_id = identifiers.normalise_message_id(first_value(headers, "message-id") or "")
     return InboundMail(
-        message_id=message_id or _synthetic_message_id(headers, senders, subject, body.sha256),
+        message_id=message_id or _synthetic_message_id(headers, sender.address, subject, body.sha256),
         message_id_synthetic=message_id is None,
-        from_address=senders[0] if senders else "",
-        from_name=identifiers.first_name(extracted.senders),
+        from_address=sender.address,
+        from_name=sender.name,
+        sender_source=sender.source,
         to=identifiers.addresses(extracted.to),
         cc=identifiers.addresses(extracted.cc),
         reply_to=identifiers.addresses(extracted.reply_to),
@@ -103,16 +127,16 @@ def _build(extracted: Extracted, own_addresses: tuple[str, ...], notes: tuple[st
         in_reply_to=identifiers.in_reply_to(first_value(headers, "in-reply-to") or ""),
         references=identifiers.references(" ".join(value for key, value in headers if key == "references")),
         language=detect_language(subject + "\n" + (body.new_text or body.text)),
-        contact=extract_contact(body.new_text or body.text, exclude_emails=own_addresses),
+        contact=extract_contact(body.new_text or body.text, exclude_emails=found.own_addresses),
         body_sha256=body.sha256,
-        defects=notes + extracted.defects + body.notes,
+        defects=found.notes + extracted.defects + body.notes,
         parser=extracted.parser,
         html=body.html,
     )
 
 
 def _synthetic_message_id(
-    headers: tuple[tuple[str, str], ...], senders: tuple[str, ...], subject: str, body_sha256: str
+    headers: tuple[tuple[str, str], ...], sender: str, subject: str, body_sha256: str
 ) -> str:
     """The Message-ID of a mail that has none, from what every delivered copy shares.
 
@@ -120,4 +144,4 @@ def _synthetic_message_id(
     from the raw bytes, whose trace headers differ per delivery.
     """
     date_value = " ".join((first_value(headers, "date") or "").split())
-    return identifiers.synthetic_message_id(senders[0] if senders else "", date_value, subject, body_sha256)
+    return identifiers.synthetic_message_id(sender, date_value, subject, body_sha256)

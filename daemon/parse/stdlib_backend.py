@@ -16,8 +16,11 @@ import email.utils
 from email.message import Message
 
 from daemon.parse.attachments import AttachmentBudget, attachment, display_filename, estimated_size
+from daemon.parse.body import part_text
+from daemon.parse.charsets import charset_hints
 from daemon.parse.extracted import Extracted
-from daemon.parse.headers import decode_bytes, decode_words, raw_headers
+from daemon.parse.filenames import part_filename
+from daemon.parse.headers import decode_words, raw_headers
 from daemon.parse.message import Attachment
 
 
@@ -26,15 +29,16 @@ def with_stdlib(raw: bytes, failure: str) -> Extracted:
     # compat32, as mail-parser uses: the default policy's header parser takes
     # seconds on one long Content-Type, and the pre-scan counts parts as compat32 reads them.
     message = email.message_from_bytes(raw, policy=email.policy.compat32)
-    leaves = _Leaves(failure)
+    hints = charset_hints(message)
+    leaves = _Leaves(failure, hints)
     leaves.read(message)
-    headers = raw_headers(message)
+    headers = raw_headers(message, hints)
     return Extracted(
         message=message,
-        senders=_addresses(headers, "from"),
-        to=_addresses(headers, "to"),
-        cc=_addresses(headers, "cc"),
-        reply_to=_addresses(headers, "reply-to"),
+        senders=_addresses(headers, "from", hints),
+        to=_addresses(headers, "to", hints),
+        cc=_addresses(headers, "cc", hints),
+        reply_to=_addresses(headers, "reply-to", hints),
         date=None,
         plain=leaves.plain,
         html=leaves.html,
@@ -47,7 +51,8 @@ def with_stdlib(raw: bytes, failure: str) -> Extracted:
 class _Leaves:
     """Sorts the leaf parts of a message into body text and attachments, noting defects."""
 
-    def __init__(self, failure: str) -> None:
+    def __init__(self, failure: str, hints: tuple[str, ...]) -> None:
+        self.hints = hints
         self.plain: list[str] = []
         self.html: list[str] = []
         self.attachments: list[Attachment] = []
@@ -70,13 +75,13 @@ class _Leaves:
     def _sort(self, part: Message) -> None:
         """Put one leaf part where it belongs: body text, attachment, or nowhere."""
         content_type = part.get_content_type()
-        filename = _filename(part)
+        filename = part_filename(part, self.hints)
         if filename is None and part.get_content_disposition() != "attachment":
-            if content_type == "text/plain":
-                self.plain.append(_decode_payload(part))
-                return
-            if content_type == "text/html":
-                self.html.append(_decode_payload(part))
+            if content_type in ("text/plain", "text/html"):
+                text = part_text(part, self.hints)
+                (self.plain if content_type == "text/plain" else self.html).append(text.text)
+                if text.note:
+                    self.defects[text.note] = None
                 return
             # Other text, message headers and multiparts whose boundary never
             # appeared are neither the body nor files the customer attached.
@@ -97,27 +102,10 @@ class _Leaves:
         )
 
 
-def _filename(part: Message) -> str | None:
-    try:
-        name = part.get_filename()
-    except (LookupError, ValueError, TypeError):
-        return "attachment"
-    # Outlook puts RFC 2047 words in filename="..."; mail-parser decodes them too.
-    return None if name is None else decode_words(str(name))
-
-
-def _decode_payload(part: Message) -> str:
-    """Text of a part, never raising on an unknown or lying charset."""
-    payload = part.get_payload(decode=True)
-    if not isinstance(payload, bytes):
-        return ""
-    return decode_bytes(payload, part.get_content_charset() or "utf-8")
-
-
-def _addresses(headers: list[tuple[str, str]], name: str) -> list[tuple[str, str]]:
+def _addresses(headers: list[tuple[str, str]], name: str, hints: tuple[str, ...]) -> list[tuple[str, str]]:
     values = [value for key, value in headers if key == name][:1]
     return [
-        (decode_words(display_name), address)
+        (decode_words(display_name, hints), address)
         for display_name, address in email.utils.getaddresses(values)
         if "@" in address
     ]

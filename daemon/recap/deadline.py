@@ -251,7 +251,8 @@ def _report(engine: Engine, mailer: Mailer, context: _Context, rules: Rules, now
             session,
             Outgoing(
                 kind=MISSING_KIND,
-                recipient=mailer.config.address,
+                # Customer Care, who chases the branches; never the mailbox we read.
+                recipient=rules.customer_care_address(),
                 template=MISSING_TEMPLATE,
                 context=values,
             ),

@@ -82,7 +82,7 @@ class Recipient:
 def report_recipients(rules: Rules) -> list[Recipient]:
     """Customer Care first (the whole report), then each general manager with their departments."""
     config = rules.reports_config
-    care = config.address or rules.department(rules.default_department).email
+    care = rules.customer_care_address()
     recipients = [Recipient(care, ())]
     if not config.general_managers:
         return recipients

@@ -15,6 +15,7 @@ docs/rules.md describes the language.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from pathlib import Path
 
 from daemon.route.reader import NodeReader
@@ -66,9 +67,15 @@ def parse_rules(text: str, filename: str) -> Rules:
     return rules
 
 
-def check_rules(text: str, filename: str) -> tuple[Rules | None, list[Problem]]:
-    """Every problem in the text, in file order; the Rules only when there is no error."""
-    reader = NodeReader(filename)
+def check_rules(
+    text: str, filename: str, own_addresses: Iterable[str] = ()
+) -> tuple[Rules | None, list[Problem]]:
+    """Every problem in the text, in file order; the Rules only when there is no error.
+
+    `own_addresses` are the mailboxes caredesk reads: no address in the rules may be
+    one of them, since mail sent there comes back in and is dropped as our own.
+    """
+    reader = NodeReader(filename, own_addresses)
     rules = _read(reader, text)
     problems = sorted(reader.problems, key=lambda p: (p.line, p.column))
     if reader.errors:

@@ -73,8 +73,10 @@ def suggest(wrong: str, choices: Iterable[str]) -> str:
 class NodeReader:
     """One validation pass over one file: reads nodes and collects problems as it goes."""
 
-    def __init__(self, filename: str) -> None:
+    def __init__(self, filename: str, own_addresses: Iterable[str] = ()) -> None:
         self.filename = filename
+        self.own_addresses = frozenset(_mailbox(address) for address in own_addresses if address)
+        """The mailboxes caredesk reads: never a recipient in the rules."""
         self.problems: list[Problem] = []
         self.errors = 0
         self.rule: str | None = None
@@ -186,6 +188,13 @@ class NodeReader:
         if value is not None and not _EMAIL.fullmatch(value):
             self.error(node, f"{what} '{value}' is not an email address")
             return None
+        if value and _mailbox(value) in self.own_addresses:
+            self.error(
+                node,
+                f"{what} '{value}' is the mailbox caredesk reads: mail sent there comes back in and is "
+                "dropped as our own, so nobody would see it; name the address of a person or a team",
+            )
+            return None
         return value.lower() if value else None
 
     def flag(self, node: Node, what: str) -> bool | None:
@@ -285,3 +294,9 @@ class NodeReader:
         except yaml.YAMLError as exc:
             self.error_at(0, 0, f"YAML syntax: {exc}")
         return None
+
+
+def _mailbox(address: str) -> str:
+    """`Care+x@Example.co.id` -> `care@example.co.id`: plus-addressed variants reach the same mailbox."""
+    local, _, domain = address.strip().lower().partition("@")
+    return f"{local.split('+', 1)[0]}@{domain}"

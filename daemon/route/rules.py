@@ -201,6 +201,10 @@ class Rules:
         """The department with this id; KeyError when there is none."""
         return self.departments[department_id]
 
+    def customer_care_address(self) -> str:
+        """Where Customer Care reads caredesk's reports: `reports.address`, else the default department's."""
+        return self.reports_config.address or self.department(self.default_department).email
+
     def product(self, product_id: str) -> Product:
         """The product with this id; KeyError when there is none."""
         return self.products[product_id]

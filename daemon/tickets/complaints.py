@@ -27,7 +27,12 @@ from daemon.store import tickets as ticket_store
 from daemon.store.models import InboundMessage, Ticket
 from daemon.store.vocabulary import Action, InboundState, OutboundKind, OutboundState
 from daemon.tickets.desk import Desk
-from daemon.tickets.policy import acknowledgement_withheld, is_backlog, watchers
+from daemon.tickets.policy import (
+    acknowledgement_withheld,
+    creation_reason,
+    is_backlog,
+    watchers,
+)
 
 log = logging.getLogger("caredesk.pipeline")
 
@@ -116,7 +121,7 @@ class NewComplaints:
                 at=now,
                 field_name="status",
                 new_value="new",
-                reason="complaint received by email",
+                reason=creation_reason(complaint.mail),
                 inbound_id=complaint.row.id,
             ),
         )
@@ -215,13 +220,15 @@ class NewComplaints:
                 language=ticket.language,
             ),
         )
-        # An acknowledgement that could not be rendered was not sent and will not
-        # be until someone fixes the template and retries it: the ticket stays
-        # `new` (then `assigned` as usual), and the mailer's `failed-ack` event,
-        # not an "acknowledged" one, is its history.
-        if queued is None or queued.state != OutboundState.FAILED:
+        # Only a pending row is on its way. One that could not be rendered, or that
+        # the mailer held back (a limit, a bounced address), is not: the ticket
+        # stays `new` (then `assigned` as usual), and the mailer's `failed-ack` or
+        # `suppressed-ack` event, not an "acknowledged" one, is its history. None
+        # means this mail's acknowledgement was queued before: nothing new to say.
+        if queued is not None and queued.state == OutboundState.PENDING:
             ticket_store.set_status(session, ticket, "acknowledged")
-            self.note(session, ticket, "acknowledged", "acknowledgement queued", ("new", "acknowledged"))
+            why = f"acknowledgement queued to {mail.from_address}"
+            self.note(session, ticket, "acknowledged", why, ("new", "acknowledged"))
 
     def _escalate(
         self,

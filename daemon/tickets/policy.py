@@ -3,6 +3,8 @@
 * who is writing about a ticket (`role_of`), and whether staff mail may command
   it (`staff_refusal`: the Authentication-Results check);
 * whether a new complaint is acknowledged automatically (`acknowledgement_withheld`);
+* what the `created` history entry says of where the sender came from
+  (`creation_reason`);
 * who else may follow up on a new complaint (`watchers`);
 * what a survey answer scores, and whether it is a new complaint
   (`survey_score`, `survey_comment`, `survey_complaint_reason`).
@@ -20,9 +22,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from daemon.classify.authres import Verdict
+from daemon.classify.robots import looks_automated_sender
 from daemon.config import SecurityConfig
 from daemon.outbox.compose import without_tag
 from daemon.parse.message import InboundMail
+from daemon.parse.sender import describe_source, is_recovered
 from daemon.route.rules import Department, Rules
 
 STAFF_ROLES = ("department", "care", "gm")
@@ -134,7 +138,19 @@ def acknowledgement_withheld(mail: InboundMail, *, backlog: bool) -> str | None:
     if len(mail.header_all("from")) > 1:
         # Which of the senders is real cannot be known: answering one may answer a forger.
         return "the mail has more than one From header"
+    if is_recovered(mail.sender_source):
+        robot = looks_automated_sender(mail.from_address)
+        if robot is not None:
+            # A damaged From is where software that never reads its mail is found too.
+            where = describe_source(mail.sender_source)
+            return f"the recovered sender {mail.from_address} looks automated ({robot}); {where}"
     return None
+
+
+def creation_reason(mail: InboundMail) -> str:
+    """The `created` history entry's reason: how the complaint came, and where its sender was found."""
+    where = describe_source(mail.sender_source)
+    return "complaint received by email" + (f"; {where}" if where else "")
 
 
 def watchers(mail: InboundMail, own_addresses: Iterable[str]) -> list[str]:

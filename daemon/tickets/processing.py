@@ -17,7 +17,6 @@ announced (`daemon.tickets.complaints`). Which stage a failure belongs to is
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import traceback
@@ -46,6 +45,7 @@ from daemon.store.models import InboundMessage, Ticket
 from daemon.store.vocabulary import WAITING_STATES, Action, InboundState
 from daemon.tickets.complaints import NewComplaint, NewComplaints
 from daemon.tickets.conversation import Conversation
+from daemon.tickets.dedup import logical_key
 from daemon.tickets.desk import Desk, FollowUp
 from daemon.tickets.failures import StageFailed, retry_delay, stage, stopped_the_daemon
 from daemon.tickets.threads import Thread, Threads
@@ -331,9 +331,3 @@ class Processor:
         now = self.desk.clock()
         prior = queries.prior_complaint_times(session, mail.from_address, now - HISTORY_WINDOW)
         return RouteContext(now=now, prior_complaints=prior)
-
-
-def logical_key(mail: InboundMail) -> str:
-    """The same mail delivered twice (To and Cc, list and direct) has the same key."""
-    material = f"{mail.message_id}|{mail.from_address}|{mail.body_sha256}"
-    return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()

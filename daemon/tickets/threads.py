@@ -48,11 +48,17 @@ class Threads:
         self.signing_key = signing_key
 
     def find(self, session: Session, mail: InboundMail, rules: Rules) -> Thread:
-        """In order: our Message-IDs, the signed reply address, the subject tag (trusted senders only)."""
+        """In order: our Message-IDs, a resend, the signed reply address, the subject tag.
+
+        The last two only for senders on the ticket.
+        """
         message_ids = [i for i in (*mail.in_reply_to, *mail.references) if i][:MAX_REFERENCES]
         by_reference = ticket_store.ticket_of_message_ids(session, message_ids) if message_ids else None
         if by_reference is not None:
             return Thread(by_reference, "references")
+        resent = self._resent(session, mail, rules)
+        if resent is not None:
+            return Thread(resent, "resent under the Message-ID of a mail on the ticket")
         by_token = self._by_reply_address(session, mail)
         if by_token is not None:
             return Thread(by_token, "reply address")
@@ -65,6 +71,23 @@ class Threads:
         if role_of(mail.from_address, parties(ticket), rules) is None:
             return Thread(None, near_miss=f"subject names {ticket.reference}, but the sender is not on it")
         return Thread(ticket.id, "subject tag")
+
+    @staticmethod
+    def _resent(session: Session, mail: InboundMail, rules: Rules) -> int | None:
+        """The ticket of an earlier mail with this Message-ID, when its sender is on that ticket.
+
+        Content that differs (a new attachment, a corrected subject) makes the resend
+        no duplicate; it still belongs where its first copy went.
+        """
+        if mail.message_id_synthetic or not mail.message_id:
+            return None
+        ticket_id = ticket_store.ticket_of_message_ids(session, [mail.message_id])
+        if ticket_id is None:
+            return None
+        ticket = session.get(Ticket, ticket_id)
+        if ticket is None or role_of(mail.from_address, parties(ticket), rules) is None:
+            return None
+        return ticket_id
 
     def _by_reply_address(self, session: Session, mail: InboundMail) -> int | None:
         if self.signing_key is None:

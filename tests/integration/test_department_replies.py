@@ -285,3 +285,41 @@ def _show(desk: dict[str, Any], reference: str) -> dict[str, Any]:
         assert run_cli("--config", str(desk["config"]), "tickets", "show", reference, "--json") == 0
     result: dict[str, Any] = json.loads(out.getvalue())
     return result
+
+
+def test_department_member_gets_every_confirmation(desk: dict[str, Any]) -> None:
+    # Issue 12.1: a member who sends many command mails in one hour, over several
+    # tickets, gets a confirmation for each; the customers' limit of 3 an hour is
+    # for robots and loops, not for verified staff.
+    customers = [f"pelanggan{n}@example.net" for n in range(3)]
+    for customer in customers:
+        desk["imap"].append(mailfactory.complaint(sender=customer))
+    _run(desk)
+    notices = _sent(desk, "sirkulasi@example.co.id", "notice")
+    references = [t.reference for t in tickets(desk["url"])]
+    assert len(notices) == len(references) == 3
+    opened = [(next(r for r in references if r in str(n["Subject"])), n) for n in notices]
+    for reference, notice in opened:
+        for note in ("#note loper dihubungi", "#note rute dicek ulang"):
+            desk["imap"].append(
+                _reply(
+                    MEMBER,
+                    str(notice["Reply-To"]),
+                    notice["Subject"],
+                    f"{note} untuk {reference}",
+                    authentication=PASS,
+                    in_reply_to=str(notice["Message-ID"]),
+                )
+            )
+    _run(desk)
+
+    confirmations = _sent(desk, MEMBER, "confirmation")
+    assert len(confirmations) == 6
+    assert not [
+        m
+        for m in _sent(desk, MEMBER)
+        if "auto_limit" in str(m["Message-ID"]) or ".auto-limit@" in str(m["Message-ID"])
+    ]
+    # The customers' own limit is untouched by the member's confirmations.
+    for customer in customers:
+        assert len(_sent(desk, customer, "ack")) == 1

@@ -1,5 +1,5 @@
 """Never loop, never answer ourselves, spare dead addresses: RFC 3834 limits,
-bounces tied to our mail by signed return path or our Message-ID."""
+bounces (DSNs and plain-text ones) tied to our mail by signed return path or our Message-ID."""
 
 from __future__ import annotations
 
@@ -14,10 +14,20 @@ import pytest
 
 from daemon.app.service import Daemon
 from daemon.config import load_config
-from daemon.store.models import AddressStatus
+from daemon.store.models import AddressStatus, TicketEvent
 from tests import mailfactory
 from tests.clockpin import config_variables
-from tests.integration.helpers import CARE_ADDRESS, inbound, outbound, table, tickets, write_config
+from tests.integration.helpers import (
+    CARE_ADDRESS,
+    inbound,
+    outbound,
+    run_cli,
+    table,
+    tickets,
+    write_config,
+)
+
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 class Clock:
@@ -160,5 +170,152 @@ def test_signed_return_path_ties_a_bounce_and_a_forged_one_is_only_recorded(
     rows = inbound(desk["url"])
     assert "signed return path" in rows[1].reason
     assert "not tied" in rows[2].reason
+    [status] = table(desk["url"], AddressStatus)
+    assert status.address == "real@example.net"
+
+
+# --- plain-text bounces: no delivery-status part, tied by what they quote ------
+
+
+def _headers_of(raw: bytes) -> str:
+    """The header block of a mail we sent, as an MTA copies it into a bounce."""
+    return raw.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0].decode("utf-8")
+
+
+def _qmail_bounce(original: bytes, recipient: str, *, remote: str = "550 5.1.1 user unknown") -> bytes:
+    """A qmail-send "failure notice": text only, the original copied below a line."""
+    return (
+        "Return-Path: <>\n"
+        f"Delivered-To: {CARE_ADDRESS}\n"
+        "Received: (qmail 28412 invoked for bounce); 23 Nov 2026 02:31:55 -0000\n"
+        "Date: 23 Nov 2026 02:31:55 -0000\n"
+        "From: MAILER-DAEMON@mail.kopisusu.example.net\n"
+        f"To: {CARE_ADDRESS}\n"
+        "Subject: failure notice\n\n"
+        "Hi. This is the qmail-send program at mail.kopisusu.example.net.\n"
+        "I'm afraid I wasn't able to deliver your message to the following addresses.\n"
+        "This is a permanent error; I've given up. Sorry it didn't work out.\n\n"
+        f"<{recipient}>:\nRemote host said: {remote}\nGiving up on 198.51.100.5.\n\n"
+        "--- Below this line is a copy of the message.\n\n"
+        f"{_headers_of(original)}\n\n(body omitted)\n"
+    ).encode()
+
+
+def _null_sender_bounce(original: bytes, recipient: str) -> bytes:
+    """From `MAILER-DAEMON <>`, no Return-Path at all, the original quoted with "> "."""
+    quoted = "\n".join(f"> {line}" for line in _headers_of(original).splitlines())
+    return (
+        "Date: Mon, 23 Nov 2026 14:02:12 +0700\n"
+        "From: MAILER-DAEMON <>\n"
+        f"To: {CARE_ADDRESS}\n"
+        "Subject: Returned mail: User unknown\n"
+        "Message-Id: <202611230702.2AN72CkP019044@gw.koperasi.example.or.id>\n"
+        "MIME-Version: 1.0\nContent-Type: text/plain; charset=us-ascii\n\n"
+        "   ----- The following addresses had permanent fatal errors -----\n"
+        f"<{recipient}>\n    (reason: 550 Requested action not taken: mailbox unavailable)\n\n"
+        "   ----- Original message follows -----\n\n"
+        f"{quoted}\n"
+    ).encode()
+
+
+@pytest.fixture
+def real_servers(tmp_path: Path, database_url: str, dovecot: Any, smtp_sink: Any) -> Path:
+    return write_config(tmp_path, database_url=database_url, mailbox_url=dovecot.url, smtp_url=smtp_sink.url)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("bounce", [_qmail_bounce, _null_sender_bounce], ids=["qmail", "null-sender"])
+def test_a_plain_text_bounce_of_our_acknowledgement_spares_the_address(
+    real_servers: Path, database_url: str, dovecot: Any, smtp_sink: Any, bounce: Any
+) -> None:
+    config = str(real_servers)
+    dovecot.append(mailfactory.complaint(1, sender="hilang@example.net"))
+    assert run_cli("--config", config, "run", "--once") == 0
+    smtp_sink.wait_for(2)
+    [sent] = [m for m in smtp_sink.messages if "hilang@example.net" in m.rcpt_tos]
+    [ack] = _acks_to_url(database_url, "hilang@example.net")
+    assert sent.message["Message-ID"] == ack.message_id
+
+    dovecot.append(bounce(sent.data, "hilang@example.net"))
+    assert run_cli("--config", config, "run", "--once") == 0
+    returned = inbound(database_url)[1]
+    assert returned.state == "ignored"  # never quarantined for its empty sender
+    assert "our Message-ID" in returned.reason and "plain text" in returned.reason
+    assert "hilang@example.net failed 5.1.1" in returned.reason
+    [ticket] = tickets(database_url)
+    assert returned.ticket_id == ticket.id
+    [event] = [e for e in table(database_url, TicketEvent) if e.action == "bounce"]
+    assert event.ticket_id == ticket.id and event.inbound_id == returned.id and event.outbound_id == ack.id
+    [status] = table(database_url, AddressStatus)
+    assert status.address == "hilang@example.net" and "5.1.1" in status.reason
+
+    delivered = len(smtp_sink.messages)
+    dovecot.append(mailfactory.complaint(2, sender="hilang@example.net", subject="Masih belum datang"))
+    assert run_cli("--config", config, "run", "--once") == 0
+    assert len(tickets(database_url)) == 2  # still a complaint, only not answered
+    second = _acks_to_url(database_url, "hilang@example.net")[1]
+    assert second.state == "suppressed" and "bounced" in (second.last_error or "")
+    smtp_sink.wait_for(delivered + 1)  # the department still hears of it
+    assert not any("hilang@example.net" in m.rcpt_tos for m in smtp_sink.messages[delivered:])
+
+
+def _acks_to_url(database_url: str, address: str) -> list[Any]:
+    return [row for row in outbound(database_url) if row.kind == "ack" and row.recipient == address]
+
+
+def test_a_plain_text_bounce_that_quotes_nothing_of_ours_is_recorded_as_untied(desk: dict[str, Any]) -> None:
+    with desk["make"]() as daemon:
+        _drop(desk, "1.eml", mailfactory.complaint(1, sender="rudi.hartono@pabrikroti.example.com"))
+        daemon.run_once()
+        _drop(desk, "2.eml", (DATA / "bounce_plain_exim_ndr.eml").read_bytes())
+        daemon.run_once()
+    returned = inbound(desk["url"])[1]
+    assert returned.state == "ignored"
+    assert "not tied" in returned.reason and "plain text" in returned.reason
+    assert returned.ticket_id is None
+    assert table(desk["url"], AddressStatus) == []
+    assert not [e for e in table(desk["url"], TicketEvent) if e.action == "bounce"]
+
+
+def test_a_plain_text_delay_warning_is_tied_but_does_not_mark_the_address(desk: dict[str, Any]) -> None:
+    with desk["make"]() as daemon:
+        _drop(desk, "1.eml", mailfactory.complaint(1, sender="lambat@example.net"))
+        daemon.run_once()
+        ack = _acks_to(desk, "lambat@example.net")[0]
+        _drop(desk, "2.eml", _qmail_bounce(ack.raw, "lambat@example.net", remote="451 4.3.0 try again later"))
+        daemon.run_once()
+    returned = inbound(desk["url"])[1]
+    assert "our Message-ID" in returned.reason and "4.3.0" in returned.reason
+    assert table(desk["url"], AddressStatus) == []
+
+
+def test_a_signed_return_path_quoted_in_a_plain_text_bounce_ties_it_and_a_forged_one_does_not(
+    desk: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CAREDESK_SMTP_VERP", "true")
+    with desk["make"]() as daemon:
+        _drop(desk, "1.eml", mailfactory.complaint(1, sender="real@example.net"))
+        _drop(desk, "2.eml", mailfactory.complaint(2, sender="victim@example.net", subject="Lain"))
+        daemon.run_once()
+        real, victim = _acks_to(desk, "real@example.net")[0], _acks_to(desk, "victim@example.net")[0]
+        local, _, domain = CARE_ADDRESS.partition("@")
+        forged = f"{local}+b.{victim.id}.aaaaaaaaaa@{domain}"
+
+        def copy_without_message_id(row: Any, return_path: str) -> bytes:
+            # A relay rewrote the envelope to our plain address and kept only some headers.
+            return (
+                f"Return-Path: <{return_path}>\nTo: {row.recipient}\nSubject: {row.subject}\n\nbody".encode()
+            )
+
+        _drop(
+            desk,
+            "3.eml",
+            _qmail_bounce(copy_without_message_id(real, real.envelope_from), "real@example.net"),
+        )
+        _drop(desk, "4.eml", _qmail_bounce(copy_without_message_id(victim, forged), "victim@example.net"))
+        daemon.run_once()
+    rows = inbound(desk["url"])
+    assert "signed return path in the returned mail" in rows[2].reason
+    assert "not tied" in rows[3].reason
     [status] = table(desk["url"], AddressStatus)
     assert status.address == "real@example.net"

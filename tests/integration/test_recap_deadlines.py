@@ -34,6 +34,7 @@ pytestmark = pytest.mark.integration
 START = datetime(2026, 3, 28, 0, 0, tzinfo=UTC)
 END = datetime(2026, 4, 10, 18, 0, tzinfo=UTC)
 STEP = timedelta(hours=6)
+CUSTOMER_CARE = "cc@example.co.id"
 RULES_TEXT = """\
 departments:
   - {id: customer-care, name: Customer Care, email: cc@example.co.id}
@@ -181,7 +182,8 @@ def test_each_reminder_goes_once_per_branch_and_the_report_once(
         }
     )
     [report] = [row for row in rows if row.kind == "recap-missing"]
-    assert (report.recipient, report.created_at) == (CARE_ADDRESS, REPORT_AT)
+    # To Customer Care (the default department here), never to the mailbox caredesk reads.
+    assert (report.recipient, report.created_at) == (CUSTOMER_CARE, REPORT_AT)
     claims = {
         (claim.job, claim.period) for claim in table(database_url, JobClaim) if claim.job.startswith("recap")
     }
@@ -203,7 +205,8 @@ def test_each_reminder_goes_once_per_branch_and_the_report_once(
     )
     second_text = second.get_content()
     assert "rekap.xlsm" in second_text and "macro-enabled" in second_text
-    [missing] = [m for m in delivered if m["To"] == CARE_ADDRESS and "recap missing" in str(m["Subject"])]
+    [missing] = [m for m in delivered if m["To"] == CUSTOMER_CARE and "recap missing" in str(m["Subject"])]
+    assert not [m for m in delivered if m["To"] == CARE_ADDRESS]
     missing_text = missing.get_content()
     assert (
         "Biro Jawa Timur (biro-jatim)" in missing_text

@@ -91,6 +91,11 @@ def test_password_in_a_url_is_refused(tmp_path: Path) -> None:
         ('timezone = "Mars/Olympus"\n', "unknown time zone"),
         ('address = "nobody"\n', "must be an email address"),
         ('admin_address = "ops team"\n', "admin_address must be an email address"),
+        (
+            'address = "care@x.id"\nadmin_address = "Care@X.id"\n',
+            "admin_address is the mailbox caredesk reads",
+        ),
+        ("[limits]\nstaff_per_hour = 0\n", "limits.staff_per_hour must be greater than 0"),
         ("not toml at all = = \n", "not valid TOML"),
     ],
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from daemon.parse import limits
 from daemon.parse.identifiers import (
     SYNTHETIC_DOMAIN,
@@ -9,6 +11,7 @@ from daemon.parse.identifiers import (
     first_name,
     in_reply_to,
     message_id_tokens,
+    normalise_address,
     references,
     return_path,
     synthetic_message_id,
@@ -53,3 +56,24 @@ def test_the_synthetic_message_id_depends_only_on_what_copies_share() -> None:
     assert first == synthetic_message_id("a@x", "Mon, 1 Jan 2024", "s", "abc")
     assert first != synthetic_message_id("a@x", "Mon, 1 Jan 2024", "s", "abd")
     assert first.startswith("<") and first.endswith(f"@{SYNTHETIC_DOMAIN}>")
+
+
+@pytest.mark.parametrize(
+    ("address", "normal"),
+    [
+        ("Budi@Example.CO.ID", "budi@example.co.id"),
+        (" budi @ example.co.id\r\n", "budi@example.co.id"),
+        ("budi@example.co.id.", "budi@example.co.id"),
+        ('"System Administrator"@Example.com', '"system administrator"@example.com'),
+        ('"System Administrator"@example.com.', '"system administrator"@example.com'),
+        ("budi\x00@example.co.id", "budi@example.co.id"),
+        ("", ""),
+    ],
+)
+def test_an_address_keeps_the_spaces_of_a_quoted_local_part_only(address: str, normal: str) -> None:
+    assert normalise_address(address) == normal
+    assert addresses([("", address)]) == ((normal,) if normal else ())
+
+
+def test_a_quoted_return_path_keeps_its_spaces() -> None:
+    assert return_path('<"System Administrator"@example.com>') == '"system administrator"@example.com'

@@ -406,15 +406,16 @@ def test_recipients_are_lower_case_and_deduplicated_in_order() -> None:
     assert mail.recipients == ("cs@example.co.id", "b@example.net", "jane@example.net")
 
 
-def test_unknown_charset_is_decoded_with_replacement_characters() -> None:
+def test_unknown_charset_is_read_with_the_legacy_fallback_not_replaced() -> None:
+    # Issue 14: no U+FFFD where a reasonable decoding exists; windows-1252 reads any byte.
     mail = _parse("unknown_charset")
 
     assert mail.parser == "mail-parser"
-    assert mail.text.startswith("Tagihan kami ganda \ufffd")
-    assert "untuk bulan Oktober." in mail.text
-    assert mail.subject == "Keluhan \ufffd tagihan \ufffd\ufffd ganda"
-    assert mail.from_name == "Pelanggan \ufffd\ufffd"
+    assert mail.text.startswith("Tagihan kami ganda éèÿ untuk bulan Oktober.")
+    assert mail.subject == "Keluhan é tagihan éè ganda"
+    assert mail.from_name == "Pelanggan éñ"
     assert "CharsetDecodeDefect" in mail.defects
+    assert "charset 'x-unknown-bogus' unknown: read as cp1252" in mail.defects
     assert mail.contact.phones == ("+6281211112222",)
 
 
@@ -871,8 +872,9 @@ def test_stdlib_fallback_reads_unknown_charsets_without_raising(
     mail = _parse("unknown_charset")
 
     assert mail.parser == "email"
-    assert mail.text.startswith("Tagihan kami ganda \ufffd")
-    assert mail.subject == "Keluhan \ufffd tagihan \ufffd\ufffd ganda"
+    assert mail.text.startswith("Tagihan kami ganda éèÿ untuk")
+    assert mail.subject == "Keluhan é tagihan éè ganda"
+    assert mail.from_name == "Pelanggan éñ"
     assert mail.from_address == "pelanggan@contoh.id"
     assert mail.contact.phones == ("+6281211112222",)
 

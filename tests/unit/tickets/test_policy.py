@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email.policy
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +20,7 @@ from daemon.tickets.policy import (
     Parties,
     acknowledgement_withheld,
     asks_for_no_auto_reply,
+    creation_reason,
     department_or_none,
     is_backlog,
     must_verify,
@@ -30,6 +33,7 @@ from daemon.tickets.policy import (
 )
 
 CARE = "cs@example.co.id"
+DATA = Path(__file__).resolve().parents[2] / "data"
 RULES = parse_rules(
     """\
 departments:
@@ -146,6 +150,61 @@ def test_a_mail_with_two_from_headers_is_not_acknowledged() -> None:
     )
     forged = parse(raw, own_addresses=(CARE,))
     assert acknowledgement_withheld(forged, backlog=False) == "the mail has more than one From header"
+
+
+def test_a_recovered_sender_that_looks_automated_is_not_acknowledged() -> None:
+    robot = parse((DATA / "sender_recovered_robot.eml").read_bytes(), own_addresses=(CARE,))
+
+    assert robot.sender_source == "sender"
+    assert acknowledgement_withheld(robot, backlog=False) == (
+        "the recovered sender baca-bounces@lists.komunitas-baca.or.id looks automated (list server); "
+        "sender taken from Sender: From was unusable"
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "address"),
+    [
+        ("from (recovered: no angle brackets)", "noreply@toko.example"),
+        ("reply-to", "mailer-daemon@mx.example.net"),
+        ("return-path", "bounces+1234-abcd@mail.example.net"),
+    ],
+)
+def test_no_recovered_robot_is_acknowledged(source: str, address: str) -> None:
+    recovered = dataclasses.replace(mail(), from_address=address, sender_source=source)
+
+    assert (acknowledgement_withheld(recovered, backlog=False) or "").startswith(
+        f"the recovered sender {address} looks automated"
+    )
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["sender_from_without_angle_brackets", "sender_reply_to_fallback", "sender_quoted_local_part"],
+)
+def test_a_recovered_sender_that_is_a_person_is_acknowledged(name: str) -> None:
+    person = parse((DATA / f"{name}.eml").read_bytes(), own_addresses=(CARE,))
+
+    assert acknowledgement_withheld(person, backlog=False) is None
+
+
+def test_a_robot_address_in_a_plain_from_is_left_to_classification() -> None:
+    # classify ignores automated mail before it is a complaint; a plain From is not second-guessed here.
+    plain = dataclasses.replace(mail(), from_address="noreply@toko.example")
+
+    assert acknowledgement_withheld(plain, backlog=False) is None
+
+
+def test_the_created_entry_says_where_the_sender_came_from() -> None:
+    assert creation_reason(mail()) == "complaint received by email"
+    fallback = parse((DATA / "sender_reply_to_fallback.eml").read_bytes(), own_addresses=(CARE,))
+    assert creation_reason(fallback) == (
+        "complaint received by email; sender taken from Reply-To: From was unusable"
+    )
+    brackets = parse((DATA / "sender_from_without_angle_brackets.eml").read_bytes(), own_addresses=(CARE,))
+    assert creation_reason(brackets) == (
+        "complaint received by email; sender recovered from From (no angle brackets)"
+    )
 
 
 def test_the_backlog_is_measured_from_the_server_arrival_time() -> None:
