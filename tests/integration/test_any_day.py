@@ -80,7 +80,10 @@ def test_the_embedded_default_sends_exactly_the_mail_of_the_day(
     expected = Counter({"ack": 1, "notice": 1})
     if recap_mail is not None:
         recap = sorted(to for kind, to in sent if kind == recap_mail)
-        expected_recap = _branch_addresses() if recap_mail == "recap-reminder" else [CARE_ADDRESS]
+        # The report goes to Customer Care (reports.address), never to the mailbox we read.
+        care = load_rules(PROJECT / "rules.yaml").customer_care_address()
+        expected_recap = _branch_addresses() if recap_mail == "recap-reminder" else [care]
+        assert CARE_ADDRESS not in recap
         assert recap == expected_recap
         expected[recap_mail] = len(expected_recap)
     assert kinds == expected, sent
