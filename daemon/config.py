@@ -80,6 +80,7 @@ _SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
         "staff_per_hour": (int, 60),
         "staff_per_day": (int, 300),
         "undeliverable_days": (int, 60),
+        "forward_attachment_bytes": (int, 10 * 1024 * 1024),
     },
     "database": {
         "url": (str, "sqlite:///var/caredesk.db"),
@@ -157,6 +158,8 @@ class LimitsConfig:
     staff_per_hour: int = 60
     """Confirmations of command mails to staff who passed the sender check: their own, higher limit."""
     staff_per_day: int = 300
+    forward_attachment_bytes: int = 10 * 1024 * 1024
+    """Most bytes of customer attachments a department notice carries in total; 0 = list them only."""
 
 
 @dataclass(frozen=True)
@@ -372,6 +375,8 @@ def _check_numbers(merged: dict[str, dict[str, Any]]) -> None:
     for section, key in positive:
         if merged[section][key] <= 0:
             raise ConfigError(f"{section}.{key} must be greater than 0")
+    if merged["limits"]["forward_attachment_bytes"] < 0:
+        raise ConfigError("limits.forward_attachment_bytes must be 0 (attach nothing) or more")
 
 
 def _build(merged: dict[str, dict[str, Any]], base: Path, source: str) -> Config:

@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError
 
 from daemon import clock as daemon_clock
 from daemon.app.preflight import check_templates
+from daemon.app.quarantine_alert import QuarantineReport, ReportSettings
 from daemon.app.rules_reload import AdminAlert, AlertSettings, RulesHolder
 from daemon.config import Config, public_url
 from daemon.fetch.imap import ImapMailbox
@@ -98,7 +99,10 @@ class Daemon:
             self.engine, self.mailer, AlertSettings.from_config(config), clock=clock
         )
         # One mailer for everything that queues mail: tickets, recaps, the SLA ladder,
-        # reports and the rules alert all go through `self.mailer`.
+        # reports, the rules alert and the quarantine report all go through `self.mailer`.
+        self.quarantine_report = QuarantineReport(
+            self.engine, self.mailer, ReportSettings.from_config(config), clock=clock
+        )
         desk = Desk(config, clock, self.mailer, self.signing_key)
         self.processor = make_processor(self.engine, self.rules, desk)
         self.intake = Intake(
@@ -172,10 +176,19 @@ class Daemon:
     def run_once(self) -> Counter[str]:
         """Process what is waiting (mailbox, then outbox) and return the counts."""
         counts = self.poll_mailbox()
+        counts.update(self.report_quarantine())
         counts.update(self.run_periodic())
         counts.update(self.run_recap_deadlines())
         counts.update(self.deliver())
         return counts
+
+    def report_quarantine(self) -> Counter[str]:
+        """Once per poll: the admin's digest of newly quarantined mail, and a word to each customer."""
+        try:
+            return self.quarantine_report()
+        except Exception as error:
+            log.error("quarantine report failed: %s: %s", type(error).__name__, error)
+            return Counter({"quarantine_report_errors": 1})
 
     def run_recap_deadlines(self) -> Counter[str]:
         """Queue the branch-recap reminders and the missing-branch report that are due, each once."""

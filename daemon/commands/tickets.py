@@ -1,8 +1,10 @@
-"""`caredesk tickets list|show`: the complaint register and one complaint in full.
+"""`caredesk tickets list|show|attachments`: the complaint register and one complaint in full.
 
 Due dates and breach flags are computed against the current time; `tickets
 show --format html|pdf` renders the complaint form for the archive
-(`daemon.report.form`).
+(`daemon.report.form`). `tickets show` lists the attachments of the ticket's
+mails (name, type, size, SHA-256); `tickets attachments` writes them out
+(`daemon.commands.ticket_attachments`).
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from sqlmodel import col
 
 from daemon import clock
 from daemon.commands import UserError, configure, iso, open_engine
+from daemon.commands.ticket_attachments import attachment_lines, register_attachments
 from daemon.config import Config
 from daemon.route.decision import BY_DETECTION, BY_PRODUCT
 from daemon.sla.stamping import sla_view
 from daemon.store import db, queries
 from daemon.store.models import InboundMessage, OutboundMessage, Ticket, TicketEvent
+from daemon.tickets.mail_attachments import ticket_attachments
 
 
 def register(commands: Any) -> None:
@@ -45,6 +49,7 @@ def register(commands: Any) -> None:
     )
     show.add_argument("--out", help="the file to write the html or pdf to (default: standard output)")
     show.set_defaults(handler=cmd_tickets_show)
+    register_attachments(tickets)
 
 
 def _ticket_summary(ticket: Ticket, now: datetime) -> dict[str, Any]:
@@ -114,10 +119,11 @@ def _breaches(ticket: Ticket, now: datetime) -> str:
 
 
 def _ticket_detail(session: Any, ticket: Ticket, now: datetime) -> dict[str, Any]:
-    """One ticket as `--json` gives it: the summary, the form fields, the history and the messages."""
+    """One ticket as `--json` gives it: summary, form fields, history, messages, attachments."""
     detail = _ticket_summary(ticket, now) | _form_fields(session, ticket)
     detail["history"] = [_history_entry(event) for event in _events(session, ticket)]
     detail["messages"] = _inbound_entries(session, ticket) + _outbound_entries(session, ticket)
+    detail["attachments"] = [item.as_dict() for item in ticket_attachments(session, ticket)]
     return detail
 
 
@@ -214,11 +220,15 @@ def cmd_tickets_show(args: argparse.Namespace) -> int:
 
 
 def _print_detail(detail: dict[str, Any]) -> None:
-    skip = {"history", "messages", "description"}
+    skip = {"history", "messages", "description", "attachments"}
     for key, value in detail.items():
         if key not in skip and value not in (None, "", []):
             print(f"{key.replace('_', ' '):<18} {value}")
     print("\ndescription:\n  " + "\n  ".join(str(detail["description"]).splitlines()))
+    attachments = detail["attachments"]
+    print(f"\nattachments ({len(attachments)}):" if attachments else "\nattachments: none")
+    for line in attachment_lines(attachments):
+        print(line)
     print("\nhistory:")
     for event in detail["history"]:
         print("\n".join(history_lines(event)))

@@ -10,6 +10,7 @@ would also remove mail a person marked deleted that we never ingested.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import ssl
 from collections.abc import Mapping, Sequence
@@ -31,6 +32,36 @@ CONNECT_TIMEOUT = 15
 # Where a password may go in plain text (no STARTTLS offered): nobody can listen in.
 LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
 HEADER_ONLY = b"BODY[HEADER]"
+HARD_MAX_MESSAGE_BYTES = 50 * 1024 * 1024
+"""Mail up to this size (or `max_message_bytes`, if larger) is fetched whole, even above the limit.
+
+Above `max_message_bytes` a mail is quarantined, but with all its bytes: raise the
+limit and `caredesk quarantine replay` it. Only a mail above this cap is stored as
+its headers and left in the intake folder, where a person can still read it.
+A Maildir (and `caredesk ingest`) hands over whole files: no limit applies there.
+"""
+
+
+def hard_cap(max_message_bytes: int) -> int:
+    """The largest mail fetched whole: the fixed cap, or the configured limit when that is larger."""
+    return max(HARD_MAX_MESSAGE_BYTES, max_message_bytes)
+
+
+def oversize_note(size: int, max_message_bytes: int, folder: str) -> str:
+    """Why a mail of `size` bytes will be held, for its record; "" for a mail within the limit.
+
+    The note starts with `oversize:`, which is how processing knows to check the
+    size against the limit in force when it runs (`daemon.tickets.processing`).
+    """
+    cap = hard_cap(max_message_bytes)
+    if size > cap:
+        return (
+            f"oversize: {size} bytes, over the fetch cap of {cap} bytes; only the headers "
+            f"were stored and the mail was left in {folder}"
+        )
+    if size > max_message_bytes:
+        return f"oversize: {size} bytes, over mailbox.max_message_bytes ({max_message_bytes}) when fetched"
+    return ""
 
 
 class ImapMailbox:
@@ -116,7 +147,8 @@ class ImapMailbox:
             return Batch(messages=[], checkpoint=None)
         sizes = self.client.fetch(uids, ["RFC822.SIZE", "INTERNALDATE"])
         limit_bytes = self.settings.max_message_bytes
-        small = [uid for uid in uids if sizes.get(uid, {}).get(b"RFC822.SIZE", 0) <= limit_bytes]
+        cap = hard_cap(limit_bytes)
+        small = [uid for uid in uids if sizes.get(uid, {}).get(b"RFC822.SIZE", 0) <= cap]
         big = [uid for uid in uids if uid not in set(small)]
         bodies = self.client.fetch(small, ["BODY.PEEK[]"]) if small else {}
         heads = self.client.fetch(big, ["BODY.PEEK[HEADER]"]) if big else {}
@@ -124,13 +156,19 @@ class ImapMailbox:
         for uid in uids:
             key = f"{uidvalidity}:{uid}"
             arrived = _aware(sizes.get(uid, {}).get(b"INTERNALDATE"))
+            size = int(sizes.get(uid, {}).get(b"RFC822.SIZE", 0))
+            note = oversize_note(size, limit_bytes, self.folder)
             if uid in bodies and b"BODY[]" in bodies[uid]:
                 raw = bodies[uid][b"BODY[]"]
-                messages.append(Fetched(key, raw, uidvalidity, uid, arrived_at=arrived))
+                over = size if note else None
+                whole = Fetched(key, raw, uidvalidity, uid, oversize=over, arrived_at=arrived, reason=note)
+                messages.append(whole)
             elif uid in heads:
-                size = int(sizes[uid][b"RFC822.SIZE"])
                 raw = heads[uid].get(HEADER_ONLY, b"")
-                messages.append(Fetched(key, raw, uidvalidity, uid, oversize=size, arrived_at=arrived))
+                log.warning("UID %s of %s: %s", uid, self.identity, note)
+                head = Fetched(key, raw, uidvalidity, uid, oversize=size, arrived_at=arrived, reason=note)
+                head = dataclasses.replace(head, headers_only=True)
+                messages.append(head)
             else:
                 # Gone between SEARCH and FETCH (someone moved it): stop here, so the
                 # checkpoint never passes a message we did not store.

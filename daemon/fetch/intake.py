@@ -106,7 +106,11 @@ class Intake:
         return bool(batch.messages), progressed
 
     def dispose_pending(self, box: Mailbox) -> None:
-        """Move every stored-and-settled message of this mailbox to its folder."""
+        """Move every stored-and-settled message of this mailbox to its folder.
+
+        A mail too big to fetch whole (disposition `left`, see `daemon.fetch.imap`)
+        is never moved: it stays in the intake folder for a person to read there.
+        """
         with db.session(self.engine) as session:
             rows = session.execute(
                 select(

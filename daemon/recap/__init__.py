@@ -13,7 +13,8 @@ Each provincial branch emails a monthly recap of its complaints by the 5th
 * `receive.receive_recap` — all of the above for one attachment, keeping the
   file as a `RecapFile`;
 * `intake.handle_recap_mail` — a recap mail: every spreadsheet received, the
-  forms kept, major tickets escalated, the branch answered: the one call the
+  forms kept, open head-office rows announced to their department
+  (`notice`), major tickets escalated, the branch answered: the one call the
   mail pipeline makes.
 """
 

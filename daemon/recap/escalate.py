@@ -39,7 +39,7 @@ _MAJOR_BECAUSE = re.compile(r"^major because (?P<why>.+)$", re.MULTILINE)
 
 @dataclass(frozen=True, slots=True)
 class EscalationCause:
-    """The recap mail whose tickets are escalated: the branch that sent it, its inbound row, and when."""
+    """The recap mail whose tickets are escalated or announced: its branch, its inbound row, and when."""
 
     branch: Branch
     inbound_id: int

@@ -7,6 +7,12 @@ corrective action, and who closed it (`branch:<id>` when the branch resolved
 it itself). Department and product are added by routing
 (`daemon.recap.routing`).
 
+It decides when a row's service levels start (`RowFields.sla_start`: a row
+still open when the recap arrives counts from its import, while the row's own
+date stays `received_at`, which is what places it in a month's report) and
+which rows are the owning department's to work (`for_department`: handled by
+head office and still open).
+
 It also owns the two ways a row is remembered on its `RecapRowLink`: its
 `fingerprint` (equal fingerprints, nothing to do) and each field's `serial`
 text, the form history entries and links store values in.
@@ -75,6 +81,24 @@ class RowFields:
 
     def local_midnight(self, day: date) -> datetime:
         return datetime.combine(day, time(), tzinfo=self.zone)
+
+    def sla_start(self, row: RecapRow, imported_at: datetime) -> datetime:
+        """The moment a row's due dates count from: its import when still open, else its own date.
+
+        A complaint the branch resolved is measured from the day it was
+        received, so its completion date says whether it was on time. One still
+        open reaches head office only with the recap, weeks later: counted from
+        its own date it would be overdue the moment it is imported.
+        """
+        received = self.local_midnight(row.received)
+        if row.status == "resolved":
+            return received
+        return max(received, imported_at)
+
+
+def for_department(row: RecapRow) -> bool:
+    """Whether a row is its owning department's to work: handled by head office, and still open."""
+    return row.handled_by == "head-office" and row.status != "resolved"
 
 
 def fingerprint(row: RecapRow) -> str:

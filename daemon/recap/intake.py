@@ -20,10 +20,11 @@ drop as too large still makes the mail a recap: it is refused as oversized
 
 The reply to the branch (templates/recap_reply.txt, `daemon.recap.reply`) has
 the summary, every problem by sheet, row and column, each refusal with its
-reason, the forms kept and the major complaints escalated. New major tickets
-(and tickets a corrected file made major) are escalated to their
-department's General Manager (`daemon.recap.escalate`), as the pipeline does
-for mail. Everything happens in the caller's transaction (the pipeline's
+reason, the forms kept and the major complaints escalated. Open rows handled
+by head office get their owning department's notice (`daemon.recap.notice`),
+and new major tickets (and tickets a corrected file made major) are escalated
+to their department's General Manager (`daemon.recap.escalate`), as the
+pipeline does for mail. Everything happens in the caller's transaction (the pipeline's
 SAVEPOINT).
 """
 
@@ -41,6 +42,7 @@ from daemon.outbox.enqueue import Outgoing
 from daemon.parse.message import Attachment, InboundMail
 from daemon.recap.desk import RecapDesk
 from daemon.recap.escalate import EscalationCause, escalate_major
+from daemon.recap.notice import notify_departments
 from daemon.recap.receive import RecapOutcome, ReceivedFile, receive_recap
 from daemon.recap.reply import MailOutcome, form_entry, reply_context
 from daemon.recap.sheet import RecapRefused
@@ -108,6 +110,7 @@ class _RecapIntake:
         outcomes.extend(self.keep_dropped(branch, name) for name in found.dropped)
         forms = self.keep_forms(found.forms, branch, outcomes)
         cause = EscalationCause(branch, self.inbound_id, self.now)
+        announced = notify_departments(self.session, outcomes, cause, self.desk)
         escalated = escalate_major(self.session, outcomes, cause, self.desk)
         outcome = MailOutcome(outcomes, forms, escalated)
         received = self.row.received_at.astimezone(self.zone)
@@ -118,12 +121,14 @@ class _RecapIntake:
         self.reply(REPLY_TEMPLATE, context, auto_submitted="auto-generated")
         self.row.reason = mail_reason(branch, outcomes)
         log.info(
-            "recap mail inbound #%s from %s (%r): %d file(s), %d form(s), %d escalated: %s",
+            "recap mail inbound #%s from %s (%r): %d file(s), %d form(s), %d to departments, "
+            "%d escalated: %s",
             self.inbound_id,
             branch.id,
             self.mail.from_address,
             len(outcomes),
             len(forms),
+            len(announced),
             len(escalated),
             self.row.reason,
         )

@@ -8,6 +8,8 @@ again with the same content changes nothing; a corrected row updates its
 ticket field by field, each change a `TicketEvent` with old and new value.
 Only the fields the branch changed since its last file are written, so a
 re-sent recap never undoes what head office did to the ticket meanwhile.
+Each `ImportedRow` says whether its row is the owning department's to work
+(`for_department`), for the department notice (`daemon.recap.notice`).
 
 What a recap ticket looks like:
 
@@ -17,6 +19,11 @@ What a recap ticket looks like:
 * a complaint the branch resolved itself is `resolved` with `completed_at`
   and `closed_by = branch:<id>`; one resolved by head office keeps
   `closed_by` empty, since the recap does not say who;
+* its due dates count from the row's date when the row is resolved, and from
+  the import when it is still open (`RowFields.sla_start`): head office hears
+  of an open row only now, and it must not be overdue the moment it arrives.
+  `received_at` stays the row's date, so the monthly report still places the
+  complaint in its month;
 * `department` is always the owning department, chosen by
   `daemon.route.router.route` on a synthetic mail built from the row
   (`daemon.recap.routing`; subject: product and description), exactly as for
@@ -44,7 +51,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert, update
 from sqlmodel import Session, col
 
-from daemon.recap.fields import RowFields, fingerprint, serial
+from daemon.recap.fields import RowFields, fingerprint, for_department, serial
 from daemon.recap.links import claim_links, existing_links, linked_references
 from daemon.recap.routing import department_for, row_mail, row_message_id
 from daemon.recap.rows import RecapRow
@@ -85,6 +92,8 @@ class ImportedRow:
     ticket_id: int
     reference: str
     changes: tuple[str, ...] = ()
+    for_department: bool = False
+    """The row is new or changed, handled by head office and still open: the department's to work."""
 
 
 @dataclass(frozen=True)
@@ -199,7 +208,10 @@ class _Importer:
             # The decision as data, as on the ticket of a mail.
             self.event(ticket_id, dataclasses.replace(routed, data=plan.decision.as_dict()))
             self.remember(links[row.row_key], ticket_id, row, plan.values)
-            created.append(ImportedRow(row.sheet, row.row, ticket_id, str(plan.record["reference"])))
+            reference = str(plan.record["reference"])
+            created.append(
+                ImportedRow(row.sheet, row.row, ticket_id, reference, for_department=for_department(row))
+            )
         return created
 
     def plan(self, row: RecapRow, reference: str, now: datetime) -> _Planned:
@@ -227,7 +239,7 @@ class _Importer:
             "updated_at": now,
         }
         record |= due_values(
-            self.fields.local_midnight(row.received),
+            self.fields.sla_start(row, now),
             TargetKey(severity, str(values["department"]), decision.sla_class),
             self.rules,
             origin=self.origin,
@@ -266,6 +278,8 @@ class _Importer:
         if row.status == "resolved" and row.handled_by == "branch":
             done = row.completed.isoformat() if row.completed else "an unstated date"
             return f"{where}; resolved by {self.branch.name} on {done}"
+        if row.status != "resolved":
+            return f"{where}; received {row.received.isoformat()}, service levels count from the import"
         return where
 
     def where(self, row: RecapRow) -> str:
@@ -312,7 +326,9 @@ class _Importer:
                 wanted = {**values, "severity": "major"}
         changes = self.apply(ticket, row, wanted, before)
         self.remember(link, ticket.id, row, values, before)
-        return ImportedRow(row.sheet, row.row, ticket.id, ticket.reference, tuple(changes))
+        return ImportedRow(
+            row.sheet, row.row, ticket.id, ticket.reference, tuple(changes), for_department(row)
+        )
 
     def apply(
         self, ticket: Ticket, row: RecapRow, values: Mapping[str, object], before: Mapping[str, str | None]

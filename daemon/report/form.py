@@ -1,7 +1,8 @@
 """The complaint form of one ticket (DOMAIN.md §2) with its whole history, for the archive.
 
 `build_form` gathers the form's fields (the same row the register shows),
-the append-only history and the mail in and out; `daemon.report.html_out`
+the append-only history, the mail in and out and the attachments of the mail
+that came in (name, type, size, SHA-256: `daemon.tickets.mail_attachments`); `daemon.report.html_out`
 renders it as a page and `daemon.report.pdf` prints that page.
 """
 
@@ -17,6 +18,8 @@ from sqlmodel import Session, col
 from daemon.report.monthly import RegisterRow, register_row
 from daemon.route.rules import Rules
 from daemon.store.models import InboundMessage, OutboundMessage, Ticket, TicketEvent
+from daemon.tickets.attachments import size_text
+from daemon.tickets.mail_attachments import ticket_attachments
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +45,20 @@ class MessageEntry:
     state: str
 
 
+@dataclass(frozen=True, slots=True)
+class AttachmentEntry:
+    """One attachment of a mail that came in about the ticket."""
+
+    filename: str
+    content_type: str
+    size: str
+    """As people read it (`283 B`, `1.5 KB`)."""
+    sha256: str
+    sender: str
+    at: datetime
+    """When the mail that brought it was received."""
+
+
 @dataclass(frozen=True)
 class ComplaintForm:
     row: RegisterRow
@@ -52,6 +69,7 @@ class ComplaintForm:
     messages: tuple[MessageEntry, ...]
     generated_at: datetime
     timezone: str
+    attachments: tuple[AttachmentEntry, ...] = ()
 
 
 def build_form(
@@ -68,6 +86,22 @@ def build_form(
         messages=_messages(session, ticket, zone),
         generated_at=now.astimezone(zone),
         timezone=timezone,
+        attachments=_attachments(session, ticket, zone),
+    )
+
+
+def _attachments(session: Session, ticket: Ticket, zone: ZoneInfo) -> tuple[AttachmentEntry, ...]:
+    """The attachments of the mails processed onto the ticket, oldest mail first."""
+    return tuple(
+        AttachmentEntry(
+            filename=item.attachment.filename,
+            content_type=item.attachment.content_type,
+            size=size_text(item.attachment.size),
+            sha256=item.attachment.sha256,
+            sender=item.sender,
+            at=item.received_at.astimezone(zone),
+        )
+        for item in ticket_attachments(session, ticket)
     )
 
 

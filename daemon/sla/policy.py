@@ -38,6 +38,12 @@ the resolution for `resolution`. The caller records those times on `TicketState`
 5. A reopened ticket (`TicketState.resolution_cycle` > 1) has a new resolution
    due date (stamped by `daemon.sla.stamping.restart_resolution_clock`) and its
    resolution steps get new period keys, so the new cycle climbs its own ladder.
+6. `restamped(stamp, targets, calendar)` is what a ticket's due dates become
+   when its targets change after it was made (staff made it major, or handed it
+   to a department with other targets): each open target is counted again, on
+   the new targets, from where it started (the receipt; the reopening for a
+   later resolution cycle). A target already met keeps the due date it was met
+   against, and a target that is not measured (no due date) stays unmeasured.
 """
 
 from __future__ import annotations
@@ -379,3 +385,29 @@ def update_steps(
         return []
     key = update_period_key(state.reference, window)
     return [LadderStep("reminder", "update", window.due, _RECIPIENTS["reminder"], key, window.remind_at)]
+
+
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """A ticket's stamped due dates, and what says whether each may still move."""
+
+    received_at: datetime
+    first_response_due: datetime | None
+    """None where the first response is not measured (branch recaps)."""
+    resolution_due: datetime | None
+    first_responded_at: datetime | None = None
+    resolved: bool = False
+    """Resolved or closed: the resolution target is settled."""
+    cycle_started_at: datetime | None = None
+    """When the current resolution cycle began (the reopening); None: at receipt."""
+
+
+def restamped(stamp: Stamp, targets: Targets, calendar: WorkCalendar) -> Stamp:
+    """The due dates of a ticket whose targets changed to `targets` (see the module docstring, 6)."""
+    first_response_due = stamp.first_response_due
+    if first_response_due is not None and stamp.first_responded_at is None:
+        first_response_due = calendar.deadline(stamp.received_at, targets.first_response)
+    resolution_due = stamp.resolution_due
+    if resolution_due is not None and not stamp.resolved:
+        resolution_due = calendar.deadline(stamp.cycle_started_at or stamp.received_at, targets.resolution)
+    return dataclasses.replace(stamp, first_response_due=first_response_due, resolution_due=resolution_due)

@@ -3,15 +3,20 @@
 This module is where the pure SLA maths (`daemon.sla.policy`, `daemon.sla.calendar`) meets
 the `Ticket` row. It owns three facts about a ticket:
 
-* its **due dates**, stamped once when the ticket is made (`stamp_due_dates`,
+* its **due dates**, stamped when the ticket is made (`stamp_due_dates`,
   or `due_values` for bulk inserts) on the calendar and targets of the rules in
   force then, so that the dates a person was shown do not move when the rules
   change later. A branch-recap ticket (`origin` `branch:<id>`) gets no
   first-response due date: the branch answered its customer itself, and
-  caredesk never sees that answer.
-* its **first response**: the first human reply to the customer, i.e. the
-  first outbound mail of kind `reply` (the automatic acknowledgement does not
-  count). `record_first_response` sets it; the code that queues replies calls it.
+  caredesk never sees that answer. When staff change what the targets depend
+  on (the severity, the department), the open targets are stamped again for
+  the new targets (`restamp_due_dates`), each move in the history.
+* its **first response**: the first human answer that reaches the customer.
+  The automatic acknowledgement does not count; a relayed `#reply`, the
+  resolution mail (it carries the cause and the action), a staff mail sent to
+  the customer directly and customer care's own answer from the shared
+  mailbox (seen as a copy) do. `record_first_response` sets it; the code that
+  sends or sees such an answer calls it.
 * how each target **stands** at a moment (`SlaView`): pending, overdue, met or
   met late, and from that the breach flags that lists and reports show.
 * its **resolution cycle**: a resolved ticket that goes back to in-progress
@@ -28,7 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from sqlalchemy import or_, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col
 
@@ -36,22 +41,24 @@ from daemon.sla.calendar import DEFAULT_TIMEZONE, CalendarConfig, WorkCalendar
 from daemon.sla.policy import (
     DueDates,
     SlaPolicy,
+    Stamp,
     TargetKey,
     TargetStatus,
     anchored_due_dates,
     due_dates,
+    restamped,
     target_status,
 )
 from daemon.store import queries
-from daemon.store.models import Ticket
+from daemon.store.models import Ticket, TicketEvent
 from daemon.store.vocabulary import Action, OutboundKind
 
 CLOSED_STATUSES = ("resolved", "closed")
 """A ticket in one of these is resolved: its clock has stopped."""
 RECAP_ORIGIN_PREFIX = "branch:"
-FIRST_RESPONSE_KIND = OutboundKind.REPLY
-"""The outbound kind that is a human reply to the customer."""
-UPDATE_KINDS = (FIRST_RESPONSE_KIND, "resolution")
+FIRST_RESPONSE_KINDS = (OutboundKind.REPLY, OutboundKind.RESOLUTION)
+"""The outbound kinds that are a human answer to the customer: each one meets the first response."""
+UPDATE_KINDS = FIRST_RESPONSE_KINDS
 """The outbound kinds that tell the customer how the complaint stands (for the update interval)."""
 
 
@@ -160,12 +167,15 @@ def restart_resolution_clock(
     return due
 
 
-def record_first_response(session: Session, ticket: Ticket, at: datetime) -> bool:
-    """Record a reply to the customer queued at `at`; True when it is the (new) first one.
+def record_first_response(
+    session: Session, ticket: Ticket, at: datetime, *, how: str = "a reply relayed to the customer"
+) -> bool:
+    """Record a human answer to the customer sent at `at`; True when it is the (new) first one.
 
-    Call it for every outbound `reply`: only the earliest counts. The update
-    is conditional in the database, so two daemons relaying two replies at
-    once still keep the earlier one, and the history says whether it was on time.
+    Call it for every such answer (`how` says which, for the history: a
+    relayed reply, the resolution mail, ...): only the earliest counts. The
+    update is conditional in the database, so two daemons relaying two answers
+    at once still keep the earlier one, and the history says whether it was on time.
     """
     assert ticket.id is not None
     statement = (
@@ -193,17 +203,94 @@ def record_first_response(session: Session, ticket: Ticket, at: datetime) -> boo
             field_name="first_responded_at",
             old_value=previous.isoformat() if previous else None,
             new_value=at.isoformat(),
-            reason=_timeliness(ticket.first_response_due, at),
+            reason=_timeliness(ticket.first_response_due, at, how),
         ),
     )
     return True
 
 
-def _timeliness(due: datetime | None, at: datetime) -> str:
+def _timeliness(due: datetime | None, at: datetime, how: str) -> str:
     if due is None:
-        return "first reply to the customer"
+        return f"first response to the customer: {how}"
     verdict = "on time" if at <= due else "late"
-    return f"first reply to the customer, {verdict} (due {due.isoformat()})"
+    return f"first response to the customer: {how}, {verdict} (due {due.isoformat()})"
+
+
+@dataclass(frozen=True)
+class Retarget:
+    """A change to what a ticket's targets depend on: when, why (and by whom), under which rules."""
+
+    rules: Rules
+    at: datetime
+    reason: str
+    """What changed, for the history: "severity minor -> major by ani@example.co.id"."""
+    inbound_id: int | None = None
+    """The mail that made the change."""
+    timezone: str = DEFAULT_TIMEZONE
+
+
+def restamp_due_dates(session: Session, ticket: Ticket, change: Retarget) -> list[str]:
+    """Stamp the open targets of `ticket` again for its current severity, department and class.
+
+    Call it once the change is on the ticket. Each due date that moves gets a
+    `changed` history entry with its old and new value (UTC, as the database
+    gives them back); the names of the moved columns come back. What moves and
+    what stays is `daemon.sla.policy.restamped`'s rule.
+    """
+    targets = target_key(ticket).targets(change.rules.sla_config)
+    stamp = Stamp(
+        received_at=ticket.received_at,
+        first_response_due=ticket.first_response_due,
+        resolution_due=ticket.resolution_due,
+        first_responded_at=ticket.first_responded_at,
+        resolved=ticket.status in CLOSED_STATUSES,
+        cycle_started_at=_cycle_start(session, ticket),
+    )
+    fresh = restamped(stamp, targets, calendar_for(change.rules, change.timezone))
+    moved: list[str] = []
+    for column, target in (("first_response_due", "first_response"), ("resolution_due", "resolution")):
+        old, new = getattr(stamp, column), getattr(fresh, column)
+        if old == new or new is None:
+            continue
+        setattr(ticket, column, new)
+        moved.append(column)
+        span = targets.first_response if target == "first_response" else targets.resolution
+        start = "the reopening" if target == "resolution" and stamp.cycle_started_at else "receipt"
+        queries.add_event(
+            session,
+            ticket,
+            queries.History(
+                actor="caredesk",
+                action=Action.CHANGED,
+                at=change.at,
+                field_name=column,
+                old_value=_utc(old),
+                new_value=_utc(new),
+                reason=(
+                    f"{change.reason}: {span.describe()} from {start} "
+                    f"({targets.sources.get(target, 'default')})"
+                ),
+                inbound_id=change.inbound_id,
+            ),
+        )
+    if moved:
+        session.add(ticket)
+    return moved
+
+
+def _cycle_start(session: Session, ticket: Ticket) -> datetime | None:
+    """When the ticket's current resolution cycle began: its latest reopening; None for the first."""
+    if (ticket.resolution_cycle or 1) <= 1 or ticket.id is None:
+        return None
+    statement = select(func.max(col(TicketEvent.at))).where(
+        col(TicketEvent.ticket_id) == ticket.id, col(TicketEvent.action) == Action.RESOLUTION_CYCLE
+    )
+    started: datetime | None = session.execute(statement).scalar_one_or_none()
+    return started
+
+
+def _utc(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat() if moment is not None else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,9 +30,23 @@ class Fetched:
     uidvalidity: int | None = None
     uid: int | None = None
     oversize: int | None = None
-    """Set to the real size when only the headers were fetched because the mail was too big."""
+    """The real size of a mail over `max_message_bytes` when fetched: processing holds it."""
     arrived_at: datetime | None = None
     """When the mailbox received it (IMAP INTERNALDATE, Maildir file time); None if unknown."""
+    reason: str = ""
+    """With `oversize`: what the record says about its size (it starts with `OVERSIZE`)."""
+    headers_only: bool = False
+    """Only the headers were fetched (over the fetch cap): the mail stays in the intake folder,
+    and its row's disposition is `LEFT_IN_MAILBOX`."""
+
+
+OVERSIZE = "oversize:"
+"""How the reason of a mail stored over `max_message_bytes` starts; processing holds such a mail
+while it is still over the limit in force (headers-only rows of old were told by it in migration 0004)."""
+
+
+LEFT_IN_MAILBOX = "left"
+"""The disposition of a mail never moved out of the intake folder: too big to fetch whole."""
 
 
 def insert_ignore(session: Session, model: Any, values: dict[str, Any], keys: Sequence[str]) -> bool:
@@ -79,7 +93,7 @@ def record_fetched(
             "uid": message.uid,
             "raw": message.raw,
             "raw_sha256": hashlib.sha256(message.raw).hexdigest(),
-            "size": message.oversize or len(message.raw),
+            "size": message.oversize if message.headers_only and message.oversize else len(message.raw),
             "state": InboundState.STORED,
             "reason": "",
             "headers_only": False,
@@ -89,8 +103,10 @@ def record_fetched(
             "arrived_at": message.arrived_at or received_at,
         }
         if message.oversize:
+            values["reason"] = message.reason or f"{OVERSIZE} {message.oversize} bytes"
+        if message.headers_only:
             values["headers_only"] = True
-            values["reason"] = f"oversize: {message.oversize} bytes; only the headers were fetched"
+            values["disposition"] = LEFT_IN_MAILBOX
         inserted += insert_ignore(session, InboundMessage, values, ["source", "source_key"])
     if checkpoint is not None:
         save_checkpoint(session, source, *checkpoint, now=received_at)

@@ -15,7 +15,7 @@ from sqlalchemy import or_, select, update
 from sqlmodel import Session, col
 
 from daemon.store.models import InboundMessage, OutboundMessage, Ticket
-from daemon.store.vocabulary import InboundState
+from daemon.store.vocabulary import InboundState, OutboundKind
 
 SETTLED_STATES = (InboundState.PROCESSED, InboundState.IGNORED, InboundState.DUPLICATE)
 """An inbound mail in one of these states is done with: a later copy of it is a duplicate."""
@@ -105,6 +105,16 @@ def record_survey(session: Session, ticket: Ticket, score: int, comment: str) ->
     session.add(ticket)
 
 
+def fill_pic(session: Session, ticket: Ticket, column: str, value: str) -> None:
+    """Set an empty PIC column (`pic_phone` or `pic_email`); a value already there is never replaced."""
+    if column not in ("pic_phone", "pic_email"):
+        raise ValueError(f"{column!r} is not a PIC column")
+    if getattr(ticket, column):
+        raise ValueError(f"{ticket.reference} already has its {column}")
+    setattr(ticket, column, value)
+    session.add(ticket)
+
+
 def link_related(session: Session, ticket: Ticket, related: Ticket) -> None:
     """`ticket` was opened because of `related` (a survey answer under the standard)."""
     ticket.related_ticket_id = related.id
@@ -148,6 +158,16 @@ def survey_sent(session: Session, ticket: Ticket) -> bool:
         )
     ).first()
     return sent is not None
+
+
+def noticed_ticket_ids(session: Session, ticket_ids: Sequence[int]) -> set[int]:
+    """Those of `ticket_ids` whose department notice was queued already (whatever became of it)."""
+    if not ticket_ids:
+        return set()
+    statement = select(col(OutboundMessage.ticket_id)).where(
+        col(OutboundMessage.ticket_id).in_(ticket_ids), col(OutboundMessage.kind) == OutboundKind.NOTICE
+    )
+    return {ticket_id for ticket_id in session.execute(statement).scalars() if ticket_id is not None}
 
 
 def first_customer_message_id(session: Session, ticket: Ticket) -> str | None:

@@ -4,7 +4,9 @@
 due dates) with its `created` and `routed` history, the routing decision kept
 as data on the `routed` entry. `notify` then acknowledges the customer unless
 policy withholds it (`policy.acknowledgement_withheld`), sends the department
-its notice, assigns the ticket, and escalates a major complaint to the
+its notice with the customer's attachments (as many as fit within
+`limits.forward_attachment_bytes`, every one listed: `tickets.attachments`),
+assigns the ticket, and escalates a major complaint to the
 department's general manager.
 """
 
@@ -26,7 +28,9 @@ from daemon.store import queries
 from daemon.store import tickets as ticket_store
 from daemon.store.models import InboundMessage, Ticket
 from daemon.store.vocabulary import Action, InboundState, OutboundKind, OutboundState
+from daemon.tickets.attachments import forwarding, notice_context, outgoing_files
 from daemon.tickets.desk import Desk
+from daemon.tickets.escalation import GmEscalation, escalate_to_gm
 from daemon.tickets.policy import (
     acknowledgement_withheld,
     creation_reason,
@@ -147,17 +151,20 @@ class NewComplaints:
         context = self._context(complaint, ticket, department)
         self._acknowledge(session, complaint, ticket, context)
         if department.email:
+            limit = self.desk.config.limits.forward_attachment_bytes
+            forwarded = forwarding(complaint.mail.attachments, limit)
             self.desk.mailer.queue(
                 session,
                 Outgoing(
                     kind=OutboundKind.NOTICE,
                     recipient=department.email,
                     template="department_notice.txt",
-                    context=context,
+                    context=context | notice_context(forwarded, ticket.reference, limit),
                     auto_submitted="auto-generated",
                     ticket=ticket,
                     cause_inbound_id=complaint.row.id,
                     language="id",
+                    attachments=outgoing_files(forwarded),
                 ),
             )
         previous = ticket.status
@@ -238,22 +245,5 @@ class NewComplaints:
         department: Department,
         context: dict[str, object],
     ) -> None:
-        if not department.general_manager:
-            why = f"department {department.id} has no general manager configured"
-            self.note(session, ticket, "escalation-missing", why)
-            log.warning("ticket %s is major but %s has no general manager", ticket.reference, department.id)
-            return
-        self.desk.mailer.queue(
-            session,
-            Outgoing(
-                kind=OutboundKind.ESCALATION,
-                recipient=department.general_manager,
-                template="escalation.txt",
-                context=context,
-                auto_submitted="auto-generated",
-                ticket=ticket,
-                cause_inbound_id=complaint.row.id,
-                language="id",
-            ),
-        )
-        self.note(session, ticket, "escalated", complaint.routed.major_reason or "escalate rule")
+        why = complaint.routed.major_reason or "escalate rule"
+        escalate_to_gm(session, self.desk, GmEscalation(ticket, department, context, why, complaint.row.id))

@@ -8,21 +8,30 @@ customer-care staff and the GM update the ticket with reply commands
 staff mail that fails the authentication check, becomes an unverified note:
 never a change.
 
+A customer's mail also completes the ticket's contact person (PIC): a phone
+or email it names fills a `pic_phone` / `pic_email` that is still empty, with
+a `changed` history entry (`daemon.tickets.pic`); a value already there is
+never replaced.
+
 A survey answer under the standard is a new complaint (DOMAIN.md §7). Opening a
 complaint is not the conversation's job: `handle` returns a `SurveyComplaint`,
-the processing stage opens the complaint, and `link_survey_complaint` records
-on the earlier ticket what became of the answer.
+the processing stage opens the complaint from `SurveyComplaint.opening_mail`
+(the answer, its contact completed with the earlier ticket's PIC, so the
+customer is not asked for it again), and `link_survey_complaint` records on
+both tickets what became of the answer.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
 from daemon.classify.authres import sender_verified
 from daemon.outbox.enqueue import Outgoing
+from daemon.parse.message import Contact, InboundMail
 from daemon.sla.stamping import restart_resolution_clock
 from daemon.store import queries
 from daemon.store import tickets as ticket_store
@@ -30,6 +39,7 @@ from daemon.store.models import InboundMessage, Ticket
 from daemon.store.vocabulary import Action, InboundState, OutboundKind
 from daemon.tickets.desk import Desk, FollowUp
 from daemon.tickets.lifecycle import Change, customer_reply_reopens
+from daemon.tickets.pic import PicFill, fills, inherited_contact, inherited_fields
 from daemon.tickets.policy import (
     NOT_A_PARTICIPANT,
     department_or_none,
@@ -45,6 +55,10 @@ from daemon.tickets.threads import parties
 log = logging.getLogger("caredesk.conversation")
 
 
+STAFF_ROLES = ("department", "care", "gm")
+"""Roles whose addresses are never taken for the customer's contact."""
+
+
 @dataclass(frozen=True)
 class SurveyComplaint:
     """A survey answer that is a new complaint: open one, linked to `earlier`."""
@@ -52,6 +66,22 @@ class SurveyComplaint:
     earlier: Ticket
     why: str
     """What made it a complaint: the score under the standard, or a negative comment."""
+    contact: Contact = field(default_factory=Contact)
+    """The contact the answer itself names."""
+    sender: str = ""
+
+    def opening_mail(self, mail: InboundMail) -> InboundMail:
+        """The answer as the complaint is opened from: its contact completed with the earlier PIC."""
+        return dataclasses.replace(mail, contact=inherited_contact(mail.contact, self.earlier))
+
+
+@dataclass(frozen=True, slots=True)
+class PicSource:
+    """Where a PIC value came from, for its history entry: who, why, and the mail it came in."""
+
+    actor: str
+    why: str
+    inbound_id: int | None
 
 
 class Conversation:
@@ -104,7 +134,29 @@ class Conversation:
                 reason=f"{survey.why}: new complaint {opened.reference}",
             ),
         )
+        why = f"PIC of {survey.earlier.reference}, the complaint the survey was about"
+        source = PicSource("caredesk", why, row.id)
+        for fill in inherited_fields(survey.contact, survey.earlier, sender=survey.sender):
+            if getattr(opened, fill.field) == fill.value:
+                self._record_pic(session, opened, fill, source)
         row.reason += f"; opened {opened.reference}"
+
+    def _record_pic(self, session: Session, ticket: Ticket, fill: PicFill, source: PicSource) -> None:
+        """The history entry of a PIC field that was empty and now holds `fill.value`."""
+        queries.add_event(
+            session,
+            ticket,
+            queries.History(
+                actor=source.actor,
+                action=Action.CHANGED,
+                at=self.desk.clock(),
+                field_name=fill.field,
+                old_value=None,
+                new_value=fill.value,
+                reason=source.why,
+                inbound_id=source.inbound_id,
+            ),
+        )
 
     def _unverified(self, session: Session, follow_up: FollowUp, why: str) -> None:
         follow_up.row.reason = f"unverified note: {why}"
@@ -132,6 +184,19 @@ class Conversation:
         self._follow_up(session, follow_up)
         return None
 
+    def _fill_pic(self, session: Session, follow_up: FollowUp) -> None:
+        """Fill the ticket's empty PIC fields from the contact the customer's mail names."""
+        ticket, mail = follow_up.ticket, follow_up.mail
+        on_ticket = parties(ticket)
+
+        def is_staff(address: str) -> bool:
+            return role_of(address, on_ticket, follow_up.rules) in STAFF_ROLES
+
+        source = PicSource(mail.from_address, "PIC given in the customer's follow-up", follow_up.row.id)
+        for fill in fills(ticket, mail.contact, is_staff=is_staff):
+            ticket_store.fill_pic(session, ticket, fill.field, fill.value)
+            self._record_pic(session, ticket, fill, source)
+
     def _awaits_survey(self, session: Session, ticket: Ticket) -> bool:
         """A closed ticket whose survey was sent and not answered yet."""
         if ticket.status != "closed" or ticket.survey_score is not None:
@@ -156,6 +221,7 @@ class Conversation:
                 inbound_id=row.id,
             ),
         )
+        self._fill_pic(session, follow_up)
         if reopened:
             why = "the customer replied to a resolved complaint"
             apply_change(
@@ -204,5 +270,8 @@ class Conversation:
                 inbound_id=row.id,
             ),
         )
+        self._fill_pic(session, follow_up)
         why = survey_complaint_reason(score, comment, self.desk.config.survey_standard)
-        return None if why is None else SurveyComplaint(ticket, why)
+        if why is None:
+            return None
+        return SurveyComplaint(ticket, why, contact=mail.contact, sender=mail.from_address)

@@ -31,6 +31,10 @@ Rules (docs/departments.md explains them to the staff):
   history keeps it) so the ticket can only be closed again after a new one.
 * Any other move backwards (resolved -> in-progress) is customer care's alone;
   a department or GM reopens a resolved ticket with `#effective no <why>`.
+* A mail that leaves the ticket major after raising its severity, or after
+  handing a major ticket to another department, puts it before that
+  department's general manager at once (DOMAIN.md §5): `escalation_reason`
+  says why, for the escalation mail.
 """
 
 from __future__ import annotations
@@ -119,6 +123,33 @@ def customer_reply_reopens(view: TicketView) -> bool:
     new problem, is handled as such (DOMAIN.md §7).
     """
     return view.status == "resolved"
+
+
+def escalation_reason(before: TicketView, outcome: Outcome, *, sender: str) -> str | None:
+    """Why the general manager must hear of the ticket now, after this mail; None when nothing calls for it.
+
+    `before` is the ticket as it was before the mail, `sender` who sent it (as
+    the reason should name them). A mail that raised the severity to major, or
+    handed a major ticket to another department, calls for it, provided the
+    ticket is still major once the mail's commands are done. Whether that
+    department's GM had it already is for the caller to know.
+    """
+    severity = before.severity
+    moves: list[Change] = []
+    raised: Change | None = None
+    for change in outcome.changes:
+        if change.field == "severity":
+            severity = change.new or severity
+            raised = change if change.new == "major" else None
+        elif change.field == "department":
+            moves.append(change)
+    if severity != "major" or (raised is None and not moves):
+        return None
+    handed = f"handed from {moves[0].old or '-'} to {moves[-1].new or '-'}" if moves else ""
+    if raised is not None:
+        made = f"made major by {sender} with #severity ({raised.old or '-'} -> major)"
+        return f"{made}, and {handed}" if handed else made
+    return f"a major complaint {handed} by {sender} with #department"
 
 
 @dataclass

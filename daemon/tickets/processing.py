@@ -23,7 +23,7 @@ import traceback
 from collections import Counter
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from sqlalchemy import Engine
@@ -43,6 +43,7 @@ from daemon.store import db, queries
 from daemon.store import tickets as ticket_store
 from daemon.store.models import InboundMessage, Ticket
 from daemon.store.vocabulary import WAITING_STATES, Action, InboundState
+from daemon.tickets.care_copies import OwnMail, record_care_answer
 from daemon.tickets.complaints import NewComplaint, NewComplaints
 from daemon.tickets.conversation import Conversation
 from daemon.tickets.dedup import logical_key
@@ -209,6 +210,12 @@ class Processor:
         if row.headers_only:
             self._failed(row, "fetch", row.reason, None, final=True)
             return
+        limit = self.desk.config.mailbox.max_message_bytes
+        if row.reason.startswith(queries.OVERSIZE) and row.size > limit:
+            # Fetched whole all the same: raising the limit and replaying the mail is enough.
+            error = f"oversize: {row.size} bytes, over mailbox.max_message_bytes ({limit})"
+            self._failed(row, "fetch", error, None, final=True)
+            return
         with stage("parse"):
             mail = self._parse(row)
         with stage("dedup"):
@@ -259,6 +266,11 @@ class Processor:
 
     def _automated(self, session: Session, incoming: Incoming) -> None:
         row, decision = incoming.row, incoming.classification
+        with stage("conversation"):
+            # Our own address, but a person's answer to the customer: care wrote from the mailbox.
+            own = OwnMail(row, incoming.mail, decision.ticket_id, incoming.rules)
+            if record_care_answer(session, self.desk, own):
+                return
         with stage("classify"):
             row.state = InboundState.IGNORED
             row.reason = f"{decision.kind.value}: {decision.reason}"
@@ -294,7 +306,9 @@ class Processor:
             if survey is not None:
                 # A survey answer under the standard becomes a new complaint (DOMAIN.md §7).
                 # It is opened within this stage: if that fails, the answer failed.
-                opened = self._open_complaint(session, incoming, step=_unnamed)
+                # Opened with the earlier ticket's PIC: the customer is not asked for it again.
+                linked = replace(incoming, mail=survey.opening_mail(mail))
+                opened = self._open_complaint(session, linked, step=_unnamed)
                 self.parts.conversation.link_survey_complaint(session, row, survey, opened)
             log.info(
                 "%s on %s from %r via %s",

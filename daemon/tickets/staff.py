@@ -7,6 +7,13 @@ the text for the customer, the notice to a department the ticket was
 reassigned to, the resolution and the survey, and the confirmation to the
 sender listing what was done and what was refused. Whether the sender may
 command the ticket at all was decided before (`daemon.tickets.conversation`).
+
+A new severity or department changes the ticket's SLA targets: its open due
+dates are stamped again (`daemon.sla.stamping.restamp_due_dates`). A ticket
+made major, or moved while major, goes to its department's general manager at
+once (`daemon.tickets.escalation`). Every human answer that reaches the
+customer meets the first response: the relayed `#reply`, the resolution mail,
+and the staff mail itself when it was addressed to the customer.
 """
 
 from __future__ import annotations
@@ -18,14 +25,16 @@ from datetime import date, datetime
 from sqlmodel import Session
 
 from daemon.outbox.enqueue import Outgoing
-from daemon.sla.stamping import record_first_response, restart_resolution_clock
+from daemon.sla.stamping import Retarget, record_first_response, restamp_due_dates, restart_resolution_clock
 from daemon.store import queries
 from daemon.store import tickets as ticket_store
 from daemon.store.models import Ticket
-from daemon.store.vocabulary import Action, OutboundKind
+from daemon.store.vocabulary import Action, OutboundKind, OutboundState
+from daemon.tickets.answers import addressed_to, customer_addresses
 from daemon.tickets.commands import ParsedReply, parse_reply
 from daemon.tickets.desk import Desk, FollowUp
-from daemon.tickets.lifecycle import Change, Outcome, TicketView, apply_commands
+from daemon.tickets.escalation import LaterEscalation, escalate_after_change
+from daemon.tickets.lifecycle import Change, Outcome, TicketView, apply_commands, escalation_reason
 
 # Field name in the lifecycle -> column on the ticket.
 _COLUMNS = {
@@ -48,6 +57,10 @@ class _Answer:
     template: str
     auto_submitted: str
 
+
+_ROLE_NAMES = {"department": "department member", "care": "customer care", "gm": "general manager"}
+_RETARGETING = frozenset({"severity", "department"})
+"""The fields the SLA targets depend on (with the SLA class, which no command sets)."""
 
 _REPLY = _Answer(OutboundKind.REPLY, "department_reply.txt", "no")
 _RESOLUTION = _Answer(OutboundKind.RESOLUTION, "resolution.txt", "no")
@@ -105,8 +118,9 @@ class StaffReplies:
         """Apply the reply's commands as `role` allows, store the changes and queue what follows."""
         parsed = parse_reply(follow_up.mail.new_text)
         today = self.desk.clock().astimezone(self.desk.zone).date()
+        before = view_of(follow_up.ticket)
         outcome = apply_commands(
-            view_of(follow_up.ticket),
+            before,
             parsed,
             role=role,
             departments=set(follow_up.rules.departments),
@@ -117,7 +131,9 @@ class StaffReplies:
             f"{role} update: {len(outcome.changes)} changes, {len(outcome.refusals)} refused"
         )
         self._after_changes(session, follow_up, outcome)
-        self._confirm(session, follow_up, outcome)
+        escalated_to = self._retarget(session, follow_up, role, before, outcome)
+        self._answered_directly(session, follow_up)
+        self._confirm(session, follow_up, outcome, escalated_to)
 
     def _record(
         self, session: Session, follow_up: FollowUp, role: str, parsed: ParsedReply, outcome: Outcome
@@ -148,10 +164,13 @@ class StaffReplies:
         # The ticket as it was before this mail's SLA changes: the reply and the notice show that.
         context = self.desk.mail_context(ticket)
         first_message = ticket_store.first_customer_message_id(session, ticket)
+        sender = follow_up.mail.from_address
         if outcome.reply_to_customer:
             reply = context | {"text": outcome.reply_to_customer}
-            self._to_customer(session, follow_up, _REPLY, reply, first_message)
-            record_first_response(session, ticket, now)
+            if self._to_customer(session, follow_up, _REPLY, reply, first_message):
+                record_first_response(
+                    session, ticket, now, how=f"a reply by {sender} relayed to the customer"
+                )
         if outcome.reopened:
             restart_resolution_clock(
                 session, ticket, now, follow_up.rules, timezone=self.desk.config.timezone
@@ -160,7 +179,10 @@ class StaffReplies:
             self._tell_new_department(session, follow_up, outcome.reassigned_to, context)
         if outcome.resolved:
             ticket_store.mark_completed(session, ticket, now)
-            self._to_customer(session, follow_up, _RESOLUTION, self.desk.mail_context(ticket), first_message)
+            resolution = self.desk.mail_context(ticket)
+            if self._to_customer(session, follow_up, _RESOLUTION, resolution, first_message):
+                # The customer reads the root cause and the action: a person's answer.
+                record_first_response(session, ticket, now, how=f"the resolution mail ({sender} resolved it)")
         if outcome.closed:
             ticket_store.mark_closed_by(session, ticket, follow_up.mail.from_address)
             self._to_customer(session, follow_up, _SURVEY, self.desk.mail_context(ticket), first_message)
@@ -173,9 +195,10 @@ class StaffReplies:
         answer: _Answer,
         context: Mapping[str, object],
         in_reply_to: str | None,
-    ) -> None:
+    ) -> bool:
+        """Queue `answer` to the customer; True when it is on its way (or was queued for this mail before)."""
         ticket = follow_up.ticket
-        self.desk.mailer.queue(
+        queued = self.desk.mailer.queue(
             session,
             Outgoing(
                 kind=answer.kind,
@@ -189,6 +212,42 @@ class StaffReplies:
                 language=ticket.language,
             ),
         )
+        return queued is None or queued.state == OutboundState.PENDING
+
+    def _retarget(
+        self, session: Session, follow_up: FollowUp, role: str, before: TicketView, outcome: Outcome
+    ) -> str | None:
+        """A new severity or department: stamp the open due dates again, tell the GM of a major ticket.
+
+        The GM who was mailed comes back, for the confirmation.
+        """
+        moved = [change for change in outcome.changes if change.field in _RETARGETING]
+        if not moved:
+            return None
+        sender = f"{follow_up.mail.from_address} ({_ROLE_NAMES.get(role, role)})"
+        what = "; ".join(f"{change.field} {change.old or '-'} -> {change.new or '-'}" for change in moved)
+        retarget = Retarget(
+            rules=follow_up.rules,
+            at=self.desk.clock(),
+            reason=f"{what} by {sender}",
+            inbound_id=follow_up.row.id,
+            timezone=self.desk.config.timezone,
+        )
+        restamp_due_dates(session, follow_up.ticket, retarget)
+        reason = escalation_reason(before, outcome, sender=sender)
+        if reason is None:
+            return None
+        later = LaterEscalation(follow_up, reason, department_before=before.department)
+        return escalate_after_change(session, self.desk, later)
+
+    def _answered_directly(self, session: Session, follow_up: FollowUp) -> None:
+        """A staff mail addressed to the customer reached them: it meets the first response too."""
+        ticket, mail = follow_up.ticket, follow_up.mail
+        if addressed_to(mail, customer_addresses(ticket.customer_email, ticket.pic_email)):
+            sent_at = min(follow_up.row.arrived_at or self.desk.clock(), self.desk.clock())
+            record_first_response(
+                session, ticket, sent_at, how=f"a mail from {mail.from_address} to the customer"
+            )
 
     def _tell_new_department(
         self, session: Session, follow_up: FollowUp, department_id: str, context: Mapping[str, object]
@@ -212,8 +271,10 @@ class StaffReplies:
             ),
         )
 
-    def _confirm(self, session: Session, follow_up: FollowUp, outcome: Outcome) -> None:
-        """Tell the sender what their commands did and what was refused."""
+    def _confirm(
+        self, session: Session, follow_up: FollowUp, outcome: Outcome, escalated_to: str | None
+    ) -> None:
+        """Tell the sender what their commands did, what was refused, and whom the ticket went up to."""
         self.desk.mailer.queue(
             session,
             Outgoing(
@@ -226,6 +287,7 @@ class StaffReplies:
                     "refusals": outcome.refusals,
                     "notes": outcome.notes,
                     "relayed": bool(outcome.reply_to_customer),
+                    "escalated_to": escalated_to or "",
                 },
                 auto_submitted="auto-replied",
                 ticket=follow_up.ticket,

@@ -18,13 +18,18 @@ from email.message import EmailMessage
 from email.utils import formataddr
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from daemon.app.service import Daemon
 from daemon.config import load_config
 from daemon.recap.sheet import CellValue
-from daemon.store.models import RecapAttachment, RecapFile, Ticket
+from daemon.report.monthly import build_monthly
+from daemon.report.periods import AsOf, Month
+from daemon.store import db
+from daemon.store.models import RecapAttachment, RecapFile, Ticket, TicketEvent
+from tests.clockpin import pin_clock
 from tests.integration.helpers import (
     CARE_ADDRESS,
     inbound,
@@ -32,6 +37,7 @@ from tests.integration.helpers import (
     run_cli,
     table,
     tickets,
+    tickets_json,
     write_config,
 )
 from tests.recapfiles import (
@@ -48,6 +54,7 @@ from tests.recapfiles import (
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2026, 4, 20, 3, 0, tzinfo=UTC)
+JAKARTA = ZoneInfo("Asia/Jakarta")
 JATIM = "biro.jatim@example.co.id"
 GM_DIGITAL = "gm.digital@example.co.id"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -152,10 +159,14 @@ def test_recap_with_three_bad_rows_makes_47_tickets_and_a_reply_naming_the_three
     [row] = inbound(database_url)
     assert (row.state, row.reason, row.ticket_id) == ("processed", "branch recap biro-jatim 2026-03", None)
     assert dovecot.count("INBOX") == 0 and dovecot.count("Processed") == 1
-    # No acknowledgement, no department notice: only the reply and the escalations.
+    # No acknowledgement: the reply, the escalations, and a department notice for
+    # each row head office handles that is still open (JT-021 and JT-042).
     majors = [ticket for ticket in made if ticket.severity == "major"]
-    assert sent_kinds(database_url) == sorted(["recap-reply"] + ["escalation"] * len(majors))
-    smtp_sink.wait_for(1 + len(majors))
+    notices = 2
+    assert sent_kinds(database_url) == sorted(
+        ["recap-reply"] + ["escalation"] * len(majors) + ["notice"] * notices
+    )
+    smtp_sink.wait_for(1 + len(majors) + notices)
     [reply] = replies_to(smtp_sink, JATIM)
     assert reply["In-Reply-To"] == f"<recap-1.{JATIM}>"
     assert "47 baris diimpor / rows imported, 3 ditolak / refused" in reply["Subject"]
@@ -220,7 +231,9 @@ def test_same_file_again_changes_nothing_and_a_corrected_file_fixes_the_three_ro
         references[row.ticket_id] for row in outbound(database_url) if row.kind == "escalation"
     )
     assert escalated == majors and len(majors) == 6
-    smtp_sink.wait_for(3 + 6)
+    # The two open head-office rows were announced by the first file only.
+    assert sent_kinds(database_url).count("notice") == 2
+    smtp_sink.wait_for(3 + 6 + 2)
     assert sum("ESKALASI" in str(m["Subject"]) for m in mails_to(smtp_sink, GM_DIGITAL)) == 5
     [koran] = [m for m in mails_to(smtp_sink, "gm.koran@example.co.id") if "ESKALASI" in str(m["Subject"])]
     assert f"[{raised}]" in str(koran["Subject"])
@@ -433,3 +446,117 @@ def test_recap_status_shows_who_sent_when_what_was_imported_and_refused_and_who_
     assert "biro-bali  Biro Bali: NOT SENT" in text
     assert "not sent (1): biro-bali" in text
     assert run_cli("--config", str(config), "recap", "status", "--month", "March") == 1
+
+
+def _row_ticket(database_url: str, number: int) -> Ticket:
+    """The ticket of `complaint_rows`' row `number` (its description ends with the number)."""
+    [found] = [t for t in tickets(database_url) if t.description.endswith(f"nomor {number}")]
+    return found
+
+
+def test_head_office_recap_row_reaches_the_owning_department(
+    config: Path, database_url: str, dovecot: Any, smtp_sink: Any
+) -> None:
+    # Issue 12.7: a row the branch forwarded to head office ("kantor pusat") that is
+    # still open is the owning department's to work: it gets the notice a mailed
+    # complaint gets, once, however often the branch sends its file again.
+    rows = complaint_rows(3)
+    rows[0] |= {
+        "product": "epaper",
+        "description": "PDF e-paper edisi Minggu tidak bisa dibuka sejak pagi, pelanggan nomor 1",
+        "handled_by": "kantor pusat",
+        "status": "baru",
+        "root_cause": "",
+        "action": "",
+        "completed": None,
+    }
+    rows[1]["handled_by"] = "kantor pusat"  # head office resolved it already: nothing to do
+    # rows[2] is open and the branch's own (biro): the branch works it.
+    dovecot.append(recap_mail(1, [("rekap-jatim-2026-03.xlsx", filled_template(rows, rules=RULES), XLSX)]))
+
+    run_daemon(config)
+
+    forwarded = _row_ticket(database_url, 1)
+    assert (forwarded.department, forwarded.status, forwarded.origin) == (
+        "digital",
+        "assigned",
+        "branch:biro-jatim",
+    )
+    notices = [row for row in outbound(database_url) if row.kind == "notice"]
+    assert [(row.ticket_id, row.recipient) for row in notices] == [(forwarded.id, "digital@example.co.id")]
+    smtp_sink.wait_for(2)
+    [notice] = [m for m in mails_to(smtp_sink, "digital@example.co.id")]
+    assert str(notice["Subject"]).startswith(f"[{forwarded.reference}] Keluhan baru / New complaint")
+    assert notice["Auto-Submitted"] == "auto-generated"
+    text = body(notice)
+    assert "A new customer complaint for Media Digital." in text
+    assert "PDF e-paper edisi Minggu tidak bisa dibuka" in text
+    assert "Biro Jawa Timur for 2026-03, sheet 'Rekap' row 5: handled by head office" in text
+    assert "+6281234560001" in text  # the row's PIC, for the department to call
+    assert [
+        (e.action, e.old_value, e.new_value)
+        for e in table(database_url, TicketEvent)
+        if e.ticket_id == forwarded.id and e.action == "assigned"
+    ] == [("assigned", "new", "assigned")]
+
+    # The same file again, then a corrected one (a new phone number for the row):
+    # the department heard of the complaint once, and hears nothing more.
+    dovecot.append(recap_mail(2, [("rekap-jatim-2026-03.xlsx", filled_template(rows, rules=RULES), XLSX)]))
+    run_daemon(config)
+    rows[0]["pic"] = "0813-1111-2222"
+    corrected = filled_template(rows, rules=RULES)
+    dovecot.append(recap_mail(3, [("rekap-jatim-2026-03-revisi.xlsx", corrected, XLSX)]))
+    run_daemon(config)
+
+    assert _row_ticket(database_url, 1).pic_phone == "+6281311112222"
+    assert sent_kinds(database_url) == ["notice", "recap-reply", "recap-reply", "recap-reply"]
+    smtp_sink.wait_for(4)
+    assert len(mails_to(smtp_sink, "digital@example.co.id")) == 1
+    assert _row_ticket(database_url, 1).status == "assigned"
+
+
+def test_imported_open_recap_row_is_not_overdue_at_once(
+    config: Path,
+    database_url: str,
+    dovecot: Any,
+    smtp_sink: Any,
+    capsys: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Issue 12.7: the March recap arrives on 20 April. A row still open (JT-003,
+    # received 3 March) is head office's from the import: its due dates count from
+    # then, while its date stays 3 March so the March report still lists it.
+    dovecot.append(
+        recap_mail(1, [("rekap-jatim-2026-03.xlsx", filled_template(complaint_rows(3), rules=RULES), XLSX)])
+    )
+    run_daemon(config)
+    pin_clock(monkeypatch, NOW)
+
+    listed = {row["reference"]: row for row in tickets_json(config, capsys)}
+
+    still_open, resolved = _row_ticket(database_url, 3), _row_ticket(database_url, 1)
+    shown = listed[still_open.reference]
+    assert (shown["status"], shown["resolution_status"], shown["resolution_breached"]) == (
+        "in_progress",
+        "pending",
+        False,
+    )
+    assert datetime.fromisoformat(shown["received_at"]) == datetime(2026, 3, 3, tzinfo=JAKARTA)
+    assert datetime.fromisoformat(shown["resolution_due"]) > NOW
+    assert datetime.fromisoformat(shown["created_at"]) == NOW
+    # A row the branch resolved is measured from its own date, as before: on time.
+    assert listed[resolved.reference]["resolution_status"] == "met"
+    [created] = [
+        e for e in table(database_url, TicketEvent) if e.ticket_id == still_open.id and e.action == "created"
+    ]
+    assert "received 2026-03-03, service levels count from the import" in created.reason
+
+    engine = db.make_engine(database_url)
+    try:
+        with db.session(engine) as session:
+            report = build_monthly(session, RULES, Month(2026, 3), AsOf(NOW, "Asia/Jakarta"))
+    finally:
+        engine.dispose()
+    assert still_open.reference in {row.reference for row in report.register}
+    assert still_open.reference in {row.reference for row in report.open_tickets}
+    assert report.overdue_tickets == ()

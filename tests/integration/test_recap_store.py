@@ -14,6 +14,7 @@ from sqlmodel import col
 from daemon.recap.receive import RecapOutcome, ReceivedFile, receive_recap
 from daemon.recap.sheet import CellValue
 from daemon.recap.store import ImportTerms
+from daemon.sla.stamping import sla_view
 from daemon.store import db
 from daemon.store.models import RecapFile, RecapRowLink, Ticket, TicketEvent
 from tests.recapfiles import complaint_rows, csv_bytes, filled_template, recap_rules
@@ -344,3 +345,31 @@ def test_a_correction_that_rules_find_major_raises_the_ticket_and_a_later_one_ke
     assert [r.changes for r in later.summary.updated] == [("root_cause",)]
     (ticket,) = _all_tickets(engine)
     assert (ticket.severity, ticket.root_cause) == ("major", "server PDF penuh")
+
+
+def test_an_open_row_is_due_from_its_import_and_keeps_its_own_date(engine: Engine) -> None:
+    # Issue 12.7: NOW is 3 April; JT-003 (3 March) is still open, JT-001 (1 March) was resolved.
+    _receive(engine, filled_template(complaint_rows(3), rules=RULES))
+    still_open, resolved = _ticket(engine, "JT-003"), _ticket(engine, "JT-001")
+    assert still_open.received_at == _midnight(2026, 3, 3)
+    assert still_open.resolution_due is not None and still_open.resolution_due > NOW
+    assert still_open.first_response_due is None  # the branch answered its customer itself
+    assert resolved.received_at == _midnight(2026, 3, 1)
+    assert resolved.resolution_due is not None and resolved.resolution_due < NOW
+    assert sla_view(still_open, NOW).resolution_status == "pending"
+    assert sla_view(resolved, NOW).resolution_status == "met"
+
+
+def test_rows_head_office_handles_and_that_are_open_are_marked_for_their_department(engine: Engine) -> None:
+    rows = complaint_rows(21)  # JT-007 and JT-014 resolved by head office; JT-021 open with it
+    first = _receive(engine, filled_template(rows, rules=RULES))
+    assert first.summary is not None
+    assert [r.row for r in first.summary.created if r.for_department] == [25]
+    again = _receive(engine, filled_template(rows, rules=RULES))
+    assert again.summary is not None and not any(r.for_department for r in again.summary.unchanged)
+    rows[20]["pic"] = "0813-1111-2222"  # a corrected row is still the department's
+    corrected = _receive(engine, filled_template(rows, rules=RULES))
+    assert corrected.summary is not None
+    assert [(r.row, r.changes, r.for_department) for r in corrected.summary.updated] == [
+        (25, ("pic_phone",), True)
+    ]

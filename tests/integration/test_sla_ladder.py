@@ -8,6 +8,7 @@ runs, after a restart, and with two daemons running it at the same moment.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -24,6 +25,8 @@ from sqlmodel import col
 
 from daemon.app.service import Daemon
 from daemon.config import load_config
+from daemon.outbox.enqueue import Mailer, Outgoing
+from daemon.periodic.ladder import recipient_for
 from daemon.route.loader import load_rules
 from daemon.sla.calendar import WorkCalendar
 from daemon.sla.policy import LADDER_JOB
@@ -229,12 +232,27 @@ def test_two_daemons_running_the_ladder_at_once_escalate_each_breach_once(setup:
     sent = Counter[str]()
     for counts in results:
         sent.update(counts)
-    assert sent["sla_reminders"] == 8 and sent["sla_escalations"] == 16
+    # The reminders fell due in the same run as their breaches: claimed, not sent.
+    assert sent["sla_reminders"] == 0 and sent["sla_reminders_skipped"] == 8
+    assert sent["sla_escalations"] == 16
     assert not any(key.endswith("_errors") for key in sent)
-    per_ticket = Counter(
-        (m.ticket_id, m.kind, m.recipient) for m in outbound(url) if m.kind.startswith("sla-")
-    )
-    assert len(per_ticket) == 24 and set(per_ticket.values()) == {1}
+    # One mail per recipient and level, whichever daemon sent it, each step in exactly one.
+    buckets = set()
+    for ticket in tickets(url):
+        department = RULES.department(ticket.department)
+        buckets |= {("breach", recipient_for("manager", department)[0])}
+        buckets |= {("second-level", recipient_for("gm", department)[0])}
+    rows = {m.id: m for m in outbound(url) if m.kind.startswith("sla-")}
+    assert {m.kind for m in rows.values()} == {"sla-escalation"} and len(rows) == len(buckets)
+    steps = [e for e in table(url, TicketEvent) if e.action.startswith("sla-")]
+    assert Counter((e.ticket_id, e.action) for e in steps) == {
+        (ticket.id, action): 1
+        for ticket in tickets(url)
+        for action in ("sla-reminder-skipped", "sla-breach", "sla-second-level")
+    }
+    assert {
+        (e.action.removeprefix("sla-"), rows[e.outbound_id].recipient) for e in steps if e.outbound_id
+    } == buckets
     assert len(table_claims(url)) == 24
 
 
@@ -365,3 +383,125 @@ def test_a_reopened_ticket_gets_a_new_resolution_cycle_escalated_once(setup: Any
     cycles = [e for e in table(url, TicketEvent) if e.action == "resolution-cycle"]
     utc = [wib(*moment).astimezone(UTC).isoformat() for moment in ((8, 14, 17), (8, 27, 17), (9, 4, 17))]
     assert [(e.old_value, e.new_value) for e in cycles] == [(utc[0], utc[1]), (utc[1], utc[2])]
+
+
+# --- one mail per recipient and run ----------------------------------------------------------
+
+
+def _same_complaints(setup: Any, count: int) -> list[int]:
+    """`count` complaints about the same problem (mailfactory's issue 1), so one department owns them."""
+    numbers = [1 + 4 * k for k in range(count)]
+    for n in numbers:
+        _complaint(setup, 100 + n)
+    return numbers
+
+
+def _sent_to(setup: Any, address: str) -> list[EmailMessage]:
+    """The ladder's mails `address` received (department notices and the like left out)."""
+    return [
+        m.message
+        for m in setup["sink"].messages
+        if address in m.rcpt_tos and " SLA " in str(m.message["Subject"])
+    ]
+
+
+def test_manager_gets_one_digest_for_many_overdue_tickets(setup: Any) -> None:
+    url = setup["url"]
+    clock = Clock(wib(8, 7, 16, 30))  # Friday
+    _same_complaints(setup, 30)
+    with Daemon(setup["config"], clock=clock) as daemon:
+        daemon.run_once()
+        opened = tickets(url)
+        assert len(opened) == 30 and len({t.department for t in opened}) == 1
+        department = load_rules(PROJECT / "rules.yaml").department(opened[0].department)
+        references = sorted(t.reference for t in opened)
+
+        _run_at(daemon, clock, wib(8, 10, 15, 5))  # every first response due in two working hours
+        assert _sla_mail(url) == [("sla-reminder", department.email)]
+        _run_at(daemon, clock, wib(8, 11, 9, 30))  # all 30 breached since 17:00 yesterday
+        assert _sla_mail(url)[1:] == [("sla-escalation", department.manager)]
+        for moment in (wib(8, 11, 9, 31), wib(8, 11, 12)):
+            _run_at(daemon, clock, moment)
+        assert len(_sla_mail(url)) == 2
+    with Daemon(setup["config"], clock=clock) as restarted:
+        _run_at(restarted, clock, wib(8, 11, 17, 5))  # a working day later: the general manager, once
+        _run_at(restarted, clock, wib(8, 11, 17, 30))
+    assert _sla_mail(url)[2:] == [("sla-escalation", department.general_manager)]
+
+    [digest] = _sent_to(setup, department.manager)
+    subject, body = str(digest["Subject"]), digest.get_content()
+    assert "ESKALASI SLA" in subject and "30 keluhan terlambat" in subject and "[CC-" not in subject
+    assert re.findall(r"^\d+\. \[(CC-\d{4}-\d{6})\] ", body, re.M) == references
+    assert body.count("tanggapan pertama kepada pelanggan") == 30
+    assert body.count("Jatuh tempo / Was due:  10-08-2026 17:00 WIB, terlambat / overdue by 1.5 h") == 30
+    [reminder] = _sent_to(setup, department.email)
+    assert "30 keluhan segera jatuh tempo" in str(reminder["Subject"])
+    assert "sisa / left 1.9 h" in reminder.get_content()
+    [second] = _sent_to(setup, department.general_manager)
+    assert "30 complaint(s) overdue" in str(second["Subject"]) and "level 2" in str(second["Subject"])
+
+    # Each ticket still has each step once in its own history, pointing at the one mail.
+    rows = {m.id: m for m in outbound(url) if m.kind.startswith("sla-")}
+    steps = [e for e in table(url, TicketEvent) if e.action.startswith("sla-")]
+    assert Counter(e.action for e in steps) == {"sla-reminder": 30, "sla-breach": 30, "sla-second-level": 30}
+    assert {rows[e.outbound_id].recipient for e in steps if e.action == "sla-breach"} == {department.manager}
+    assert len(table_claims(url)) == 90
+
+
+def test_no_reminder_beside_a_breach_in_the_same_run(setup: Any) -> None:
+    url = setup["url"]
+    clock = Clock(wib(8, 7, 16, 30))
+    _complaint(setup, 1)
+    with Daemon(setup["config"], clock=clock) as daemon:
+        daemon.run_once()
+        [ticket] = tickets(url)
+        # No ladder run between the reminder's time (15:00) and the due time: the daemon was down.
+        _run_at(daemon, clock, wib(8, 10, 17, 5))
+        _run_at(daemon, clock, wib(8, 10, 17, 30))
+    assert _sla_mail(url) == [("sla-escalation", CARE.manager)]
+    [escalation] = _sent_to(setup, CARE.manager)
+    assert f"[{ticket.reference}]" in str(escalation["Subject"])  # one ticket: its own mail, threaded
+    skipped = [e for e in table(url, TicketEvent) if e.action == "sla-reminder-skipped"]
+    assert [e.reason for e in skipped] == [
+        "reminder: first response to the customer due 10-08-2026 17:00 WIB: not sent, its target is "
+        "already due and breached: the manager hears of the breach instead"
+    ]
+    assert _claimed(url, "/first_response/") == [
+        f"sla/{ticket.reference}/first_response/breach",
+        f"sla/{ticket.reference}/first_response/reminder",
+    ]
+
+
+def test_a_crash_between_two_digests_loses_no_step_and_sends_none_twice(
+    setup: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = setup["url"]
+    clock = Clock(wib(8, 7, 16, 30))
+    _same_complaints(setup, 5)
+    with Daemon(setup["config"], clock=clock) as daemon:
+        daemon.run_once()
+    department = load_rules(PROJECT / "rules.yaml").department(tickets(url)[0].department)
+    queue = Mailer.queue
+    crashes = [department.general_manager]
+
+    def crash_after_queueing(mailer: Mailer, session: Any, mail: Outgoing) -> Any:
+        queued = queue(mailer, session, mail)
+        if mail.recipient in crashes:
+            crashes.remove(mail.recipient)
+            raise RuntimeError("power cut")
+        return queued
+
+    monkeypatch.setattr(Mailer, "queue", crash_after_queueing)
+    clock.now = wib(8, 11, 17, 5)  # breach and second level in one run; the second digest fails
+    with Daemon(setup["config"], clock=clock) as daemon:
+        assert daemon.run_periodic()["sla_errors"] == 1
+        assert _sla_mail(url) == [("sla-escalation", department.manager)]
+        assert daemon.run_periodic()["sla_escalations"] == 5
+        daemon.run_periodic()
+    assert _sla_mail(url) == [
+        ("sla-escalation", department.manager),
+        ("sla-escalation", department.general_manager),
+    ]
+    steps = Counter(e.action for e in table(url, TicketEvent) if e.action.startswith("sla-"))
+    assert steps == {"sla-reminder-skipped": 5, "sla-breach": 5, "sla-second-level": 5}
+    assert len(table_claims(url)) == 15

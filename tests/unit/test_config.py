@@ -96,12 +96,19 @@ def test_password_in_a_url_is_refused(tmp_path: Path) -> None:
             "admin_address is the mailbox caredesk reads",
         ),
         ("[limits]\nstaff_per_hour = 0\n", "limits.staff_per_hour must be greater than 0"),
+        ("[limits]\nforward_attachment_bytes = -1\n", "limits.forward_attachment_bytes must be 0"),
         ("not toml at all = = \n", "not valid TOML"),
     ],
 )
 def test_bad_values_are_refused_with_the_key(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_config(_write(tmp_path, text), environ={})
+
+
+def test_notices_carry_up_to_10_mb_of_attachments_unless_set_otherwise(tmp_path: Path) -> None:
+    assert load_config(None, environ={}).limits.forward_attachment_bytes == 10 * 1024 * 1024
+    path = _write(tmp_path, "[limits]\nforward_attachment_bytes = 0\n")
+    assert load_config(path, environ={}).limits.forward_attachment_bytes == 0
 
 
 def test_configuration_error_exits_78_naming_the_key(

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from daemon.recap.fields import RowFields, fingerprint, origin_of, serial
+from daemon.recap.fields import RowFields, fingerprint, for_department, origin_of, serial
 from daemon.recap.routing import department_for, row_mail, row_message_id
 from daemon.recap.rows import RecapRow
 from daemon.route.router import route
@@ -100,3 +100,31 @@ def test_the_row_product_beats_detection_but_not_a_rule() -> None:
     by_rule = replace(decision, department="customer-care", decided_by={"department": "legal-threat"})
     assert department_for(printed, by_rule, RULES) == "customer-care"
     assert department_for(replace(printed, product=None), decision, RULES) == decision.department
+
+
+IMPORTED = datetime(2026, 4, 20, 3, 0, tzinfo=UTC)
+
+
+def test_an_open_rows_service_levels_count_from_its_import() -> None:
+    assert FIELDS.sla_start(ROW, IMPORTED) == IMPORTED
+    assert FIELDS.sla_start(replace(ROW, status="new"), IMPORTED) == IMPORTED
+    # Its date stays what the report places it by.
+    assert FIELDS.values(ROW)["received_at"] == datetime(2026, 3, 5, tzinfo=JAKARTA)
+
+
+def test_a_resolved_rows_service_levels_count_from_its_own_date() -> None:
+    resolved = replace(ROW, status="resolved", completed=date(2026, 3, 6))
+    assert FIELDS.sla_start(resolved, IMPORTED) == datetime(2026, 3, 5, tzinfo=JAKARTA)
+
+
+def test_an_open_row_imported_before_its_day_is_never_counted_from_earlier() -> None:
+    early = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
+    assert FIELDS.sla_start(ROW, early) == datetime(2026, 3, 5, tzinfo=JAKARTA)
+
+
+def test_only_an_open_head_office_row_is_the_departments_to_work() -> None:
+    head_office = replace(ROW, handled_by="head-office")
+    assert for_department(head_office)
+    assert for_department(replace(head_office, status="new"))
+    assert not for_department(replace(head_office, status="resolved", completed=date(2026, 3, 6)))
+    assert not for_department(ROW)  # the branch works its own

@@ -65,6 +65,7 @@ BY_DEPARTMENT = {
     "koran": 4,
     "digital": 5,
     "iklan": 2,
+    "penerbitan": 0,  # the shipped rules' books department: no complaint this month
 }
 BY_PRODUCT = {
     "epaper": 2,
@@ -73,6 +74,7 @@ BY_PRODUCT = {
     "koran-harian": 4,
     "iklan-cetak": 1,
     "iklan-digital": 1,
+    "buku": 0,
     "": 7,
 }
 BY_SEVERITY = {"major": 4, "minor": 17}
@@ -88,6 +90,7 @@ COMPLIANCE = {
     "redaksi": (1, 1, 2, 2),
     "teknik": (1, 3, 1, 2),
     "customer-care": (1, 2, 1, 1),
+    "penerbitan": (0, 0, 0, 0),
 }
 OPEN = [22, 6, 7, 12, 18, 19, 20, 21]
 OVERDUE = [22, 6, 7, 12, 18]

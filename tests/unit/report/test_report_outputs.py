@@ -141,6 +141,24 @@ def test_the_complaint_form_has_every_field_of_the_procedure() -> None:
     assert "&lt;script&gt;" in page and "<script" not in page
 
 
+def test_the_complaint_form_lists_the_attachments_of_the_mail_that_came_in() -> None:
+    from daemon.report.form import AttachmentEntry, ComplaintForm
+    from daemon.report.monthly import register_row
+
+    sha = "ab" * 32
+    row = register_row(TICKETS[2], RULES, JAKARTA, NOW)
+    listed = AttachmentEntry("foto <kerusakan>.jpg", "image/jpeg", "283 B", sha, "rina@example.id", NOW)
+    with_files = ComplaintForm(row, (), False, "", (), (), NOW, "Asia/Jakarta", (listed,))
+    without = ComplaintForm(row, (), False, "", (), (), NOW, "Asia/Jakarta")
+
+    page = form_html(with_files, organisation="Harian Nusantara")
+
+    assert "Lampiran <small>/ attachments (1)</small>" in page
+    assert "foto &lt;kerusakan&gt;.jpg" in page and "image/jpeg" in page and "283 B" in page
+    assert sha in page and "rina@example.id" in page
+    assert "Tidak ada lampiran. / No attachments." in form_html(without, organisation="x")
+
+
 def _review() -> object:
     resolved = [TICKETS[n] for n in (1, 2, 3, 4, 5, 8, 9, 10, 11, 13, 14, 15, 16, 17, 23)]
     return compile_review(
