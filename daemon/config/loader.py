@@ -1,0 +1,126 @@
+"""Reading the configuration: the file, `CAREDESK_*` overrides, defaults, type checks."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from daemon import clock
+from daemon.config.build import build
+from daemon.config.schema import _FALSE, _SCHEMA, _SECRET_KEYS, _TRUE, SITE_CONFIG, Config, ConfigError
+
+
+def load_config(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    """Read the config file (if any), apply environment overrides, validate everything."""
+    env = os.environ if environ is None else environ
+    if path is None and env.get("CAREDESK_CONFIG"):
+        path = env["CAREDESK_CONFIG"]
+    if path is None and (Path.cwd() / SITE_CONFIG).is_file():
+        # The folder `caredesk init` made: `cd mysite && caredesk run` uses its config.
+        path = Path.cwd() / SITE_CONFIG
+    values: dict[str, dict[str, Any]] = {section: {} for section in _SCHEMA}
+    if path is not None:
+        file_path = Path(path)
+        base = file_path.resolve().parent
+        source = str(file_path)
+        _read_file(file_path, values)
+    else:
+        base = Path.cwd()
+        source = "embedded defaults"
+    _apply_environment(env, values)
+    merged = _merge_defaults(values)
+    return build(merged, base, source)
+
+
+def _read_file(path: Path, values: dict[str, dict[str, Any]]) -> None:
+    try:
+        with path.open("rb") as handle:
+            document = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    for key, value in document.items():
+        if isinstance(value, dict):
+            if key not in _SCHEMA or key == "":
+                raise ConfigError(f"{path}: unknown section [{key}]{_suggest(key, _SCHEMA)}")
+            for sub_key, sub_value in value.items():
+                _check_key(path, key, sub_key)
+                if (key, sub_key) in _SECRET_KEYS:
+                    raise ConfigError(
+                        f"{path}: [{key}] {sub_key} must not be written in the config file; "
+                        f"use {key}.password_file or CAREDESK_{key.upper()}_PASSWORD"
+                    )
+                values[key][sub_key] = sub_value
+        else:
+            _check_key(path, "", key)
+            if ("", key) in _SECRET_KEYS:
+                raise ConfigError(
+                    f"{path}: {key} must not be written in the config file; "
+                    "use secret_file or CAREDESK_SECRET"
+                )
+            values[""][key] = value
+
+
+def _check_key(path: Path | str, section: str, key: str) -> None:
+    if key not in _SCHEMA[section]:
+        where = f"[{section}] " if section else ""
+        hint = _suggest(key, _SCHEMA[section])
+        raise ConfigError(f"{path}: unknown key {where}{key!r}{hint}")
+
+
+def _suggest(word: str, choices: Mapping[str, Any]) -> str:
+    close = difflib.get_close_matches(word, [c for c in choices if c], n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _env_names() -> dict[str, tuple[str, str]]:
+    names = {}
+    for section, keys in _SCHEMA.items():
+        for key in keys:
+            prefix = f"CAREDESK_{section.upper()}_" if section else "CAREDESK_"
+            names[prefix + key.upper()] = (section, key)
+    return names
+
+
+def _apply_environment(env: Mapping[str, str], values: dict[str, dict[str, Any]]) -> None:
+    names = _env_names()
+    for name, raw in env.items():
+        # The pinned test clock's variables belong to daemon.clock, not to the configuration.
+        if not name.startswith("CAREDESK_") or name == "CAREDESK_CONFIG" or name in clock.VARIABLES:
+            continue
+        if name not in names:
+            hint = difflib.get_close_matches(name, list(names), n=1)
+            extra = f" (did you mean {hint[0]}?)" if hint else ""
+            raise ConfigError(f"environment: unknown variable {name}{extra}")
+        section, key = names[name]
+        kind = _SCHEMA[section][key][0]
+        if kind is bool:
+            if raw.strip().lower() not in _TRUE | _FALSE:
+                raise ConfigError(f"environment: {name} must be true or false, got {raw!r}")
+            values[section][key] = raw.strip().lower() in _TRUE
+        elif kind is int:
+            try:
+                values[section][key] = int(raw)
+            except ValueError:
+                raise ConfigError(f"environment: {name} must be a whole number, got {raw!r}") from None
+        else:
+            values[section][key] = raw
+
+
+def _merge_defaults(values: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    merged: dict[str, dict[str, Any]] = {}
+    for section, keys in _SCHEMA.items():
+        merged[section] = {}
+        for key, (kind, default) in keys.items():
+            value = values[section].get(key, default)
+            label = f"{section}.{key}" if section else key
+            # bool is an int subclass; a `true` where a number belongs is a mistake.
+            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+                raise ConfigError(f"{label} must be {kind.__name__}, got {value!r}")
+            merged[section][key] = value
+    return merged

@@ -1,0 +1,181 @@
+"""The configuration's schema: every section and key with its type and default, and the
+frozen dataclasses the rest of caredesk reads."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+EX_CONFIG = 78
+
+# The config file read from the working directory when none is named.
+SITE_CONFIG = "caredesk.toml"
+
+# The schema: section -> key -> (type, default). Top-level keys live in section "".
+# Paths are resolved against the config file's folder (or the working directory
+# when running on the embedded default), so a config file can be moved with its data.
+_SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
+    "": {
+        "address": (str, "care@example.co.id"),
+        "name": (str, "Customer Care"),
+        "reference_prefix": (str, "CC"),
+        "rules": (str, "rules.yaml"),
+        "templates": (str, ""),
+        "timezone": (str, "Asia/Jakarta"),
+        "log_level": (str, "INFO"),
+        "instance": (str, "caredesk"),
+        "backlog_hours": (int, 72),
+        "admin_address": (str, ""),
+        "secret": (str, ""),
+        "secret_file": (str, ""),
+        "survey_standard": (int, 3),
+    },
+    "mailbox": {
+        "url": (str, "maildir:var/mail"),
+        "password": (str, ""),
+        "password_file": (str, ""),
+        "processed_folder": (str, "Processed"),
+        "quarantine_folder": (str, "Quarantine"),
+        "poll_interval": (int, 60),
+        "batch_size": (int, 100),
+        "timeout": (int, 60),
+        "max_message_bytes": (int, 25 * 1024 * 1024),
+        "plus_addressing": (bool, False),
+    },
+    "security": {
+        "trusted_authserv_ids": (str, ""),
+        "require_authenticated_senders": (bool, True),
+    },
+    "smtp": {
+        "url": (str, "file:var/outbox"),
+        "username": (str, ""),
+        "password": (str, ""),
+        "password_file": (str, ""),
+        "timeout": (int, 60),
+        "max_attempts": (int, 8),
+        "retry_base_seconds": (int, 60),
+        "verp": (bool, False),
+    },
+    "limits": {
+        "auto_per_hour": (int, 3),
+        "auto_per_day": (int, 10),
+        "staff_per_hour": (int, 60),
+        "staff_per_day": (int, 300),
+        "undeliverable_days": (int, 60),
+        "forward_attachment_bytes": (int, 10 * 1024 * 1024),
+    },
+    "database": {
+        "url": (str, "sqlite:///var/caredesk.db"),
+    },
+}
+
+# Secrets may come from the environment or a *_file, but not from the config file
+# itself: config files get copied into tickets, backups and version control.
+_SECRET_KEYS = {("mailbox", "password"), ("smtp", "password"), ("", "secret")}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+_MAILBOX_SCHEMES = {"imap", "imaps", "maildir"}
+_SMTP_SCHEMES = {"smtp", "smtps", "file"}
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the key and the problem."""
+
+
+@dataclass(frozen=True)
+class MailboxConfig:
+    url: str
+    password: str = field(repr=False)
+    processed_folder: str
+    quarantine_folder: str
+    poll_interval: int
+    batch_size: int
+    timeout: int
+    max_message_bytes: int
+    plus_addressing: bool = False
+    """The mailbox accepts care+anything@: replies go to a signed per-ticket address."""
+
+    @property
+    def scheme(self) -> str:
+        return urlsplit(self.url).scheme
+
+    @property
+    def maildir_path(self) -> Path:
+        return Path(self.url.partition(":")[2])
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    url: str
+    username: str
+    password: str = field(repr=False)
+    timeout: int
+    max_attempts: int
+    retry_base_seconds: int
+    verp: bool = False
+    """Send with a signed per-mail return path (care+b.TOKEN@...): needs plus-addressing."""
+
+    @property
+    def scheme(self) -> str:
+        return urlsplit(self.url).scheme
+
+    @property
+    def file_path(self) -> Path:
+        return Path(self.url.partition(":")[2])
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    """Limits on automatic mail to one recipient (RFC 3834: never start a mail loop)."""
+
+    auto_per_hour: int
+    auto_per_day: int
+    undeliverable_days: int
+    staff_per_hour: int = 60
+    """Confirmations of command mails to staff who passed the sender check: their own, higher limit."""
+    staff_per_day: int = 300
+    forward_attachment_bytes: int = 10 * 1024 * 1024
+    """Most bytes of customer attachments a department notice carries in total; 0 = list them only."""
+
+
+@dataclass(frozen=True)
+class SecurityConfig:
+    """Who may change a ticket by mail: Authentication-Results from these servers only."""
+
+    trusted_authserv_ids: tuple[str, ...]
+    require_authenticated_senders: bool
+
+
+@dataclass(frozen=True)
+class Config:
+    address: str
+    name: str
+    reference_prefix: str
+    rules: Path
+    templates: Path
+    timezone: str
+    log_level: str
+    instance: str
+    backlog_hours: int
+    admin_address: str
+    """Who hears about operational problems (a refused rules.yaml); '' = nobody, log only."""
+    secret: str = field(repr=False)
+    """Signs reply tokens and return paths; '' = use the one kept in the database."""
+    mailbox: MailboxConfig
+    smtp: SmtpConfig
+    limits: LimitsConfig
+    database_url: str
+    source: str
+    """Where the configuration came from, for messages: a path or 'embedded defaults'."""
+    security: SecurityConfig = SecurityConfig((), True)
+    survey_standard: int = 3
+    """A satisfaction score under this (1-5) opens a new complaint linked to the old one."""
+
+    @property
+    def domain(self) -> str:
+        return self.address.rpartition("@")[2]
