@@ -138,7 +138,8 @@ class _Escalation:
         reason = self.major_reason(ticket)
         department = self.rules.departments.get(ticket.department)
         done = {"reference": ticket.reference, "department": ticket.department, "to": ""}
-        if department is None or not department.general_manager:
+        gm = self.rules.general_manager_for(ticket.department) if department is not None else None
+        if department is None or not gm:
             self.event(ticket, "escalation-missing", f"department {ticket.department} has no general manager")
             log.warning(
                 "recap ticket %s is major but %s has no general manager", ticket.reference, ticket.department
@@ -148,7 +149,7 @@ class _Escalation:
             self.session,
             Outgoing(
                 kind=OutboundKind.ESCALATION,
-                recipient=department.general_manager,
+                recipient=gm,
                 template=ESCALATION_TEMPLATE,
                 context=self.context(ticket, department.id, department.name, reason),
                 ticket=ticket,
@@ -156,7 +157,7 @@ class _Escalation:
             ),
         )
         self.event(ticket, "escalated", reason)
-        done["to"] = department.general_manager
+        done["to"] = gm
         return done
 
     def major_reason(self, ticket: Ticket) -> str:

@@ -101,11 +101,7 @@ class _Outcome:
 
 
 def _escalation_target(rules: Rules, department_id: str) -> tuple[str, ...]:
-    department = rules.departments[department_id]
-    manager = department.general_manager
-    if manager is None:
-        # A department without its own GM escalates through the default one.
-        manager = rules.departments[rules.default_department].general_manager
+    manager = rules.general_manager_for(department_id)
     return (manager,) if manager else ()
 
 

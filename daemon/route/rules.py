@@ -201,6 +201,13 @@ class Rules:
         """The department with this id; KeyError when there is none."""
         return self.departments[department_id]
 
+    def general_manager_for(self, department_id: str) -> str | None:
+        """Who hears of a major complaint of this department: its GM, else the default department's."""
+        department = self.departments.get(department_id)
+        if department is not None and department.general_manager:
+            return department.general_manager
+        return self.departments[self.default_department].general_manager
+
     def customer_care_address(self) -> str:
         """Where Customer Care reads caredesk's reports: `reports.address`, else the default department's."""
         return self.reports_config.address or self.department(self.default_department).email

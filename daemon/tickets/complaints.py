@@ -246,4 +246,6 @@ class NewComplaints:
         context: dict[str, object],
     ) -> None:
         why = complaint.routed.major_reason or "escalate rule"
-        escalate_to_gm(session, self.desk, GmEscalation(ticket, department, context, why, complaint.row.id))
+        gm = complaint.rules.general_manager_for(department.id)
+        escalation = GmEscalation(ticket, department, context, why, complaint.row.id, gm)
+        escalate_to_gm(session, self.desk, escalation)

@@ -49,6 +49,8 @@ class GmEscalation:
     """Why it is major (or why the GM hears of it now), for the history."""
     cause_inbound_id: int | None
     """The mail that set it off: the complaint, or the staff reply that made it major."""
+    general_manager: str | None = None
+    """Who gets it: `Rules.general_manager_for` (the department's GM, else the default department's)."""
 
 
 def escalate_to_gm(session: Session, desk: Desk, escalation: GmEscalation) -> bool:
@@ -58,8 +60,9 @@ def escalate_to_gm(session: Session, desk: Desk, escalation: GmEscalation) -> bo
     `escalation-missing`.
     """
     ticket, department = escalation.ticket, escalation.department
-    if not department.general_manager:
-        why = f"department {department.id} has no general manager configured"
+    recipient = escalation.general_manager or department.general_manager
+    if not recipient:
+        why = f"department {department.id} has no general manager configured, nor has the default department"
         _note(session, desk, ticket, ESCALATION_MISSING, why)
         log.warning("ticket %s is major but %s has no general manager", ticket.reference, department.id)
         return False
@@ -67,7 +70,7 @@ def escalate_to_gm(session: Session, desk: Desk, escalation: GmEscalation) -> bo
         session,
         Outgoing(
             kind=OutboundKind.ESCALATION,
-            recipient=department.general_manager,
+            recipient=recipient,
             template="escalation.txt",
             context=escalation.context,
             auto_submitted="auto-generated",
@@ -119,14 +122,15 @@ def escalate_after_change(session: Session, desk: Desk, later: LaterEscalation) 
             "routing": [reason],
             "major_reason": reason,
         }
-        escalation = GmEscalation(ticket, department, context, reason, follow_up.row.id)
-        mailed = department.general_manager if escalate_to_gm(session, desk, escalation) else None
+        gm = follow_up.rules.general_manager_for(department.id)
+        escalation = GmEscalation(ticket, department, context, reason, follow_up.row.id, gm)
+        mailed = gm if escalate_to_gm(session, desk, escalation) else None
     _mark_escalated(session, desk, later)
     return mailed
 
 
 def _sent_by_the_gm(follow_up: FollowUp, department: Department) -> bool:
-    gm = (department.general_manager or "").strip().lower()
+    gm = (follow_up.rules.general_manager_for(department.id) or "").strip().lower()
     return bool(gm) and without_tag(follow_up.mail.from_address.lower()) == gm
 
 
@@ -134,8 +138,10 @@ def _had_it(later: LaterEscalation, department: Department) -> bool:
     """Whether this GM had the ticket already: it was escalated, to the GM of the department it was with."""
     if not later.follow_up.ticket.escalated:
         return False
-    earlier = department_or_none(later.follow_up.rules, later.department_before)
-    return earlier is not None and earlier.general_manager == department.general_manager
+    rules = later.follow_up.rules
+    if department_or_none(rules, later.department_before) is None:
+        return False
+    return rules.general_manager_for(later.department_before) == rules.general_manager_for(department.id)
 
 
 def _mark_escalated(session: Session, desk: Desk, later: LaterEscalation) -> None:

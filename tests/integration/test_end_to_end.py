@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
+from daemon.parse.parser import parse
 from daemon.route.loader import load_rules
+from daemon.route.router import route
 from tests import mailfactory
 from tests.integration.helpers import (
     CARE_ADDRESS,
@@ -181,3 +183,42 @@ def test_customer_reply_to_the_acknowledgement_threads_onto_the_ticket(
     assert len(mails["rina@example.net"]) == 1  # no second acknowledgement
     forwarded = [m for m in smtp_sink.messages if "forward" in str(m.message["Message-ID"])]
     assert len(forwarded) == 1 and "0813-1111-2222" in forwarded[0].message.get_content()
+
+
+def test_major_complaint_of_a_department_without_gm_reaches_the_default_departments_gm(
+    tmp_path: Path, database_url: str, dovecot: Any, smtp_sink: Any
+) -> None:
+    shipped = load_rules(PROJECT / "rules.yaml")
+    mail = mailfactory.complaint(
+        sender="andi@example.net",
+        subject="Somasi: e-paper langganan saya tidak bisa diunduh",
+        body="Sudah tiga hari e-paper tidak bisa diunduh. Kuasa hukum saya akan mengirim somasi.\n\nAndi",
+    )
+    owner = shipped.department(route_of(mail, shipped))
+    default_gm = shipped.department(shipped.default_department).general_manager
+    assert owner.general_manager and default_gm and owner.general_manager != default_gm
+    # The owning department loses its general manager; nothing else changes.
+    text = (PROJECT / "rules.yaml").read_text(encoding="utf-8")
+    edited = text.replace(f"    general_manager: {owner.general_manager}\n", "", 1)
+    rules_path = tmp_path / "rules.yaml"
+    rules_path.write_text(edited, encoding="utf-8")
+    assert load_rules(rules_path).department(owner.id).general_manager is None
+    config = write_config(
+        tmp_path, database_url=database_url, mailbox_url=dovecot.url, smtp_url=smtp_sink.url, rules=rules_path
+    )
+    dovecot.append(mail)
+
+    assert run_cli("--config", str(config), "run", "--once") == 0
+
+    [ticket] = tickets(database_url)
+    assert ticket.escalated
+    smtp_sink.wait_for(3)
+    escalation = _by_recipient(smtp_sink)[default_gm.lower()][0]
+    assert f"[{ticket.reference}]" in escalation["Subject"]
+    assert owner.general_manager.lower() not in _by_recipient(smtp_sink)
+
+
+def route_of(raw: bytes, rules: Any) -> str:
+    department = route(parse(raw), rules).department
+    assert department is not None
+    return department

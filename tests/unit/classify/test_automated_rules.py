@@ -7,24 +7,7 @@ from dataclasses import replace
 import pytest
 
 from daemon.classify.automated import automated_reason, is_bounce
-from daemon.parse.message import InboundMail
-
-_PERSON = InboundMail(
-    message_id="<1@pelanggan.id>",
-    message_id_synthetic=False,
-    from_address="budi@pelanggan.id",
-    from_name="Budi",
-    to=("cs@example.co.id",),
-    cc=(),
-    reply_to=(),
-    return_path="budi@pelanggan.id",
-    subject="Keluhan pengiriman",
-    date=None,
-    text="Paket saya belum sampai.",
-    new_text="Paket saya belum sampai.",
-    content_type="text/plain",
-    headers=(),
-)
+from tests.unit.classify.people import PERSON
 
 
 @pytest.mark.parametrize(
@@ -32,7 +15,7 @@ _PERSON = InboundMail(
     ["X-Mailman-Version", "X-BeenThere", "X-List-Administrivia", "X-Listserver", "X-ML-Name"],
 )
 def test_list_server_headers_without_list_headers_are_list_mail(header: str) -> None:
-    mail = replace(_PERSON, headers=((header.lower(), "yes"),))
+    mail = replace(PERSON, headers=((header.lower(), "yes"),))
 
     assert automated_reason(mail) == f"mailing list: {header.lower()}"
 
@@ -54,19 +37,19 @@ def test_list_server_headers_without_list_headers_are_list_mail(header: str) -> 
     ],
 )
 def test_new_robot_senders_are_automated(address: str) -> None:
-    assert automated_reason(replace(_PERSON, from_address=address)) == f"automated sender: {address}"
+    assert automated_reason(replace(PERSON, from_address=address)) == f"automated sender: {address}"
 
 
 def test_a_robot_return_path_counts_and_a_people_address_does_not() -> None:
-    verp = replace(_PERSON, return_path="bounces+12345-abcd-budi=pelanggan.id@em.esp.example")
+    verp = replace(PERSON, return_path="bounces+12345-abcd-budi=pelanggan.id@em.esp.example")
 
     assert automated_reason(verp) == "automated sender: bounces+12345-abcd-budi=pelanggan.id@em.esp.example"
-    assert automated_reason(replace(_PERSON, from_address="bounce.fan@gmail.com")) is None
+    assert automated_reason(replace(PERSON, from_address="bounce.fan@gmail.com")) is None
 
 
 def test_a_feedback_report_says_abuse_report_before_delivery_report() -> None:
     mail = replace(
-        _PERSON,
+        PERSON,
         content_type="multipart/report",
         headers=(("content-type", "multipart/report; report-type=feedback-report; boundary=b"),),
     )
@@ -76,7 +59,7 @@ def test_a_feedback_report_says_abuse_report_before_delivery_report() -> None:
 
 
 def test_list_headers_are_named_before_the_list_servers_return_path() -> None:
-    mail = replace(_PERSON, return_path="anggota-bounces@lists.example.org", headers=(("list-id", "<a.b>"),))
+    mail = replace(PERSON, return_path="anggota-bounces@lists.example.org", headers=(("list-id", "<a.b>"),))
 
     assert automated_reason(mail) == "mailing list: list-id"
 
@@ -97,7 +80,7 @@ def test_list_headers_are_named_before_the_list_servers_return_path() -> None:
     ],
 )
 def test_subjects_alone_decide_with_their_reason(subject: str, reason: str) -> None:
-    assert automated_reason(replace(_PERSON, subject=subject)) == reason
+    assert automated_reason(replace(PERSON, subject=subject)) == reason
 
 
 @pytest.mark.parametrize(
@@ -113,4 +96,4 @@ def test_subjects_alone_decide_with_their_reason(subject: str, reason: str) -> N
     ],
 )
 def test_a_customer_mentioning_robot_words_is_still_a_person(subject: str) -> None:
-    assert automated_reason(replace(_PERSON, subject=subject)) is None
+    assert automated_reason(replace(PERSON, subject=subject)) is None

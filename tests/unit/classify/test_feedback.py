@@ -7,24 +7,8 @@ from dataclasses import replace
 import pytest
 
 from daemon.classify.feedback import abuse_report_reason
-from daemon.parse.message import Attachment, InboundMail
-
-_PERSON = InboundMail(
-    message_id="<1@pelanggan.id>",
-    message_id_synthetic=False,
-    from_address="budi@pelanggan.id",
-    from_name="Budi",
-    to=("cs@example.co.id",),
-    cc=(),
-    reply_to=(),
-    return_path="budi@pelanggan.id",
-    subject="Keluhan pengiriman",
-    date=None,
-    text="Paket saya belum sampai.",
-    new_text="Paket saya belum sampai.",
-    content_type="text/plain",
-    headers=(),
-)
+from daemon.parse.message import Attachment
+from tests.unit.classify.people import PERSON
 
 _ARF_FIELDS = """Feedback-Type: abuse
 User-Agent: WNFBL/2.4
@@ -36,7 +20,7 @@ Reported-Domain: example.co.id
 
 def test_an_rfc_5965_report_is_an_abuse_report() -> None:
     mail = replace(
-        _PERSON,
+        PERSON,
         content_type="multipart/report",
         headers=(("content-type", 'multipart/report; report-type="feedback-report"; boundary="b"'),),
     )
@@ -46,7 +30,7 @@ def test_an_rfc_5965_report_is_an_abuse_report() -> None:
 
 def test_a_delivery_status_report_is_no_abuse_report() -> None:
     mail = replace(
-        _PERSON,
+        PERSON,
         content_type="multipart/report",
         headers=(("content-type", "multipart/report; report-type=delivery-status; boundary=b"),),
     )
@@ -60,25 +44,25 @@ def test_a_feedback_report_part_in_another_container_counts() -> None:
     )
 
     assert (
-        abuse_report_reason(replace(_PERSON, attachments=(part,)))
+        abuse_report_reason(replace(PERSON, attachments=(part,)))
         == "abuse report: message/feedback-report part"
     )
 
 
 def test_x_arf_counts() -> None:
-    mail = replace(_PERSON, headers=(("x-arf", "YES"),))
+    mail = replace(PERSON, headers=(("x-arf", "YES"),))
 
     assert abuse_report_reason(mail) == "abuse report: x-arf"
 
 
 def test_a_flattened_report_is_known_by_its_fields() -> None:
-    mail = replace(_PERSON, text="A user marked your mail as spam.\n\n" + _ARF_FIELDS)
+    mail = replace(PERSON, text="A user marked your mail as spam.\n\n" + _ARF_FIELDS)
 
     assert abuse_report_reason(mail) == "abuse report: feedback-type field in the text"
 
 
 def test_feedback_type_alone_is_not_enough() -> None:
-    mail = replace(_PERSON, text="Formulir kami punya kolom\nFeedback-Type: abuse\nTolong diperbaiki.")
+    mail = replace(PERSON, text="Formulir kami punya kolom\nFeedback-Type: abuse\nTolong diperbaiki.")
 
     assert abuse_report_reason(mail) is None
 
@@ -113,7 +97,7 @@ def test_feedback_type_alone_is_not_enough() -> None:
     ],
 )
 def test_abuse_desk_subjects_in_several_languages(subject: str) -> None:
-    assert abuse_report_reason(replace(_PERSON, subject=subject)) == "abuse report subject"
+    assert abuse_report_reason(replace(PERSON, subject=subject)) == "abuse report subject"
 
 
 @pytest.mark.parametrize(
@@ -129,4 +113,4 @@ def test_abuse_desk_subjects_in_several_languages(subject: str) -> None:
     ],
 )
 def test_customers_writing_about_spam_or_abuse_are_not_abuse_desks(subject: str) -> None:
-    assert abuse_report_reason(replace(_PERSON, subject=subject)) is None
+    assert abuse_report_reason(replace(PERSON, subject=subject)) is None

@@ -8,27 +8,11 @@ import pytest
 
 from daemon.classify.notices import challenge_response, gateway_notice, list_server_notice
 from daemon.parse.message import InboundMail
-
-_PERSON = InboundMail(
-    message_id="<1@pelanggan.id>",
-    message_id_synthetic=False,
-    from_address="budi@pelanggan.id",
-    from_name="Budi",
-    to=("cs@example.co.id",),
-    cc=(),
-    reply_to=(),
-    return_path="budi@pelanggan.id",
-    subject="Keluhan pengiriman",
-    date=None,
-    text="Paket saya belum sampai.",
-    new_text="Paket saya belum sampai.",
-    content_type="text/plain",
-    headers=(),
-)
+from tests.unit.classify.people import PERSON
 
 
 def _subject(subject: str) -> InboundMail:
-    return replace(_PERSON, subject=subject)
+    return replace(PERSON, subject=subject)
 
 
 # --- list servers --------------------------------------------------------------------
@@ -139,7 +123,7 @@ def test_customers_writing_about_quarantine_are_no_gateway(subject: str) -> None
 
 def test_gateway_headers_with_quarantine_words_anywhere_are_a_notice() -> None:
     mail = replace(
-        _PERSON,
+        PERSON,
         subject="[EXTERNAL] cs@example.co.id: 2 quarantined messages",
         headers=(("x-barracuda-connect", "gw.example[192.0.2.9]"),),
     )
@@ -150,7 +134,7 @@ def test_gateway_headers_with_quarantine_words_anywhere_are_a_notice() -> None:
 def test_gateway_headers_alone_are_no_notice() -> None:
     # Gateways stamp every mail they pass, a customer's complaint too.
     mail = replace(
-        _PERSON,
+        PERSON,
         subject="Paket tertahan di karantina, mohon dibantu",
         headers=(("x-proofpoint-spam-details", "rule=notspam"), ("x-ironport-av", "E=Sophos")),
     )
@@ -188,7 +172,7 @@ def test_challenge_response_subjects(subject: str) -> None:
 
 
 def test_a_tmda_confirmation_address_in_reply_to_is_a_challenge() -> None:
-    mail = replace(_PERSON, reply_to=("bayu-confirm-1795422300.28011.9f3c2a@toko-kain.example",))
+    mail = replace(PERSON, reply_to=("bayu-confirm-1795422300.28011.9f3c2a@toko-kain.example",))
 
     assert challenge_response(mail) == (
         "challenge-response: reply-to bayu-confirm-1795422300.28011.9f3c2a@toko-kain.example"
@@ -201,7 +185,7 @@ def test_a_text_asking_to_verify_before_delivery_is_a_challenge() -> None:
         "will be delivered once you confirm you are human. Click the link below."
     )
 
-    assert challenge_response(replace(_PERSON, text=text)) == (
+    assert challenge_response(replace(PERSON, text=text)) == (
         "challenge-response: text asks to verify before delivery"
     )
 
@@ -217,7 +201,7 @@ def test_a_text_asking_to_verify_before_delivery_is_a_challenge() -> None:
     ],
 )
 def test_customers_who_quote_a_captcha_are_not_challenges(text: str) -> None:
-    assert challenge_response(replace(_PERSON, subject="Keluhan website", text=text)) is None
+    assert challenge_response(replace(PERSON, subject="Keluhan website", text=text)) is None
 
 
 @pytest.mark.parametrize(
