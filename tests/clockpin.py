@@ -13,7 +13,11 @@ the time as long as it inherits them: build its environment with
 
 Mailbox arrival times stay real (Dovecot's INTERNALDATE, Maildir file times),
 so pin instants in the real past: a clock pinned more than `backlog_hours`
-ahead of the real one would take every new mail for an old backlog.
+ahead of the real one would take every new mail for an old backlog, and a
+ticket's `received_at` is its arrival time, so under a clock pinned after the
+real date every mail looks older than it is. A test that must pin a later
+instant gives its mail that instant as arrival time (`os.utime` on a Maildir
+file, an INTERNALDATE on APPEND), as the collective-leave test does.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ from psycopg import sql
 
 from tests.clockpin import DEFAULT_INSTANT, pin_clock
 from tests.servers import Dovecot, SmtpSink, find_dovecot, reap_orphans
+from tests.servers import postgres as private_postgres
 
 # The PostgreSQL that scripts/bootstrap expects: trust auth on loopback.
 PG_HOST = "127.0.0.1"
@@ -34,6 +35,33 @@ PG_PORT = 5432
 PG_DATABASE = "test"
 PG_USER = "postgres"
 PG_ADMIN_DSN = f"host={PG_HOST} port={PG_PORT} dbname={PG_DATABASE} user={PG_USER}"
+
+
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    """Accept (and ignore) the xdist options of pyproject's addopts when pytest-xdist is off.
+
+    ``-p no:xdist`` (debugging in one process, e.g. with pdb) would otherwise
+    stop at "unrecognized arguments". ``-n 0`` keeps xdist but runs in-process too.
+    """
+    if pluginmanager.has_plugin("xdist"):
+        return
+    for option in ("--numprocesses", "--maxschedchunk"):
+        parser.addoption(option, default=None, help="pytest-xdist's; ignored with -p no:xdist")
+
+
+# The files with the longest tests (a minute or more each). They are collected
+# first, so the xdist workers start them early and fill the rest of the run with
+# short tests around them, instead of one worker ending the run with a long one.
+SLOW_FIRST = (
+    "tests/faults/",
+    "tests/integration/test_wheel_install.py",
+    "tests/integration/test_daemon_process.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # A stable sort: within each part the order stays pytest's (module fixtures stay together).
+    items.sort(key=lambda item: not item.nodeid.startswith(SLOW_FIRST))
 
 
 def _in_ci() -> bool:
@@ -101,6 +129,29 @@ def _postgres_unreachable() -> str | None:
             f"PostgreSQL not reachable at {PG_USER}@{PG_HOST}:{PG_PORT}/{PG_DATABASE} ({str(error).strip()})"
         )
     return None
+
+
+@pytest.fixture(scope="session")
+def _postgres_orphans_reaped() -> None:
+    """Once per session: stop private PostgreSQL clusters left behind by a killed test run."""
+    private_postgres.reap_orphans()
+
+
+@pytest.fixture
+def private_postgresql(_postgres_orphans_reaped: None) -> Iterator[private_postgres.PostgresServer]:
+    """A PostgreSQL cluster of this test's own, on a free port, for a test that restarts the server.
+
+    Restarting the shared one would cut every other test's connections (other
+    xdist workers, other runs). initdb plus start take one to a few seconds.
+    """
+    if private_postgres.find_postgres_bin() is None:
+        _unavailable("PostgreSQL server binaries not found: sudo apt-get install postgresql")
+    server = private_postgres.PostgresServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

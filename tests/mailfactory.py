@@ -24,6 +24,8 @@ Language = Literal["id", "en"]
 
 CARE_ADDRESS = "care@example.co.id"
 PHONE = "0812-3456-7890"
+OUR_MX = "mx.example.co.id"
+"""The authserv-id of the test site's receiving server (configure it in `[security]`)."""
 
 # Jakarta time, as Indonesian customers' mail clients would stamp it.
 WIB = timezone(timedelta(hours=7))
@@ -375,3 +377,18 @@ __all__ = [
     "major_complaint",
     "out_of_office",
 ]
+
+
+def stamped(raw: bytes, *, result: str = "pass", server: str = OUR_MX) -> bytes:
+    """`raw` as our receiving server delivers it: its Authentication-Results on top.
+
+    The stamp is about the mail's From domain: DKIM and DMARC `result` (`pass`,
+    `fail`, `none`). Staff replies and branch recaps need a passing stamp from
+    a trusted server to change a ticket.
+    """
+    sender = BytesParser(policy=policy.default).parsebytes(raw, headersonly=True)["From"]
+    domain = sender.addresses[0].domain if sender is not None and sender.addresses else ""
+    newline = b"\r\n" if raw.partition(b"\n")[0].endswith(b"\r") else b"\n"
+    checks = f"dkim={result} header.d={domain}; dmarc={result} header.from={domain}"
+    stamp = f"Authentication-Results: {server}; {checks}"
+    return stamp.encode() + newline + raw

@@ -40,6 +40,10 @@ branches:
   - {id: biro-jatim, name: Biro Jawa Timur, province: Jawa Timur,
      emails: [biro.jatim@example.co.id]}
   - {id: biro-bali, name: Biro Bali, province: Bali, emails: [biro.bali@example.co.id]}
+categories:
+  - {name: pengiriman, aliases: [delivery]}
+  - {name: kualitas cetak, aliases: [print quality]}
+  - tagihan
 default: {department: customer-care, severity: minor}
 rules:
   - name: legal-threat
@@ -100,7 +104,8 @@ def filled_template(
 ) -> bytes:
     """The official template, filled in the way a branch does: one row per complaint from row 5."""
     blank = io.BytesIO()
-    write_template(blank, branch=branch, month=month, products=tuple(rules.products.values()))
+    products = tuple(rules.products.values())
+    write_template(blank, branch=branch, month=month, products=products, categories=rules.categories)
     workbook = openpyxl.load_workbook(io.BytesIO(blank.getvalue()))
     sheet = workbook["Rekap"]
     for offset, row in enumerate(rows):

@@ -24,10 +24,14 @@ from daemon import shipped
 from daemon.config import ConfigError
 from daemon.outbox.compose import Renderer, TemplateFailure
 
+INCLUDED_TEMPLATES = ("commands_help.txt",)
+"""Parts other templates include (`{% include %}`): no subject or body of their own, never sent alone."""
+
 
 def required_templates() -> tuple[str, ...]:
-    """Every template the daemon sends mail with: the names of the shipped ones."""
-    return tuple(sorted(path.name for path in shipped.templates().glob("*.txt")))
+    """Every template the daemon sends mail with: the names of the shipped ones, the included parts not."""
+    names = (path.name for path in shipped.templates().glob("*.txt"))
+    return tuple(sorted(name for name in names if name not in INCLUDED_TEMPLATES))
 
 
 def check_templates(folder: Path) -> None:
@@ -35,6 +39,8 @@ def check_templates(folder: Path) -> None:
     if not folder.is_dir():
         raise ConfigError(f"templates: {folder} is not a folder")
     renderer = Renderer(folder)
+    for name in INCLUDED_TEMPLATES:
+        _check_included(folder, name, renderer)
     for name in required_templates():
         path = folder / name
         if not path.is_file():
@@ -53,6 +59,19 @@ def check_templates(folder: Path) -> None:
                 renderer.render(name, context)
             except TemplateFailure as error:
                 raise ConfigError(f"{path}:{_line_of(error)}: {error}") from None
+
+
+def _check_included(folder: Path, name: str, renderer: Renderer) -> None:
+    """An included part exists, is UTF-8 and compiles (it is rendered with the mail that includes it)."""
+    path = folder / name
+    if not path.is_file():
+        raise ConfigError(f"{path}: template missing (copy it from `caredesk init`)")
+    try:
+        renderer.environment.parse(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not UTF-8 text: {error}") from None
+    except TemplateSyntaxError as error:
+        raise ConfigError(f"{path}:{error.lineno}: {error.message}") from None
 
 
 def _line_of(error: BaseException) -> int | str:

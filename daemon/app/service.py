@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import socket
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -40,6 +39,7 @@ from daemon.route.rules import Rules
 from daemon.send.delivery import OutboxSender, RetryPolicy
 from daemon.send.transports import make_transport
 from daemon.store import db
+from daemon.store.leases import PollerLock, process_owner
 from daemon.tickets.complaints import NewComplaints
 from daemon.tickets.conversation import Conversation
 from daemon.tickets.desk import Desk
@@ -87,6 +87,9 @@ class Daemon:
         self._mailbox_retry_at: datetime | None = None
         # Refuse a broken template before anything is fetched or migrated.
         check_templates(config.templates)
+        # Closed by default: say so when no sender can change a ticket, or every one can.
+        if (untrusted := config.security.startup_warning()) is not None:
+            log.warning("%s", untrusted)
         # So are unusable rules: all configuration is checked before the engine is
         # made, and the engine is reachable before it is migrated. The admin alert
         # for later refused rules needs the database, so it is attached below.
@@ -112,17 +115,20 @@ class Daemon:
             clock,
             config.mailbox,
         )
-        owner = f"{socket.gethostname()}:{os.getpid()}"
+        # Several daemons on one PostgreSQL: one polls the mailbox, all process and send.
+        self.poller = PollerLock(self.engine, make_mailbox_factory(config)().identity)
+        self.intake.turn = self.poller
         self.outbox = OutboxSender(
             self.engine,
             lambda: make_transport(config.smtp),
             clock,
-            owner=owner,
+            owner=process_owner(),
             retries=RetryPolicy(config.smtp.max_attempts, config.smtp.retry_base_seconds),
         )
 
     def close(self) -> None:
         """Release database connections (the daemon object is not used afterwards)."""
+        self.poller.release()
         self.engine.dispose()
 
     def __enter__(self) -> Daemon:
@@ -205,8 +211,7 @@ class Daemon:
         this runs, because each mail claims its (job, period) row first.
         """
         now, rules, zone = self.clock(), self.rules(), self.config.timezone
-        owner = f"{socket.gethostname()}:{os.getpid()}"
-        steps = ladder.LadderRun(rules, self.mailer, now, timezone=zone, owner=owner)
+        steps = ladder.LadderRun(rules, self.mailer, now, timezone=zone, owner=process_owner())
         reports = report_mailing.ReportMail(rules, self.mailer, now, zone, organisation=self.config.name)
         work: tuple[tuple[str, Callable[[], Counter[str]]], ...] = (
             ("sla", lambda: ladder.run_ladder(self.engine, steps)),

@@ -9,8 +9,19 @@ with it passed. A department's reply changes a ticket only when this says so
 
 Why the trust filter matters: anyone can write `Authentication-Results:
 mx.example.co.id; dmarc=pass` into a mail they send. Only the receiving
-server's own stamp counts, and RFC 8601 §5 requires a border server to delete
-headers that claim its authserv-id on the way in.
+server's own stamp counts. RFC 8601 §5 asks a border server to delete headers
+that claim its authserv-id on the way in, but not every server does, so this
+module does not rely on it: our servers prepend their stamps above everything
+the sender wrote, so only the topmost `[security] authserv_header_count`
+headers (default 1) that carry a trusted id are read, and every header with a
+trusted id below them is ignored, whatever it claims. A site whose receiving
+server writes more than one header per mail (Postfix with the OpenDKIM and
+OpenDMARC milters writes one each) sets the count to that number.
+
+`verify_sender` applies the `[security]` settings on top: with no trusted id
+configured nobody is verified, and only `trust = "none"` (a lab) believes
+every sender; `sender_refusal` says why a sender may change nothing. Staff
+commands, customer care's copies and branch recaps all go through these two.
 
 Microsoft 365 (Exchange Online) writes its header without an authserv-id
 (`Authentication-Results: spf=pass (sender IP is ...) smtp.mailfrom=...;
@@ -34,6 +45,9 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from email.utils import parseaddr
+from itertools import islice
+
+from daemon.config import SecurityConfig
 
 TOPMOST_WITHOUT_ID = "!topmost-without-id"
 """A trusted id meaning "the topmost Authentication-Results header when it has no authserv-id"."""
@@ -94,21 +108,68 @@ class Report:
     results: tuple[Result, ...]
 
 
+NOT_CHECKED = 'not checked: [security] trust = "none"'
+NOBODY_TRUSTED = "no [security] trusted_authserv_ids configured, so nobody is verified"
+
+
+def verify_sender(headers: Sequence[tuple[str, str]], from_address: str, security: SecurityConfig) -> Verdict:
+    """The mail's sender verdict under the `[security]` settings.
+
+    `trust = "none"` believes everyone; otherwise the trusted servers'
+    Authentication-Results decide, and with no trusted server nobody is verified.
+    """
+    if not security.checks_senders:
+        return Verdict(True, NOT_CHECKED)
+    if not security.trusted_authserv_ids:
+        return Verdict(False, NOBODY_TRUSTED)
+    return sender_verified(
+        headers,
+        from_address,
+        trusted_authserv_ids=security.trusted_authserv_ids,
+        header_count=security.authserv_header_count,
+    )
+
+
+def must_verify(reason: str, security: SecurityConfig) -> bool:
+    """Whether a sender whose verdict has this reason must have passed to change anything.
+
+    Always, unless `require_authenticated_senders = false` with trusted servers
+    configured: then only a trusted server's explicit fail counts against the
+    sender. `trust = "none"` checks nobody.
+    """
+    if not security.checks_senders:
+        return False
+    if security.require_authenticated_senders or not security.trusted_authserv_ids:
+        return True
+    return "fail" in reason
+
+
+def sender_refusal(verdict: Verdict, security: SecurityConfig) -> str | None:
+    """Why this sender's mail may change nothing (it is kept as unverified), or None when it may."""
+    if must_verify(verdict.reason, security) and not verdict.verified:
+        return f"sender not authenticated: {verdict.reason}"
+    return None
+
+
 def sender_verified(
     headers: Sequence[tuple[str, str]],
     from_address: str,
     *,
     trusted_authserv_ids: Collection[str],
+    header_count: int = 1,
 ) -> Verdict:
     """Whether DMARC, or a DKIM signature aligned with the From domain, passed at a trusted server.
 
-    `headers` are the mail's headers, top to bottom, as (name, value).
-    A trusted `dmarc=fail` for the From domain outweighs any DKIM pass.
+    `headers` are the mail's headers, top to bottom, as (name, value). Only
+    the topmost `header_count` Authentication-Results headers with a trusted
+    id are read (RFC 8601 §5: ours are on top); any below them are the
+    sender's. A trusted `dmarc=fail` for the From domain outweighs any DKIM pass.
     """
     domain = _domain(from_address) if "@" in from_address else ""
     if not domain:
         return Verdict(False, f"no domain in the From address {from_address!r}")
-    reports = list(_trusted_reports(headers, {i.strip().lower() for i in trusted_authserv_ids}))
+    trusted = {i.strip().lower() for i in trusted_authserv_ids}
+    reports = list(islice(_trusted_reports(headers, trusted), max(1, header_count)))
     if not reports:
         return Verdict(False, "no Authentication-Results from a trusted server")
     results = list(_topmost_per_method(reports))
@@ -135,10 +196,8 @@ def _about(result: Result, domain: str, *, strict: bool = False) -> bool:
 def _topmost_per_method(reports: list[Report]) -> Iterator[tuple[str, Result]]:
     """(server, result) for each method, from the topmost trusted header that reports that method.
 
-    Our server prepends its stamp above everything the sender wrote, so if a
-    sender forged a header with our authserv-id (and the border server did not
-    delete it, as RFC 8601 §5 asks), the real result for a method still comes
-    first and the forged one below it is not read.
+    `reports` are only our servers' own stamps (the topmost trusted headers);
+    when they report a method twice, the upper one is the later verdict.
     """
     owner: dict[str, int] = {}
     for position, report in enumerate(reports):
@@ -158,6 +217,7 @@ def _aligned(signer: str, domain: str) -> bool:
 
 
 def _trusted_reports(headers: Sequence[tuple[str, str]], trusted: set[str]) -> Iterator[Report]:
+    """The Authentication-Results headers with a trusted id (or the trusted id-less topmost), top down."""
     first = True
     for name, value in headers:
         if name.strip().lower() != _HEADER:

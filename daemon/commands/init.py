@@ -3,8 +3,11 @@
 Everything a new installation edits is written into one folder: a commented
 `caredesk.toml` that runs on the embedded default (SQLite, a Maildir, `.eml`
 files out), the shipped example `rules.yaml`, and a copy of the shipped mail
-templates. Nothing that exists is ever overwritten: when any of the three is
-already there, nothing at all is written and the command says what is in the way.
+templates, and an empty private `var/` for the database, the Maildir and the
+outbox. A new site folder and `var/` are 0700 and `caredesk.toml` 0600,
+whatever the umask: the folder is where the password files go. Nothing that
+exists is ever overwritten: when any of the three is already there, nothing at
+all is written and the command says what is in the way.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from daemon import shipped
+from daemon import private, shipped
 from daemon.commands import UserError
 from daemon.config import SITE_CONFIG
 
@@ -40,12 +43,16 @@ def cmd_init(args: argparse.Namespace) -> int:
     if site.exists() and not site.is_dir():
         raise UserError(f"{site} exists and is not a folder")
     try:
-        site.mkdir(parents=True, exist_ok=True)
+        # The site folder comes to hold password files and, under var/, the database,
+        # the mailbox and the outbox: a new one is private (0700), and so is var/.
+        private.private_directory(site)
         for target, source in targets.items():
             if source.is_dir():
                 shutil.copytree(source, target)
             else:
                 shutil.copyfile(source, target)
+        private.make_private(site / SITE_CONFIG)
+        private.private_directory(site / "var")
     except OSError as error:
         raise UserError(f"cannot write {error.filename or site}: {error.strerror}") from None
     print(f"caredesk: wrote {site / SITE_CONFIG}, {site / 'rules.yaml'} and {site / 'templates'}/")

@@ -67,7 +67,8 @@ def cmd_recap_template(args: argparse.Namespace) -> int:
     if out.suffix.lower() != ".xlsx":
         raise UserError(f"--out must name an .xlsx file, not {out.name!r}")
     try:
-        write_template(out, branch=args.branch, month=month, products=tuple(rules.products.values()))
+        products = tuple(rules.products.values())
+        write_template(out, branch=args.branch, month=month, products=products, categories=rules.categories)
     except OSError as error:
         raise UserError(f"cannot write {out}: {error.strerror}") from None
     print(f"{out}: recap template with {len(rules.products)} products")

@@ -216,7 +216,7 @@ def _test_one(run: _TestRun, name: str, raw: bytes) -> dict[str, Any]:
         **decision.as_dict(),
         "why": {
             part: _why(decision, part, rules)
-            for part in ("department", "product", "severity", "escalate", "sla")
+            for part in ("department", "product", "category", "severity", "escalate", "sla")
         },
         "tag_rules": _tag_rules(decision, rules),
     }
@@ -275,6 +275,8 @@ def _test_lines(result: dict[str, Any], rules_path: Path) -> list[str]:
         f"  {'':<12}subject {_quoted(result['subject'])}, language {result['language']}",
         part("department", result["department"], "department"),
         part("product", result["product"] or "-", "product"),
+        part("category", result["category"] or "-", "category"),
+        f"  organisation: {result['organisation'] or '-'}",
         part("severity", result["severity"], "severity"),
         f"  {'escalation:':<12}{escalation}",
     ]

@@ -21,16 +21,20 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from daemon.app.service import Daemon
 from daemon.commands import EX_TEMPFAIL, UserError, configure, explain
 from daemon.config import Config, ConfigError
+from daemon.fetch.imap import hard_cap
 from daemon.store import db, queries
 
 INGEST_SOURCE = "ingest"
+READ_CHUNK = 1024 * 1024
+EX_DATAERR = 65
+"""sysexits.h: the input was refused; an MTA bounces the mail instead of retrying."""
 START_RETRY_FIRST_SECONDS = 1.0
 START_RETRY_MAX_SECONDS = 60.0
 
@@ -132,24 +136,34 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         return explain.cmd_explain(args)
     if args.json:
         raise UserError("--json goes with --explain")
-    raws = []
-    for name in args.files:
-        try:
-            raws.append(sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes())
-        except OSError as error:
-            raise UserError(f"cannot read {name}: {error.strerror}") from None
     # Anything that stops us storing the mail, a broken configuration included, is
     # a temporary failure for the MTA that piped it to us: it keeps the mail and
     # retries, instead of bouncing a customer's complaint while an admin fixes it.
     try:
-        daemon = Daemon(configure(args))
+        config = configure(args)
+    except ConfigError as error:
+        print(f"caredesk: could not store the mail, try again later: {error}", file=sys.stderr)
+        return EX_TEMPFAIL
+    limit = config.mailbox.max_message_bytes
+    fetched = []
+    for name in args.files:
+        read = _read_mail(name, hard_cap(limit))
+        if isinstance(read, int):
+            print(
+                f"caredesk: {name}: a mail of {read:,} bytes is over the {hard_cap(limit):,} bytes caredesk "
+                "takes whole: refused, nothing stored",
+                file=sys.stderr,
+            )
+            return EX_DATAERR
+        fetched.append(_ingested(read, limit))
+    try:
+        daemon = Daemon(config)
     except (ConfigError, db.DatabaseUnavailable, SQLAlchemyError, OSError) as error:
         print(f"caredesk: could not store the mail, try again later: {error}", file=sys.stderr)
         return EX_TEMPFAIL
     with daemon:
         try:
             with db.session(daemon.engine) as session:
-                fetched = [queries.Fetched(key=hashlib.sha256(raw).hexdigest(), raw=raw) for raw in raws]
                 queries.record_fetched(session, INGEST_SOURCE, fetched, received_at=daemon.clock())
                 session.commit()
         except (SQLAlchemyError, OSError) as error:
@@ -161,3 +175,38 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         counts.update(daemon.deliver())
     print("caredesk: " + ", ".join(f"{key} {value}" for key, value in sorted(counts.items())))
     return 0
+
+
+def _read_mail(name: str, cap: int) -> bytes | int:
+    """The bytes of one mail (a file, or `-` for standard input); its size when over `cap`.
+
+    At most `cap` + 1 bytes are ever held: the rest of a bigger mail is read in
+    chunks and counted, so a 94 MB mail piped in costs no more memory than the cap.
+    """
+    try:
+        if name == "-":
+            return _bounded(sys.stdin.buffer, cap)
+        with Path(name).open("rb") as handle:
+            return _bounded(handle, cap)
+    except OSError as error:
+        raise UserError(f"cannot read {name}: {error.strerror}") from None
+
+
+def _bounded(stream: BinaryIO, cap: int) -> bytes | int:
+    data = stream.read(cap + 1)
+    if len(data) <= cap:
+        return data
+    size = len(data)
+    del data
+    while chunk := stream.read(READ_CHUNK):
+        size += len(chunk)
+    return size
+
+
+def _ingested(raw: bytes, limit: int) -> queries.Fetched:
+    """One mail as `caredesk ingest` stores it: over `limit`, held as the IMAP intake holds it."""
+    key = hashlib.sha256(raw).hexdigest()
+    if len(raw) <= limit:
+        return queries.Fetched(key=key, raw=raw)
+    reason = f"{queries.OVERSIZE} {len(raw)} bytes, over mailbox.max_message_bytes ({limit}) when ingested"
+    return queries.Fetched(key=key, raw=raw, oversize=len(raw), reason=reason)

@@ -1,7 +1,10 @@
 """`caredesk tickets list|show|attachments`: the complaint register and one complaint in full.
 
-Due dates and breach flags are computed against the current time; `tickets
-show --format html|pdf` renders the complaint form for the archive
+The register is `daemon.commands.ticket_list`. Due dates and breach flags are
+computed against the current time. The text view of `tickets show` prints
+every time in the configured time zone, yes/no and plain lists
+(`daemon.commands.ticket_values`); `--json` keeps ISO times with their offset,
+booleans and lists. `tickets show --format html|pdf` renders the complaint form for the archive
 (`daemon.report.form`). `tickets show` lists the attachments of the ticket's
 mails (name, type, size, SHA-256); `tickets attachments` writes them out
 (`daemon.commands.ticket_attachments`).
@@ -10,9 +13,8 @@ mails (name, type, size, SHA-256); `tickets attachments` writes them out
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,11 +22,12 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from daemon import clock
-from daemon.commands import UserError, configure, iso, open_engine
+from daemon.commands import UserError, configure, open_engine
 from daemon.commands.ticket_attachments import attachment_lines, register_attachments
+from daemon.commands.ticket_list import register_list
+from daemon.commands.ticket_values import json_text, local_time, text_value, ticket_summary
 from daemon.config import Config
 from daemon.route.decision import BY_DETECTION, BY_PRODUCT
-from daemon.sla.stamping import sla_view
 from daemon.store import db, queries
 from daemon.store.models import InboundMessage, OutboundMessage, Ticket, TicketEvent
 from daemon.tickets.mail_attachments import ticket_attachments
@@ -32,12 +35,7 @@ from daemon.tickets.mail_attachments import ticket_attachments
 
 def register(commands: Any) -> None:
     tickets = commands.add_parser("tickets", help="the complaint register").add_subparsers(title="tickets")
-    listing = tickets.add_parser("list", help="list tickets, newest first")
-    listing.add_argument("--json", action="store_true")
-    listing.add_argument("--status")
-    listing.add_argument("--department")
-    listing.add_argument("--limit", type=int, default=1000)
-    listing.set_defaults(handler=cmd_tickets_list)
+    register_list(tickets)
     show = tickets.add_parser("show", help="one ticket with its whole history")
     show.add_argument("reference")
     show.add_argument("--json", action="store_true")
@@ -52,75 +50,9 @@ def register(commands: Any) -> None:
     register_attachments(tickets)
 
 
-def _ticket_summary(ticket: Ticket, now: datetime) -> dict[str, Any]:
-    sla = sla_view(ticket, now)
-    return {
-        "reference": ticket.reference,
-        "status": ticket.status,
-        "department": ticket.department,
-        "severity": ticket.severity,
-        "product": ticket.product,
-        "customer_email": ticket.customer_email,
-        "customer_name": ticket.customer_name,
-        "subject": ticket.subject,
-        "origin": ticket.origin,
-        "channel": ticket.channel,
-        "escalated": ticket.escalated,
-        "received_at": iso(ticket.received_at),
-        "created_at": iso(ticket.created_at),
-        "updated_at": iso(ticket.updated_at),
-        "first_response_due": iso(sla.first_response_due),
-        "first_responded_at": iso(sla.first_responded_at),
-        "first_response_status": sla.first_response_status,
-        "first_response_breached": sla.first_response_breached,
-        "resolution_due": iso(sla.resolution_due),
-        "resolution_status": sla.resolution_status,
-        "resolution_breached": sla.resolution_breached,
-    }
-
-
-def cmd_tickets_list(args: argparse.Namespace) -> int:
-    config = configure(args)
-    statement = select(Ticket).order_by(col(Ticket.id).desc()).limit(args.limit)
-    if args.status:
-        statement = statement.where(col(Ticket.status) == args.status)
-    if args.department:
-        statement = statement.where(col(Ticket.department) == args.department)
-    with open_engine(config) as engine, db.session(engine) as session:
-        tickets = session.execute(statement).scalars().all()
-    now = clock.now()
-    if args.json:
-        print(json.dumps([_ticket_summary(t, now) for t in tickets], ensure_ascii=False, indent=2))
-        return 0
-    if not tickets:
-        print("no tickets")
-        return 0
-    zone = ZoneInfo(config.timezone)
-    print(
-        f"{'REFERENCE':<16} {'STATUS':<11} {'DEPARTMENT':<14} {'SEV':<6} {'RESOLUTION DUE':<16} "
-        f"{'SLA':<7} {'CUSTOMER':<28} SUBJECT"
-    )
-    for t in tickets:
-        due = f"{t.resolution_due.astimezone(zone):%Y-%m-%d %H:%M}" if t.resolution_due else "-"
-        print(
-            f"{t.reference:<16} {t.status:<11} {t.department:<14} {t.severity:<6} {due:<16} "
-            f"{_breaches(t, now):<7} {t.customer_email[:28]:<28} {t.subject[:60]}"
-        )
-    return 0
-
-
-def _breaches(ticket: Ticket, now: datetime) -> str:
-    """`FR!` for a missed first response, `RES!` for a missed resolution, `ok` for neither."""
-    sla = sla_view(ticket, now)
-    flags = [
-        name for name, hit in (("FR!", sla.first_response_breached), ("RES!", sla.resolution_breached)) if hit
-    ]
-    return " ".join(flags) or "ok"
-
-
 def _ticket_detail(session: Any, ticket: Ticket, now: datetime) -> dict[str, Any]:
     """One ticket as `--json` gives it: summary, form fields, history, messages, attachments."""
-    detail = _ticket_summary(ticket, now) | _form_fields(session, ticket)
+    detail = ticket_summary(ticket, now) | _form_fields(session, ticket)
     detail["history"] = [_history_entry(event) for event in _events(session, ticket)]
     detail["messages"] = _inbound_entries(session, ticket) + _outbound_entries(session, ticket)
     detail["attachments"] = [item.as_dict() for item in ticket_attachments(session, ticket)]
@@ -130,6 +62,8 @@ def _ticket_detail(session: Any, ticket: Ticket, now: datetime) -> dict[str, Any
 def _form_fields(session: Any, ticket: Ticket) -> dict[str, Any]:
     """The complaint-form fields the summary leaves out."""
     return {
+        "customer_organisation": ticket.customer_organisation,
+        "category": ticket.category,
         "tags": [tag for tag in ticket.tags.split(",") if tag],
         "sla_class": ticket.sla_class,
         "pic_phone": ticket.pic_phone,
@@ -138,10 +72,10 @@ def _form_fields(session: Any, ticket: Ticket) -> dict[str, Any]:
         "description": ticket.description,
         "root_cause": ticket.root_cause,
         "corrective_action": ticket.corrective_action,
-        "action_target": ticket.action_target.isoformat() if ticket.action_target else None,
+        "action_target": ticket.action_target,
         "preventive_action": ticket.preventive_action,
         "effectiveness": ticket.effectiveness,
-        "completed_at": iso(ticket.completed_at),
+        "completed_at": ticket.completed_at,
         "closed_by": ticket.closed_by,
         "rules_version": ticket.rules_version,
         "watchers": [a for a in ticket.watchers.split(",") if a],
@@ -160,7 +94,7 @@ def _events(session: Any, ticket: Ticket) -> Iterable[TicketEvent]:
 def _history_entry(event: TicketEvent) -> dict[str, Any]:
     """One history entry; `data` is what the event decided (the routing decision on `routed`), or None."""
     return {
-        "at": iso(event.at),
+        "at": event.at,
         "actor": event.actor,
         "action": event.action,
         "field": event.field_name,
@@ -176,7 +110,7 @@ def _inbound_entries(session: Any, ticket: Ticket) -> list[dict[str, Any]]:
     return [
         {
             "direction": "in",
-            "at": iso(m.received_at),
+            "at": m.received_at,
             "from": m.from_address,
             "subject": m.subject,
             "message_id": m.message_id,
@@ -191,7 +125,7 @@ def _outbound_entries(session: Any, ticket: Ticket) -> list[dict[str, Any]]:
     return [
         {
             "direction": "out",
-            "at": iso(m.created_at),
+            "at": m.created_at,
             "kind": m.kind,
             "to": m.recipient,
             "subject": m.subject,
@@ -213,17 +147,26 @@ def cmd_tickets_show(args: argparse.Namespace) -> int:
             raise UserError(f"no ticket {args.reference}")
         detail = _ticket_detail(session, ticket, now)
     if args.json or args.format == "json":
-        print(json.dumps(detail, ensure_ascii=False, indent=2))
+        print(json_text(detail))
         return 0
-    _print_detail(detail)
+    print_detail(detail, ZoneInfo(config.timezone))
     return 0
 
 
-def _print_detail(detail: dict[str, Any]) -> None:
+ALWAYS_SHOWN = frozenset({"customer_organisation", "category"})
+"""Form fields the text view prints even when empty (as `-`)."""
+
+
+def print_detail(detail: Mapping[str, Any], zone: tzinfo) -> None:
+    """The text view of `_ticket_detail`: times in `zone`, yes/no, lists joined with commas."""
     skip = {"history", "messages", "description", "attachments"}
     for key, value in detail.items():
-        if key not in skip and value not in (None, "", []):
-            print(f"{key.replace('_', ' '):<18} {value}")
+        if key in skip:
+            continue
+        if value in (None, "", []) and key not in ALWAYS_SHOWN:
+            continue
+        shown = "-" if value in (None, "", []) else text_value(value, zone)
+        print(f"{key.replace('_', ' '):<18} {shown}")
     print("\ndescription:\n  " + "\n  ".join(str(detail["description"]).splitlines()))
     attachments = detail["attachments"]
     print(f"\nattachments ({len(attachments)}):" if attachments else "\nattachments: none")
@@ -231,12 +174,13 @@ def _print_detail(detail: dict[str, Any]) -> None:
         print(line)
     print("\nhistory:")
     for event in detail["history"]:
-        print("\n".join(history_lines(event)))
+        print("\n".join(history_lines({**event, "at": local_time(event["at"], zone)})))
     print("\nmessages:")
     for message in detail["messages"]:
         who = message.get("from") or message.get("to")
         state = f"[{message['state']}]"
-        print(f"  {message['at']}  {message['direction']:<3} {who:<28} {state} {message['subject']}")
+        at = local_time(message["at"], zone)
+        print(f"  {at}  {message['direction']:<3} {who:<28} {state} {message['subject']}")
 
 
 def history_lines(event: Mapping[str, Any]) -> list[str]:

@@ -11,6 +11,8 @@ from daemon.config.schema import (
     _EMAIL,
     _MAILBOX_SCHEMES,
     _SMTP_SCHEMES,
+    TRUST_AUTHENTICATION_RESULTS,
+    TRUST_NONE,
     Config,
     ConfigError,
     LimitsConfig,
@@ -18,6 +20,9 @@ from daemon.config.schema import (
     SecurityConfig,
     SmtpConfig,
 )
+
+_MOST_AUTHSERV_HEADERS = 10
+"""More stamps than this from one's own servers is a mistake in the setting, not a mail path."""
 
 
 def _read_secret(label: str, settings: dict[str, Any], base: Path) -> str:
@@ -106,6 +111,7 @@ def build(merged: dict[str, dict[str, Any]], base: Path, source: str) -> Config:
     if not top["reference_prefix"].isalnum():
         raise ConfigError("reference_prefix must be letters and digits only")
     _check_timezone(top["timezone"])
+    _check_sent_folder(mailbox)
     database_url = merged["database"]["url"]
     if database_url.startswith("sqlite:///") and not database_url.startswith("sqlite:////"):
         relative = database_url.removeprefix("sqlite:///")
@@ -136,6 +142,7 @@ def build(merged: dict[str, dict[str, Any]], base: Path, source: str) -> Config:
             timeout=mailbox["timeout"],
             max_message_bytes=mailbox["max_message_bytes"],
             plus_addressing=mailbox["plus_addressing"],
+            sent_folder=mailbox["sent_folder"].strip(),
         ),
         smtp=SmtpConfig(
             url=_resolve_url(base, smtp["url"], "file"),
@@ -147,16 +154,54 @@ def build(merged: dict[str, dict[str, Any]], base: Path, source: str) -> Config:
             verp=smtp["verp"],
         ),
         limits=LimitsConfig(**merged["limits"]),
-        security=SecurityConfig(
-            trusted_authserv_ids=tuple(
-                s.strip().lower() for s in merged["security"]["trusted_authserv_ids"].split(",") if s.strip()
-            ),
-            require_authenticated_senders=merged["security"]["require_authenticated_senders"],
-        ),
+        security=_security(merged["security"]),
         survey_standard=top["survey_standard"],
+        help_url=_help_url(top["help_url"]),
         database_url=database_url,
         source=source,
     )
+
+
+def _security(security: dict[str, Any]) -> SecurityConfig:
+    """`[security]`, checked: a known `trust`, ids only when they are read, a header count of 1 or more."""
+    trust = security["trust"].strip().lower()
+    ids = tuple(s.strip().lower() for s in security["trusted_authserv_ids"].split(",") if s.strip())
+    if trust not in (TRUST_AUTHENTICATION_RESULTS, TRUST_NONE):
+        raise ConfigError(
+            f'security.trust must be "{TRUST_AUTHENTICATION_RESULTS}" or "{TRUST_NONE}", not {trust!r}'
+        )
+    if trust == TRUST_NONE and ids:
+        raise ConfigError(
+            'security.trust = "none" checks no sender, so security.trusted_authserv_ids would not be '
+            "read: remove one of the two"
+        )
+    if not 1 <= security["authserv_header_count"] <= _MOST_AUTHSERV_HEADERS:
+        raise ConfigError(
+            f"security.authserv_header_count must be from 1 to {_MOST_AUTHSERV_HEADERS}: the number of "
+            "Authentication-Results headers your own receiving servers add at the top of a mail"
+        )
+    return SecurityConfig(
+        trusted_authserv_ids=ids,
+        require_authenticated_senders=security["require_authenticated_senders"],
+        trust=trust,
+        authserv_header_count=security["authserv_header_count"],
+    )
+
+
+def _help_url(value: str) -> str:
+    """`help_url`: an http(s) address staff can open, or '' for none."""
+    url = value.strip()
+    if url and (urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc or " " in url):
+        raise ConfigError(f"help_url must be an http:// or https:// address, got {value!r}")
+    return url
+
+
+def _check_sent_folder(mailbox: dict[str, Any]) -> None:
+    """`[mailbox] sent_folder` is only read: it may not be a folder caredesk moves mail into."""
+    sent = mailbox["sent_folder"].strip()
+    for key in ("processed_folder", "quarantine_folder"):
+        if sent and sent == mailbox[key]:
+            raise ConfigError(f"mailbox.sent_folder is the same folder as mailbox.{key} ({sent!r})")
 
 
 def _check_timezone(name: str) -> None:

@@ -32,6 +32,7 @@ _SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
         "secret": (str, ""),
         "secret_file": (str, ""),
         "survey_standard": (int, 3),
+        "help_url": (str, ""),
     },
     "mailbox": {
         "url": (str, "maildir:var/mail"),
@@ -39,6 +40,7 @@ _SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
         "password_file": (str, ""),
         "processed_folder": (str, "Processed"),
         "quarantine_folder": (str, "Quarantine"),
+        "sent_folder": (str, ""),
         "poll_interval": (int, 60),
         "batch_size": (int, 100),
         "timeout": (int, 60),
@@ -46,7 +48,9 @@ _SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
         "plus_addressing": (bool, False),
     },
     "security": {
+        "trust": (str, "authentication-results"),
         "trusted_authserv_ids": (str, ""),
+        "authserv_header_count": (int, 1),
         "require_authenticated_senders": (bool, True),
     },
     "smtp": {
@@ -99,6 +103,9 @@ class MailboxConfig:
     max_message_bytes: int
     plus_addressing: bool = False
     """The mailbox accepts care+anything@: replies go to a signed per-ticket address."""
+    sent_folder: str = ""
+    """The mailbox's folder of mail sent from it ("Sent", "Sent Items", "[Gmail]/Sent Mail"),
+    read (never changed) for customer care's answers; '' = not read."""
 
     @property
     def scheme(self) -> str:
@@ -143,12 +150,46 @@ class LimitsConfig:
     """Most bytes of customer attachments a department notice carries in total; 0 = list them only."""
 
 
+TRUST_AUTHENTICATION_RESULTS = "authentication-results"
+"""`[security] trust`: a sender is verified by our receiving server's Authentication-Results."""
+TRUST_NONE = "none"
+"""`[security] trust`: no sender is checked; every staff command and branch recap is believed (a lab only)."""
+
+
 @dataclass(frozen=True)
 class SecurityConfig:
-    """Who may change a ticket by mail: Authentication-Results from these servers only."""
+    """Who may change a ticket by mail: Authentication-Results from these servers only.
+
+    Closed by default: with no `trusted_authserv_ids` nobody is verified, and
+    staff commands, care copies and branch recaps change nothing. Only
+    `trust = "none"` (a lab) believes every sender.
+    """
 
     trusted_authserv_ids: tuple[str, ...]
-    require_authenticated_senders: bool
+    require_authenticated_senders: bool = True
+    trust: str = TRUST_AUTHENTICATION_RESULTS
+    authserv_header_count: int = 1
+    """How many Authentication-Results headers with a trusted id, from the top, our servers write."""
+
+    @property
+    def checks_senders(self) -> bool:
+        """False only for `trust = "none"`: every sender is believed."""
+        return self.trust != TRUST_NONE
+
+    def startup_warning(self) -> str | None:
+        """What start-up warns about when no sender can be verified, or none is checked; None if fine."""
+        if not self.checks_senders:
+            return (
+                '[security] trust = "none": senders are not checked, so anyone who writes From a '
+                "department member's or a branch's address can change tickets; use this only in a lab"
+            )
+        if not self.trusted_authserv_ids:
+            return (
+                "[security] trusted_authserv_ids is empty: no sender can be verified, so department "
+                "commands, customer care's copies and branch recaps are kept as unverified and change "
+                "nothing; set it to the authserv-id your receiving server writes in Authentication-Results"
+            )
+        return None
 
 
 @dataclass(frozen=True)
@@ -175,6 +216,8 @@ class Config:
     security: SecurityConfig = SecurityConfig((), True)
     survey_standard: int = 3
     """A satisfaction score under this (1-5) opens a new complaint linked to the old one."""
+    help_url: str = ""
+    """Where staff read the reply commands (a published cheat-sheet); '' = the list goes in the mail."""
 
     @property
     def domain(self) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import imaplib
 import logging
 import ssl
 from collections.abc import Mapping, Sequence
@@ -23,7 +24,7 @@ from imapclient import IMAPClient
 from imapclient.util import to_bytes
 
 from daemon.config import MailboxConfig, imap_login
-from daemon.fetch.mailbox import Batch
+from daemon.fetch.mailbox import Batch, SentRead, Unfetched, sent_source
 from daemon.store.queries import Fetched
 
 log = logging.getLogger("caredesk.imap")
@@ -32,6 +33,8 @@ CONNECT_TIMEOUT = 15
 # Where a password may go in plain text (no STARTTLS offered): nobody can listen in.
 LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
 HEADER_ONLY = b"BODY[HEADER]"
+FETCH_ERRORS = (imaplib.IMAP4.error, OSError)
+"""What a FETCH raises when the server fails it (NO, BAD, BYE, a cut or silent connection)."""
 HARD_MAX_MESSAGE_BYTES = 50 * 1024 * 1024
 """Mail up to this size (or `max_message_bytes`, if larger) is fetched whole, even above the limit.
 
@@ -72,20 +75,14 @@ class ImapMailbox:
         self.host = parts.hostname or "localhost"
         self.port = parts.port or (993 if self.ssl else 143)
         self.user, self.folder = imap_login(settings.url)
-        self.identity = f"{parts.scheme}://{self.user}@{self.host}:{self.port}/{self.folder}"
+        self.account = f"{parts.scheme}://{self.user}@{self.host}:{self.port}"
+        self.identity = f"{self.account}/{self.folder}"
         self.client: IMAPClient | None = None
         self.uidvalidity: int | None = None
 
     def __enter__(self) -> ImapMailbox:
-        timeout: Any = _timeouts(self.settings.timeout)
-        context = ssl.create_default_context() if self.ssl else None
-        client = IMAPClient(self.host, port=self.port, ssl=self.ssl, ssl_context=context, timeout=timeout)
-        # Keep INTERNALDATE's zone instead of converting it to naive local time.
-        client.normalise_times = False
+        client = self._login()
         try:
-            if not self.ssl:
-                self._starttls(client)
-            client.login(self.user, self.settings.password)
             for folder in (self.settings.processed_folder, self.settings.quarantine_folder):
                 if not client.folder_exists(folder):
                     client.create_folder(folder)
@@ -95,6 +92,36 @@ class ImapMailbox:
             raise
         self.client = client
         return self
+
+    def _login(self) -> IMAPClient:
+        """A new connection, encrypted and logged in; closed again if any step fails."""
+        timeout: Any = _timeouts(self.settings.timeout)
+        context = ssl.create_default_context() if self.ssl else None
+        client = IMAPClient(self.host, port=self.port, ssl=self.ssl, ssl_context=context, timeout=timeout)
+        # Keep INTERNALDATE's zone instead of converting it to naive local time.
+        client.normalise_times = False
+        try:
+            if not self.ssl:
+                self._starttls(client)
+            client.login(self.user, self.settings.password)
+        except BaseException:
+            _close_quietly(client)
+            raise
+        return client
+
+    def _reconnect(self, folder: str, uidvalidity: int) -> None:
+        """A fresh session on `folder` after a failed FETCH (Dovecot ends the session then).
+
+        Raises when the server cannot be reached again: then it is the server that
+        failed, not the message, and the poll fails as a whole.
+        """
+        if self.client is not None:
+            _close_quietly(self.client)
+            self.client = None
+        self.client = self._login()
+        info = self.client.select_folder(folder, readonly=folder != self.folder)
+        if int(info[b"UIDVALIDITY"]) != uidvalidity:
+            raise ConnectionError(f"UIDVALIDITY of {folder} changed while fetching from it")
 
     def _starttls(self, client: IMAPClient) -> None:
         """Encrypt a plain connection, or refuse to log in over it to a host that is not loopback."""
@@ -143,6 +170,11 @@ class ImapMailbox:
         found = self.client.search(["UID", f"{last_uid + 1}:*"])
         # "n:*" always matches the highest UID, even when it is below n.
         uids = sorted(uid for uid in found if uid > last_uid)[:limit]
+        return self._fetch(uids, uidvalidity, self.folder)
+
+    def _fetch(self, uids: list[int], uidvalidity: int, folder: str) -> Batch:
+        """The messages of `uids` in the selected folder, with the checkpoint after them."""
+        assert self.client is not None
         if not uids:
             return Batch(messages=[], checkpoint=None)
         sizes = self.client.fetch(uids, ["RFC822.SIZE", "INTERNALDATE"])
@@ -150,14 +182,20 @@ class ImapMailbox:
         cap = hard_cap(limit_bytes)
         small = [uid for uid in uids if sizes.get(uid, {}).get(b"RFC822.SIZE", 0) <= cap]
         big = [uid for uid in uids if uid not in set(small)]
-        bodies = self.client.fetch(small, ["BODY.PEEK[]"]) if small else {}
+        bodies, failed = self._bodies(small, folder, uidvalidity)
+        assert self.client is not None
         heads = self.client.fetch(big, ["BODY.PEEK[HEADER]"]) if big else {}
         messages = []
+        failures = []
         for uid in uids:
+            if uid in failed:
+                failures.append(Unfetched(uidvalidity, uid, failed[uid]))
+                continue
             key = f"{uidvalidity}:{uid}"
+            # The server's arrival time: the ticket's SLA clock starts there (intake checks it).
             arrived = _aware(sizes.get(uid, {}).get(b"INTERNALDATE"))
             size = int(sizes.get(uid, {}).get(b"RFC822.SIZE", 0))
-            note = oversize_note(size, limit_bytes, self.folder)
+            note = oversize_note(size, limit_bytes, folder)
             if uid in bodies and b"BODY[]" in bodies[uid]:
                 raw = bodies[uid][b"BODY[]"]
                 over = size if note else None
@@ -165,7 +203,7 @@ class ImapMailbox:
                 messages.append(whole)
             elif uid in heads:
                 raw = heads[uid].get(HEADER_ONLY, b"")
-                log.warning("UID %s of %s: %s", uid, self.identity, note)
+                log.warning("UID %s of %s: %s", uid, folder, note)
                 head = Fetched(key, raw, uidvalidity, uid, oversize=size, arrived_at=arrived, reason=note)
                 head = dataclasses.replace(head, headers_only=True)
                 messages.append(head)
@@ -173,8 +211,80 @@ class ImapMailbox:
                 # Gone between SEARCH and FETCH (someone moved it): stop here, so the
                 # checkpoint never passes a message we did not store.
                 break
-        top = messages[-1].uid if messages else None
-        return Batch(messages=messages, checkpoint=(uidvalidity, top) if top else None)
+        # The checkpoint passes a message the server failed to hand over: it is
+        # recorded with the batch (`daemon.fetch.unfetched`) and tried again.
+        top = max([m.uid for m in messages if m.uid] + [f.uid for f in failures], default=None)
+        return Batch(messages=messages, checkpoint=(uidvalidity, top) if top else None, failures=failures)
+
+    def fetch_again(self, uidvalidity: int, uids: Sequence[int]) -> Batch:
+        assert self.client is not None
+        if self._select() != uidvalidity or not uids:
+            return Batch(messages=[])
+        # Only those still there: one moved away in the meantime is gone, not failed.
+        present = set(self.client.search(["UID", ",".join(str(uid) for uid in sorted(uids))]))
+        batch = self._fetch(sorted(set(uids) & present), uidvalidity, self.folder)
+        return dataclasses.replace(batch, checkpoint=None)
+
+    def _bodies(
+        self, uids: list[int], folder: str, uidvalidity: int
+    ) -> tuple[dict[int, Any], dict[int, str]]:
+        """`BODY.PEEK[]` of `uids` in one FETCH; when that fails, one by one: (bodies, errors by UID).
+
+        A server that cannot read one message fails the whole FETCH (Dovecot
+        answers with an internal error and ends the session), which held back
+        every mail behind it. After each failure the session is opened again; when
+        that fails too it is the server that is down, and that error is raised.
+        """
+        assert self.client is not None
+        if not uids:
+            return {}, {}
+        try:
+            return dict(self.client.fetch(uids, ["BODY.PEEK[]"])), {}
+        except FETCH_ERRORS as error:
+            try:
+                self._reconnect(folder, uidvalidity)
+            except Exception as again:
+                # The server is gone, not one message: the poll fails with what broke it.
+                raise error from again
+            log.warning(
+                "FETCH of %d mail(s) from %s failed (%s); fetching them one at a time",
+                len(uids),
+                folder,
+                _first_line(error),
+            )
+        bodies: dict[int, Any] = {}
+        failed: dict[int, str] = {}
+        for uid in uids:
+            assert self.client is not None
+            try:
+                bodies.update(self.client.fetch([uid], ["BODY.PEEK[]"]))
+            except FETCH_ERRORS as error:
+                failed[uid] = f"{type(error).__name__}: {_first_line(error)}"
+                self._reconnect(folder, uidvalidity)
+        return bodies, failed
+
+    def sent_identity(self, folder: str) -> str:
+        return sent_source(f"{self.account}/{folder}")
+
+    def fetch_sent(self, read: SentRead) -> Batch:
+        """New mail in the Sent folder, selected read-only (EXAMINE): nothing there is ever changed."""
+        assert self.client is not None
+        if not self.client.folder_exists(read.folder):
+            _warn_once(f"[mailbox] sent_folder {read.folder!r} does not exist on {self.host}: not read")
+            return Batch(messages=[])
+        info = self.client.select_folder(read.folder, readonly=True)
+        uidvalidity = int(info[b"UIDVALIDITY"])
+        if read.checkpoint is None or read.checkpoint[0] != uidvalidity:
+            # From now on: what was sent before caredesk read the folder is not an answer
+            # it has to count, and a Sent folder of years would be fetched whole.
+            if read.checkpoint is not None:
+                log.warning("UIDVALIDITY of %s changed: reading it from its end on", read.folder)
+            top = int(info.get(b"UIDNEXT", 1)) - 1
+            return Batch(messages=[], checkpoint=(uidvalidity, max(top, 0)))
+        last_uid = read.checkpoint[1]
+        found = self.client.search(["UID", f"{last_uid + 1}:*"])
+        uids = sorted(uid for uid in found if uid > last_uid)[: read.limit]
+        return self._fetch(uids, uidvalidity, read.folder)
 
     def dispose(self, moves: Mapping[str, Sequence[str]]) -> set[str]:
         assert self.client is not None
@@ -203,6 +313,21 @@ class ImapMailbox:
             # Without UID EXPUNGE we could only expunge everything marked deleted,
             # including mail a person flagged; leave the originals and mark them.
             self.client.add_flags(uids, [to_bytes("$CaredeskProcessed")], silent=True)
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    """A setting that cannot work is said once per process, not on every poll."""
+    if message not in _warned:
+        _warned.add(message)
+        log.warning("%s", message)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0][:500] if text else type(error).__name__
 
 
 def _aware(value: Any) -> datetime | None:

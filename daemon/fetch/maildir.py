@@ -2,6 +2,11 @@
 
 Processed mail is moved into a Maildir++ subfolder (`.Processed`), quarantined
 mail into `.Quarantine`, by renaming the file, so nothing is ever deleted.
+
+With `[mailbox] sent_folder` set, its subfolder (`.Sent`) is made when missing
+and read, never changed: each file is stored once (the database knows which),
+so a Maildir needs no checkpoint for it. A file's modification time is its
+arrival time.
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-from daemon.fetch.mailbox import Batch
+from daemon import private
+from daemon.fetch.mailbox import Batch, SentRead, sent_source
 from daemon.store.queries import Fetched
 
 log = logging.getLogger("caredesk.maildir")
@@ -28,9 +34,17 @@ class MaildirMailbox:
     def __enter__(self) -> MaildirMailbox:
         # The first run needs no set-up: new/, cur/ and tmp/ are made when missing
         # (also when a user made only new/ to drop a file in).
+        # Made private (0700) whatever the umask; an existing folder keeps its mode.
         for sub in ("new", "cur", "tmp"):
-            (self.path / sub).mkdir(parents=True, exist_ok=True)
+            private.private_directory(self.path / sub)
         return self
+
+    def _add_folder(self, folder: str) -> None:
+        """Make the Maildir++ subfolder `.folder`, private like the rest."""
+        mailbox.Maildir(str(self.path), create=False).add_folder(folder)
+        root = self.path / f".{folder}"
+        for part in (root, root / "new", root / "cur", root / "tmp", root / "maildirfolder"):
+            private.make_private(part)
 
     def __exit__(
         self,
@@ -40,10 +54,10 @@ class MaildirMailbox:
     ) -> None:
         return None
 
-    def _files(self) -> list[Path]:
+    def _files(self, root: Path | None = None) -> list[Path]:
         found: list[Path] = []
         for sub in ("new", "cur"):
-            folder = self.path / sub
+            folder = (root or self.path) / sub
             with os.scandir(folder) as entries:
                 found.extend(
                     Path(entry.path)
@@ -58,15 +72,22 @@ class MaildirMailbox:
         return path.name.split(":", 1)[0]
 
     def fetch_new(self, checkpoint: tuple[int, int] | None, limit: int) -> Batch:
-        messages = []
-        for path in self._files()[:limit]:
-            try:
-                raw = path.read_bytes()
-                arrived = datetime.fromtimestamp(path.stat().st_mtime, UTC)
-            except FileNotFoundError:
-                continue  # moved away between listing and reading
-            messages.append(Fetched(key=self._key(path), raw=raw, arrived_at=arrived))
-        return Batch(messages=messages)
+        return Batch(messages=_read(self._files()[:limit]))
+
+    def sent_identity(self, folder: str) -> str:
+        return sent_source(f"maildir:{self.path / f'.{folder}'}")
+
+    def fetch_sent(self, read: SentRead) -> Batch:
+        root = self.path / f".{read.folder}"
+        if not root.is_dir():
+            self._add_folder(read.folder)
+        files = self._files(root)
+        stored = read.stored([self._key(path) for path in files])
+        return Batch(messages=_read([path for path in files if self._key(path) not in stored][: read.limit]))
+
+    def fetch_again(self, uidvalidity: int, uids: Sequence[int]) -> Batch:
+        """A Maildir file is read whole or not at all: nothing is ever left to fetch again."""
+        return Batch(messages=[])
 
     def dispose(self, moves: Mapping[str, Sequence[str]]) -> set[str]:
         if not moves:
@@ -76,7 +97,7 @@ class MaildirMailbox:
         for folder, keys in moves.items():
             target = self.path / f".{folder}"
             if not target.exists():
-                mailbox.Maildir(str(self.path), create=False).add_folder(folder)
+                self._add_folder(folder)
             for key in keys:
                 source = by_key.get(key)
                 if source is None:
@@ -84,5 +105,21 @@ class MaildirMailbox:
                     continue
                 name = source.name if ":" in source.name else f"{source.name}:2,"
                 os.replace(source, target / "cur" / name)
+                # Quarantined and processed mail stays readable by caredesk's user only
+                # (a file another user delivered and owns keeps its mode).
+                private.make_private(target / "cur" / name)
                 settled.add(key)
         return settled
+
+
+def _read(paths: list[Path]) -> list[Fetched]:
+    """The mails of these files, with each file's time as its arrival; a file gone meanwhile is skipped."""
+    messages = []
+    for path in paths:
+        try:
+            raw = path.read_bytes()
+            arrived = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        except FileNotFoundError:
+            continue  # moved away between listing and reading
+        messages.append(Fetched(key=path.name.split(":", 1)[0], raw=raw, arrived_at=arrived))
+    return messages

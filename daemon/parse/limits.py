@@ -40,6 +40,8 @@ ATTACHMENT_TOTAL_LIMIT = 50 * 1024 * 1024
 HEADER_FIELD_LIMIT = 16 * 1024
 HEADER_BLOCK_LIMIT = 256 * 1024
 """Header limits applied before parsing, in bytes (reliability.md §6.1)."""
+SET_ASIDE_BYTES = 1024 * 1024
+"""A base64 attachment body this long is decoded from the raw bytes, not parsed (`parse.bigparts`)."""
 HEADER_TEXT_LIMIT = 998
 """RFC 5322 line length: the cap for subjects, names and Message-IDs."""
 FILENAME_LIMIT = 255

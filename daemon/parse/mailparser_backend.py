@@ -32,8 +32,8 @@ from daemon.parse.attachments import (
     attachment,
     decode_base64,
     display_filename,
-    estimated_size,
 )
+from daemon.parse.bigparts import SetAside
 from daemon.parse.body import part_text
 from daemon.parse.charsets import charset_hints, scalar_text
 from daemon.parse.extracted import Extracted
@@ -42,8 +42,12 @@ from daemon.parse.headers import as_utc, decode_words, first_value, raw_headers
 from daemon.parse.message import Attachment
 
 
-def with_mailparser(raw: bytes) -> Extracted:
-    """What mail-parser finds in `raw`; raises whatever mail-parser raises."""
+def with_mailparser(raw: bytes, aside: SetAside | None = None) -> Extracted:
+    """What mail-parser finds in `raw`; raises whatever mail-parser raises.
+
+    `aside` has the attachment bodies set aside from `raw` (`daemon.parse.bigparts`).
+    """
+    aside = aside or SetAside(raw, raw)
     parsed = mailparser.parse_from_bytes(raw)
     message = parsed.message
     hints = charset_hints(message)
@@ -52,8 +56,8 @@ def with_mailparser(raw: bytes) -> Extracted:
     attachments = []
     for item, name in zip(parsed.attachments, _attachment_names(parsed.attachments, layout), strict=True):
         shown = display_filename(name)
-        if budget.admit(shown, estimated_size(item.get("payload") or "", bool(item.get("binary")))):
-            attachments.append(_attachment(item, name, budget))
+        if budget.admit(shown, aside.estimated_size(item.get("payload") or "", bool(item.get("binary")))):
+            attachments.append(_attachment(item, name, budget, aside))
     plain, html, notes = _texts(parsed, layout)
     headers = raw_headers(message, hints)
     return Extracted(
@@ -151,10 +155,10 @@ def _named(
     ]
 
 
-def _attachment(item: dict[str, Any], name: str, budget: AttachmentBudget) -> Attachment:
+def _attachment(item: dict[str, Any], name: str, budget: AttachmentBudget, aside: SetAside) -> Attachment:
     payload_text = item.get("payload") or ""
     if item.get("binary"):
-        payload, intact = decode_base64(payload_text)
+        payload, intact = aside.decoded(payload_text) or decode_base64(payload_text)
         if not intact:
             budget.damaged(display_filename(name))
     else:

@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from daemon.parse import identifiers
+from daemon.parse.bigparts import set_aside
 from daemon.parse.body import read_body
 from daemon.parse.contact import extract_contact
 from daemon.parse.extracted import Extracted
@@ -76,12 +77,15 @@ def parse(raw: bytes, *, own_addresses: Iterable[str] = ()) -> InboundMail:
     except LimitExceeded as error:
         raise ParseError(f"limit exceeded: {error}") from None
     found = _Found(own, repaired.notes + capped, repaired.how_recovered("from"))
+    # Big attachments are decoded from the bytes, not parsed: memory stays a small
+    # multiple of the mail (a 24 MB mail took 350 MB and ten seconds before).
+    aside = set_aside(raw)
     try:
-        return _build(with_mailparser(raw), found)
+        return _build(with_mailparser(aside.raw, aside), found)
     except Exception as first:
         failure = f"mail-parser failed: {type(first).__name__}"
     try:
-        return _build(with_stdlib(raw, failure), found)
+        return _build(with_stdlib(aside.raw, failure, aside), found)
     except Exception as second:
         raise ParseError(
             f"unparseable message ({failure}; email failed: {type(second).__name__}: {second})"

@@ -15,7 +15,8 @@ import email.policy
 import email.utils
 from email.message import Message
 
-from daemon.parse.attachments import AttachmentBudget, attachment, display_filename, estimated_size
+from daemon.parse.attachments import AttachmentBudget, attachment, display_filename
+from daemon.parse.bigparts import SetAside
 from daemon.parse.body import part_text
 from daemon.parse.charsets import charset_hints
 from daemon.parse.extracted import Extracted
@@ -24,13 +25,16 @@ from daemon.parse.headers import decode_words, raw_headers
 from daemon.parse.message import Attachment
 
 
-def with_stdlib(raw: bytes, failure: str) -> Extracted:
-    """What the standard library finds in `raw`; `failure` (why mail-parser failed) heads the defects."""
+def with_stdlib(raw: bytes, failure: str, aside: SetAside | None = None) -> Extracted:
+    """What the standard library finds in `raw`; `failure` (why mail-parser failed) heads the defects.
+
+    `aside` has the attachment bodies set aside from `raw` (`daemon.parse.bigparts`).
+    """
     # compat32, as mail-parser uses: the default policy's header parser takes
     # seconds on one long Content-Type, and the pre-scan counts parts as compat32 reads them.
     message = email.message_from_bytes(raw, policy=email.policy.compat32)
     hints = charset_hints(message)
-    leaves = _Leaves(failure, hints)
+    leaves = _Leaves(failure, hints, aside or SetAside(raw, raw))
     leaves.read(message)
     headers = raw_headers(message, hints)
     return Extracted(
@@ -51,8 +55,9 @@ def with_stdlib(raw: bytes, failure: str) -> Extracted:
 class _Leaves:
     """Sorts the leaf parts of a message into body text and attachments, noting defects."""
 
-    def __init__(self, failure: str, hints: tuple[str, ...]) -> None:
+    def __init__(self, failure: str, hints: tuple[str, ...], aside: SetAside) -> None:
         self.hints = hints
+        self.aside = aside
         self.plain: list[str] = []
         self.html: list[str] = []
         self.attachments: list[Attachment] = []
@@ -93,10 +98,12 @@ class _Leaves:
         """Keep `part` as an attachment when the budget admits its estimated size."""
         encoded = part.get_payload()
         is_base64 = str(part.get("content-transfer-encoding", "")).strip().lower() == "base64"
-        size = estimated_size(encoded if isinstance(encoded, str) else "", is_base64)
+        text = encoded if isinstance(encoded, str) else ""
+        size = self.aside.estimated_size(text, is_base64)
         if not self.budget.admit(display_filename(filename), size):
             return
-        payload = part.get_payload(decode=True)
+        real = self.aside.decoded(text) if is_base64 else None
+        payload = real[0] if real is not None else part.get_payload(decode=True)
         self.attachments.append(
             attachment(filename, content_type, payload if isinstance(payload, bytes) else b"")
         )

@@ -151,7 +151,7 @@ COLUMNS: tuple[Column, ...] = (
         "Category",
         ("kategori", "jenis", "jenis keluhan", "category", "type"),
         16,
-        "Jenis keluhan, bebas / kind of complaint, free text",
+        "Pilih dari daftar kategori; boleh kosong / choose from the list of categories; may be empty",
     ),
     Column(
         "severity",

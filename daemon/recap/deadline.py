@@ -12,8 +12,12 @@ default):
 Each window means "this is due now": a daemon that was down on the 1st sends
 the first reminder on the 2nd, but one down until the 4th sends only the
 second, and one down until the 16th sends no report (`caredesk recap status`
-shows the same at any time). Bounding the report window also keeps a new
-installation from reporting months it never saw.
+shows the same at any time).
+
+A new installation sends nothing about a month that ended before it began:
+its first day is the first time it stored anything (a mail, a ticket, a
+recap file: `installed_before`), so a site set up on 2 August never asks the
+branches for July.
 
 A branch has sent its recap when a file of it for month M was imported
 (`RecapFile` state `imported`); a refused file does not count, and its
@@ -33,13 +37,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
 
 from daemon.outbox.enqueue import Mailer, Outgoing
 from daemon.route.rules import Branch, Rules
 from daemon.store import claims, db
-from daemon.store.models import JobClaim, RecapFile
+from daemon.store.models import InboundMessage, JobClaim, RecapFile, Ticket
 from daemon.store.vocabulary import OutboundKind
 
 log = logging.getLogger("caredesk.recap")
@@ -135,14 +139,16 @@ def run_recap_deadlines(engine: Engine, rules: Rules, mailer: Mailer, now: datet
     job = MISSING_JOB if due.step == "missing" else REMINDER_JOB
     # One read first: on most runs everything due was done already, and the
     # claims below (each its own write transaction) are then never attempted.
+    context = _Context(config.name, config.address, due, zone)
     with db.session(engine) as session:
+        if not installed_before(session, context.window_start()):
+            return counts
         done = _claimed(session, job, due.month)
         sent = _branches_sent(session, due.month)
         session.commit()
     missing = [branch for branch in rules.branches.values() if branch.id not in sent]
     if not missing:
         return counts
-    context = _Context(config.name, config.address, due, zone)
     if due.step == "missing":
         if due.month not in done and _report(engine, mailer, context, rules, now):
             counts["recap_missing_reports"] += 1
@@ -151,6 +157,25 @@ def run_recap_deadlines(engine: Engine, rules: Rules, mailer: Mailer, now: datet
         if _period(due, branch) not in done and _remind(engine, mailer, context, branch, now):
             counts["recap_reminders"] += 1
     return counts
+
+
+def installed_before(session: Session, moment: datetime) -> bool:
+    """Whether caredesk stored anything (a mail, a ticket, a recap file) before `moment`.
+
+    The first thing an installation stores is its first day: the times are our
+    own (when a mail was stored, a ticket made, a file read), never a date a
+    mail or a recap row claims.
+    """
+    for when in (InboundMessage.received_at, Ticket.created_at, RecapFile.received_at):
+        first = session.execute(select(func.min(col(when)))).scalar()
+        if first is not None and _aware(first) < moment:
+            return True
+    return False
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite's `min()` gives the stored value back without its zone; the store keeps UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _period(due: Due, branch: Branch) -> str:

@@ -11,6 +11,14 @@ pipeline then hands it to `handle_recap_mail`. A recap is
   `RecapFile` with branch `''` (so `caredesk recap status` shows the attempt
   and customer care can register the address), and the sender is told why.
 
+A recap changes tickets, so a branch's mail needs the same sender check as a
+department's commands (`daemon.classify.authres.verify_sender`: our receiving
+server's Authentication-Results, `[security]`). A recap whose sender is not
+verified changes nothing: its spreadsheets are kept unread as refused
+`RecapFile`s of the branch, its forms stay in the raw mail, and the branch's
+address is answered that the sender could not be verified (the usual reply,
+every file refused for that reason, under the auto-reply limits).
+
 Either way the mail is `processed`, never becomes a complaint ticket and
 never gets the complaint acknowledgement; its raw bytes stay in
 `inbound_message`. Every other attachment of a branch's recap mail is a
@@ -37,6 +45,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from daemon.classify.authres import sender_refusal, verify_sender
 from daemon.classify.recaps import RecapMail, reader_name
 from daemon.outbox.enqueue import Outgoing
 from daemon.parse.message import Attachment, InboundMail
@@ -60,6 +69,14 @@ NOT_A_BRANCH = RecapRefused(
     "alamat pengirim tidak terdaftar sebagai alamat biro, jadi rekap tidak diimpor",
     "the sender's address is not a branch address, so the recap was not imported",
 )
+NOT_VERIFIED = RecapRefused(
+    "pengirim tidak dapat diverifikasi (server penerima kami tidak memastikan bahwa email ini "
+    "benar dari alamat biro), jadi rekap tidak diimpor; kirim ulang dari kotak surat biro sendiri, "
+    "atau hubungi Customer Care",
+    "the sender could not be verified (our receiving server did not confirm that this mail really "
+    "came from the branch's address), so the recap was not imported; send it again from the "
+    "branch's own mailbox, or contact Customer Care",
+)
 TOO_LARGE_FOR_MAIL = RecapRefused(
     "berkas terlalu besar untuk diterima lewat email (maksimum 25 MB per lampiran)",
     "the file is too large to be received by mail (at most 25 MB per attachment)",
@@ -76,7 +93,12 @@ def handle_recap_mail(
     if found.branch is None:
         intake.refuse_sender(found)
     else:
-        intake.receive(found, found.branch)
+        security = desk.config.security
+        refused = sender_refusal(verify_sender(mail.headers, mail.from_address, security), security)
+        if refused is None:
+            intake.receive(found, found.branch)
+        else:
+            intake.refuse_unverified(found, found.branch, refused)
     row.state, row.processed_at = InboundState.PROCESSED, now
 
 
@@ -168,6 +190,33 @@ class _RecapIntake:
             )
             listed.append(form_entry(form.filename, form.content_type, form.size))
         return listed
+
+    # -- a branch's recap whose sender is not verified -------------------------
+
+    def refuse_unverified(self, found: RecapMail, branch: Branch, why: str) -> None:
+        """Keep every spreadsheet unread as refused, import nothing, and tell the branch why."""
+        files = [*((a.filename, a.payload) for a in found.spreadsheets), *((n, b"") for n in found.dropped)]
+        outcomes = []
+        for filename, data in files:
+            recap_file = self.refused_file(branch.id, filename, data, NOT_VERIFIED)
+            self.session.add(recap_file)
+            outcomes.append(RecapOutcome(recap_file, "", refused=NOT_VERIFIED))
+        self.session.flush()
+        received = self.row.received_at.astimezone(self.zone)
+        context = reply_context(
+            MailOutcome(outcomes, [], []), org=self.desk.org, branch=branch, received=received
+        )
+        # Whoever wrote it, the answer goes to the branch's own address; under the
+        # auto-reply limits, so forged recaps cannot flood the branch.
+        self.reply(REPLY_TEMPLATE, context, auto_submitted="auto-replied")
+        self.row.reason = f"recap refused: {branch.id}: {why}"
+        log.warning(
+            "recap mail inbound #%s from %s (%r) not imported: %s",
+            self.inbound_id,
+            branch.id,
+            self.mail.from_address,
+            why,
+        )
 
     # -- a recap from an address that is no branch's --------------------------
 

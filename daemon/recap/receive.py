@@ -23,7 +23,7 @@ from sqlmodel import Session
 
 from daemon.recap.heading import branch_mismatch, parse_month, recap_month
 from daemon.recap.reader import read_recap
-from daemon.recap.rows import RowProblem, ValidationResult
+from daemon.recap.rows import Choices, RowProblem, ValidationResult
 from daemon.recap.sheet import RecapLimits, RecapRefused, RecapSheet
 from daemon.recap.store import ImportSummary, ImportTerms, import_rows
 from daemon.recap.validate import validate_rows
@@ -77,8 +77,8 @@ def receive_recap(
         log.info("recap %r from %s refused: %s", received.filename, received.branch.id, refusal.english)
         return RecapOutcome(recap_file, "", refused=refusal)
     month = recap_month(sheet, received=today)
-    products = terms.rules.products.values()
-    result = validate_rows(sheet, branch=received.branch, month=month, products=products, today=today)
+    choices = Choices.of(terms.rules)
+    result = validate_rows(sheet, branch=received.branch, month=month, choices=choices, today=today)
     _record_validation(recap_file, month, result)
     session.add(recap_file)
     session.flush()

@@ -1,8 +1,10 @@
 """What validating a recap yields: good `RecapRow`s, `RowProblem`s, and the count of both.
 
-This module owns the values validation hands on: a `RecapRow` is one good
-row, normalised, and what a ticket is made or updated from; its `row_key` is
-the row's identity within its branch and month, stable across re-sent files.
+This module owns the values validation takes and hands on: `Choices`, what
+the cells may name from rules.yaml (its products and categories); a
+`RecapRow`, one good row, normalised, and what a ticket is made or updated
+from; its `row_key` is the row's identity within its branch and month,
+stable across re-sent files.
 A `RowProblem` names the sheet, the row number Excel shows and the column
 header as the branch wrote it, so the reply can say exactly what to fix.
 """
@@ -15,10 +17,22 @@ from datetime import date
 from typing import Literal
 
 from daemon.recap.columns import key_of
-from daemon.route.rules import Severity
+from daemon.route.rules import Categories, Product, Rules, Severity
 
 RecapStatus = Literal["new", "in_progress", "resolved"]
 HandledBy = Literal["branch", "head-office"]
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What a recap's cells may name from rules.yaml: its products and its categories."""
+
+    products: tuple[Product, ...] = ()
+    categories: Categories = field(default_factory=Categories)
+
+    @classmethod
+    def of(cls, rules: Rules) -> Choices:
+        return cls(tuple(rules.products.values()), rules.categories)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +82,7 @@ class RecapRow:
     channel: str
     description: str
     category: str
+    """A name from the `categories:` of rules.yaml, as the list spells it; '' when the row has none."""
     severity: Severity
     root_cause: str
     action: str

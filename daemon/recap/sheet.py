@@ -35,6 +35,10 @@ class RecapLimits:
     max_entries: int = 1000
     max_rows: int = 20_000
     """Non-empty data rows over all sheets."""
+    max_sheet_rows: int = 25_000
+    """Rows a sheet's XML may hold, empty ones included: counted before openpyxl reads a byte."""
+    max_sheet_cells: int = 1_000_000
+    """Cells a sheet's XML may hold, counted the same way."""
 
 
 class RecapRefused(Exception):

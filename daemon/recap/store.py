@@ -48,8 +48,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, update
-from sqlmodel import Session, col
+from sqlalchemy import insert
+from sqlmodel import Session
 
 from daemon.recap.fields import RowFields, fingerprint, for_department, serial
 from daemon.recap.links import claim_links, existing_links, linked_references
@@ -60,8 +60,8 @@ from daemon.route.router import route
 from daemon.route.rules import Branch, Rules
 from daemon.sla.policy import TargetKey
 from daemon.sla.stamping import due_values
-from daemon.store import queries
-from daemon.store.models import RecapFile, RecapRowLink, ReferenceCounter, Ticket, TicketEvent
+from daemon.store import numbers, queries
+from daemon.store.models import RecapFile, RecapRowLink, Ticket, TicketEvent
 from daemon.store.vocabulary import Action
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -250,28 +250,18 @@ class _Importer:
     def reserve_references(self, rows: Sequence[RecapRow]) -> list[str]:
         """One ticket reference per row, numbered in the year of the row's date.
 
-        The same counter as `daemon.store.queries.next_reference`, moved once per year
-        by the number of rows instead of once per row.
+        The same numbers as `daemon.store.queries.next_reference` (`daemon.store.numbers`),
+        reserved once per year for all its rows instead of once per row.
         """
         years = Counter(row.received.year for row in rows)
-        next_number: dict[int, int] = {}
-        for year, count in years.items():
-            key = f"{self.reference_prefix}-{year}"
-            queries.insert_ignore(self.session, ReferenceCounter, {"key": key, "value": 0}, ["key"])
-            statement = (
-                update(ReferenceCounter)
-                .where(col(ReferenceCounter.key) == key)
-                .values(value=col(ReferenceCounter.value) + count)
-                .returning(col(ReferenceCounter.value))
-            )
-            last = int(self.session.execute(statement).scalar_one())
-            next_number[year] = last - count + 1
-        references: list[str] = []
-        for row in rows:
-            number = next_number[row.received.year]
-            next_number[row.received.year] = number + 1
-            references.append(f"{self.reference_prefix}-{row.received.year}-{number:06d}")
-        return references
+        reserved = {
+            year: iter(numbers.reserve(self.session, f"{self.reference_prefix}-{year}", count))
+            for year, count in years.items()
+        }
+        return [
+            f"{self.reference_prefix}-{row.received.year}-{next(reserved[row.received.year]):06d}"
+            for row in rows
+        ]
 
     def created_reason(self, row: RecapRow) -> str:
         where = self.where(row)

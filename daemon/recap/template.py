@@ -2,8 +2,8 @@
 
 Sheet `Rekap` has the branch (B1) and month (B2) at the top, the bilingual
 column headers on row 4 and the complaints from row 5 on; drop-down lists
-offer the severities, statuses, channels, handlers and the products of
-rules.yaml. Sheet `Petunjuk` explains it all in Indonesian and English;
+offer the severities, statuses, channels, handlers and the products and
+complaint categories of rules.yaml. Sheet `Petunjuk` explains it all in Indonesian and English;
 the hidden sheet `Daftar` holds the drop-down lists (a list written inline in
 a validation may not hold commas, and product names do).
 
@@ -30,7 +30,7 @@ from daemon.recap.columns import (
     SEVERITY_WORDS,
     STATUS_WORDS,
 )
-from daemon.route.rules import Product
+from daemon.route.rules import Categories, Product
 
 RECAP_SHEET = "Rekap"
 INSTRUCTIONS_SHEET = "Petunjuk"
@@ -67,8 +67,10 @@ INSTRUCTIONS: tuple[tuple[str, str], ...] = (
         "Excel dates, YYYY-MM-DD or DD/MM/YYYY.",
     ),
     (
-        "Pilih Produk, Saluran, Tingkat, Status dan Ditangani Oleh dari daftar pilihan.",
-        "Choose Product, Channel, Severity, Status and Handled by from the drop-down lists.",
+        "Pilih Produk, Saluran, Kategori, Tingkat, Status dan Ditangani Oleh dari daftar pilihan. "
+        "Kategori di luar daftar ditolak; kosongkan bila tidak tahu.",
+        "Choose Product, Channel, Category, Severity, Status and Handled by from the drop-down lists. "
+        "A category not in the list is refused; leave it empty when unsure.",
     ),
     (
         "Ditangani Oleh: 'biro' untuk keluhan produk biro yang diselesaikan sendiri; 'kantor pusat' untuk "
@@ -101,8 +103,13 @@ def write_template(
     branch: str | None,
     month: str | None,
     products: Sequence[Product],
+    categories: Categories | None = None,
 ) -> None:
-    """Write the recap template, with the branch and month filled in when given."""
+    """Write the recap template, with the branch and month filled in when given.
+
+    `categories` (the `categories:` of rules.yaml) fill the category drop-down.
+    """
+    categories = categories or Categories()
     workbook = Workbook()
     recap = workbook.active
     assert isinstance(recap, Worksheet)
@@ -110,8 +117,8 @@ def write_template(
     instructions = workbook.create_sheet(INSTRUCTIONS_SHEET)
     lists = workbook.create_sheet(LISTS_SHEET)
     _write_recap(recap, branch, month)
-    _write_lists(recap, lists, products)
-    _write_instructions(instructions, products)
+    _write_lists(recap, lists, products, categories)
+    _write_instructions(instructions, products, categories)
     lists.sheet_state = "hidden"
     workbook.properties.title = "Rekapitulasi keluhan pelanggan biro / Branch complaint recap"
     workbook.properties.creator = "caredesk"
@@ -140,7 +147,9 @@ def _write_recap(sheet: Worksheet, branch: str | None, month: str | None) -> Non
     sheet.freeze_panes = f"A{FIRST_DATA_ROW}"
 
 
-def _write_lists(recap: Worksheet, lists: Worksheet, products: Sequence[Product]) -> None:
+def _write_lists(
+    recap: Worksheet, lists: Worksheet, products: Sequence[Product], categories: Categories
+) -> None:
     """One column of choices per drop-down on the hidden sheet, and the validations that use them."""
     choices = {
         "severity": [words[0] for words in SEVERITY_WORDS.values()],
@@ -148,10 +157,11 @@ def _write_lists(recap: Worksheet, lists: Worksheet, products: Sequence[Product]
         "channel": [words[0] for words in CHANNEL_WORDS.values()],
         "handled_by": [words[0] for words in HANDLED_BY_WORDS.values()],
         "product": [product.name for product in products],
+        "category": list(categories.names),
     }
     # Only the product and channel lists may be left: a branch may name a
     # product by one of its aliases, or a channel we do not list.
-    strict = {"severity", "status", "handled_by"}
+    strict = {"severity", "status", "handled_by", "category"}
     positions = {column.key: index for index, column in enumerate(COLUMNS, start=1)}
     for list_column, (key, values) in enumerate(choices.items(), start=1):
         letter = get_column_letter(list_column)
@@ -175,7 +185,7 @@ def _write_lists(recap: Worksheet, lists: Worksheet, products: Sequence[Product]
         recap.add_data_validation(validation)
 
 
-def _write_instructions(sheet: Worksheet, products: Sequence[Product]) -> None:
+def _write_instructions(sheet: Worksheet, products: Sequence[Product], categories: Categories) -> None:
     sheet["A1"] = "Petunjuk pengisian rekap keluhan / How to fill in the complaint recap"
     sheet["A1"].font = Font(bold=True, size=13)
     row = 3
@@ -195,6 +205,13 @@ def _write_instructions(sheet: Worksheet, products: Sequence[Product]) -> None:
         row += 1
         sheet.cell(row=row, column=1, value=product.name)
         sheet.cell(row=row, column=2, value=", ".join((product.id, *product.aliases)))
+    if categories:
+        row += 2
+        sheet.cell(row=row, column=1, value="Kategori / Categories").font = _BOLD
+    for category in categories.entries:
+        row += 1
+        sheet.cell(row=row, column=1, value=category.name)
+        sheet.cell(row=row, column=2, value=", ".join(category.aliases))
     sheet.column_dimensions["A"].width = 40
     sheet.column_dimensions["B"].width = 100
     for cells in sheet.iter_rows(min_row=3, max_row=row, max_col=2):

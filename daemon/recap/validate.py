@@ -2,7 +2,7 @@
 
 This module owns what a recap row must say. A row is imported only when it is
 good; a bad one (missing or unreadable date, date outside the recap month or in
-the future, unknown product, invalid severity, status or handler, empty
+the future, unknown product or category, invalid severity, status or handler, empty
 description, a formula without a value, a value too long to keep, the same
 complaint twice) is left out, and each of its problems names the sheet, the
 row number Excel shows and the column header as the branch wrote it, so the
@@ -14,7 +14,9 @@ case with their known aliases (`mayor`/`major`, `selesai`/`done`,
 `telp`/`phone`, ...). Where the template leaves a cell optional the defaults
 are: severity minor, channel other, handled by the branch, and status
 `selesai` when a completion date is given, else `baru`. An empty product is
-allowed: routing then detects it from the description like any complaint.
+allowed: routing then detects it from the description like any complaint. So
+is an empty category; a filled one must be one of rules.yaml's `categories:`
+(a name or an alias, in any case), and is stored as the list spells it.
 
 Everything here is pure: values in, values out.
 """
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from typing import cast
 
@@ -40,9 +42,9 @@ from daemon.recap.columns import (
     word_table,
 )
 from daemon.recap.heading import month_end, month_start
-from daemon.recap.rows import HandledBy, RecapRow, RecapStatus, RowProblem, ValidationResult
+from daemon.recap.rows import Choices, HandledBy, RecapRow, RecapStatus, RowProblem, ValidationResult
 from daemon.recap.sheet import CellValue, RecapSheet, SheetRow
-from daemon.route.rules import Branch, Product, Severity
+from daemon.route.rules import Branch, Categories, Product, Severity
 
 _SEVERITIES = word_table(SEVERITY_WORDS)
 _STATUSES = word_table(STATUS_WORDS)
@@ -62,12 +64,12 @@ def validate_rows(
     *,
     branch: Branch,
     month: str,
-    products: Iterable[Product],
+    choices: Choices,
     today: date,
 ) -> ValidationResult:
     """Split the rows of `sheet` into good `RecapRow`s and problems; `month` is `YYYY-MM`."""
     first_day = month_start(month)
-    checker = _RowChecker(branch, first_day, tuple(products), today)
+    checker = _RowChecker(branch, first_day, choices, today)
     good: list[RecapRow] = []
     problems: list[RowProblem] = []
     refused: list[tuple[str, int]] = []
@@ -123,12 +125,13 @@ def _problem(sheet: RecapSheet, raw: SheetRow, key: str, indonesian: str, englis
 class _RowChecker:
     """Reads one raw row's cells into a RecapRow, collecting a problem per bad cell."""
 
-    def __init__(self, branch: Branch, first_day: date, products: Sequence[Product], today: date) -> None:
+    def __init__(self, branch: Branch, first_day: date, choices: Choices, today: date) -> None:
         self.branch = branch
         self.first_day = first_day
         self.last_day = month_end(first_day)
-        self.products = _product_table(products)
-        self.product_names = {product.id: product.name for product in products}
+        self.products = _product_table(choices.products)
+        self.product_names = {product.id: product.name for product in choices.products}
+        self.categories: Categories = choices.categories
         self.today = today
         self.handlers = dict(_HANDLERS)
         for name in (branch.id, branch.name):
@@ -210,6 +213,21 @@ class _RowChecker:
             f"unknown product '{shown}', choose one from the list"
         )
 
+    def category(self, value: CellValue) -> str:
+        text = cell_text(value)
+        if not text:
+            return ""
+        found = self.categories.find(text)
+        if found is not None:
+            return found
+        shown, near = show(text), self.categories.closest(text)
+        allowed = self.categories.allowed()
+        hint = (f"; maksud Anda '{near}'?", f"; did you mean '{near}'?") if near else ("", "")
+        raise BadCell(
+            f"kategori '{shown}' tidak dikenal, pilih dari daftar ({allowed}){hint[0]} / "
+            f"unknown category '{shown}', choose one from the list ({allowed}){hint[1]}"
+        )
+
     def severity(self, value: CellValue) -> Severity:
         text = cell_text(value)
         if not text:
@@ -287,7 +305,7 @@ _PARSERS: dict[str, _Parser] = {
     "product": _RowChecker.product,
     "channel": _RowChecker.channel,
     "description": _RowChecker.description,
-    "category": _limited("category"),
+    "category": _RowChecker.category,
     "severity": _RowChecker.severity,
     "root_cause": _limited("root_cause"),
     "action": _limited("action"),

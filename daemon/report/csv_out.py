@@ -4,7 +4,8 @@ Each section starts with a line holding only its name in brackets
 (`[by_department]`), then a heading line of column keys, then the rows, then
 an empty line. Keys, ISO 8601 times (local, with offset) and shares as
 fractions (0.75) keep the file easy to read back; the xlsx and html carry the
-bilingual labels.
+bilingual labels. Text that could start a formula (`=`, `+`, `-`, `@`, ...)
+is prefixed with `'`, so no customer's words run as a formula.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
 from daemon.report import labels
+from daemon.report.cells import csv_text
 from daemon.report.monthly import Compliance, Count, MonthlyReport, RegisterRow
 from daemon.report.review import ReviewReport
 
@@ -61,7 +63,10 @@ class _Sections:
 
 
 def cell(value: object) -> str:
-    """A value as CSV text: ISO times, 1/0 for flags, fractions with four decimals."""
+    """A value as CSV text: ISO times, 1/0 for flags, fractions with four decimals.
+
+    Text that a spreadsheet could read as a formula is prefixed with `'` (`cells.csv_text`).
+    """
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -70,7 +75,9 @@ def cell(value: object) -> str:
         return value.isoformat()
     if isinstance(value, float):
         return f"{value:.4f}"
-    return str(value)
+    if isinstance(value, int):
+        return str(value)
+    return csv_text(str(value))
 
 
 def monthly_csv(report: MonthlyReport) -> str:

@@ -1,9 +1,13 @@
 """The complaint form of one ticket (DOMAIN.md §2) with its whole history, for the archive.
 
 `build_form` gathers the form's fields (the same row the register shows),
-the append-only history, the mail in and out and the attachments of the mail
+the append-only history, the text of the internal notes, the customer's
+satisfaction survey answer (score, comment, when), the linked complaints (the
+earlier one a survey answer reopened as this one, and those opened from this
+one's survey), the mail in and out and the attachments of the mail
 that came in (name, type, size, SHA-256: `daemon.tickets.mail_attachments`); `daemon.report.html_out`
-renders it as a page and `daemon.report.pdf` prints that page.
+renders it as a page (autoescaped: everything from outside is text) and
+`daemon.report.pdf` prints that page.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from sqlmodel import Session, col
 
 from daemon.report.monthly import RegisterRow, register_row
 from daemon.route.rules import Rules
+from daemon.store import tickets as ticket_store
 from daemon.store.models import InboundMessage, OutboundMessage, Ticket, TicketEvent
+from daemon.store.vocabulary import Action
 from daemon.tickets.attachments import size_text
 from daemon.tickets.mail_attachments import ticket_attachments
 
@@ -59,6 +65,36 @@ class AttachmentEntry:
     """When the mail that brought it was received."""
 
 
+@dataclass(frozen=True, slots=True)
+class NoteEntry:
+    """An internal note staff wrote on the ticket (a `note` history entry)."""
+
+    at: datetime
+    author: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyEntry:
+    """The customer's answer to the satisfaction survey."""
+
+    score: int
+    """1 to 5."""
+    comment: str
+    answered_at: datetime | None
+    """When the answer was recorded (its `survey` history entry); None when the history has none."""
+
+
+@dataclass(frozen=True, slots=True)
+class Links:
+    """The complaints linked to this one."""
+
+    opened_from: str = ""
+    """The reference of the earlier complaint whose survey answer opened this one."""
+    opened_here: tuple[str, ...] = ()
+    """The references of the complaints opened from this one's survey answer."""
+
+
 @dataclass(frozen=True)
 class ComplaintForm:
     row: RegisterRow
@@ -70,6 +106,9 @@ class ComplaintForm:
     generated_at: datetime
     timezone: str
     attachments: tuple[AttachmentEntry, ...] = ()
+    survey: SurveyEntry | None = None
+    notes: tuple[NoteEntry, ...] = ()
+    links: Links = Links()
 
 
 def build_form(
@@ -77,17 +116,33 @@ def build_form(
 ) -> ComplaintForm:
     """The form of `ticket` as of `now`, its times local to `timezone`."""
     zone = ZoneInfo(timezone)
+    history = _history(session, ticket, zone)
+    related = ticket_store.ticket_by_id(session, ticket.related_ticket_id)
     return ComplaintForm(
         row=register_row(ticket, rules, zone, now),
         tags=tuple(tag for tag in ticket.tags.split(",") if tag),
         escalated=ticket.escalated,
         sla_class=ticket.sla_class or "",
-        history=_history(session, ticket, zone),
+        history=history,
         messages=_messages(session, ticket, zone),
         generated_at=now.astimezone(zone),
         timezone=timezone,
         attachments=_attachments(session, ticket, zone),
+        survey=_survey(ticket, history),
+        notes=tuple(NoteEntry(e.at, e.actor, e.new) for e in history if e.action == Action.NOTE),
+        links=Links(
+            opened_from=related.reference if related is not None else "",
+            opened_here=tuple(ticket_store.references_linked_to(session, ticket)),
+        ),
     )
+
+
+def _survey(ticket: Ticket, history: tuple[HistoryEntry, ...]) -> SurveyEntry | None:
+    """The survey answer on the ticket, with the time of its history entry (the last, if several)."""
+    if ticket.survey_score is None:
+        return None
+    answered = [entry.at for entry in history if entry.action == Action.SURVEY]
+    return SurveyEntry(ticket.survey_score, ticket.survey_comment or "", answered[-1] if answered else None)
 
 
 def _attachments(session: Session, ticket: Ticket, zone: ZoneInfo) -> tuple[AttachmentEntry, ...]:

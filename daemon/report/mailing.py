@@ -9,8 +9,11 @@ nothing to do:
   manager (the part about the departments whose `general_manager` they are);
 * `remind_results`: from `reports: reminder_day` (default the 1st) until the
   report's day, each department that resolved complaints in the previous
-  month is asked to record their root cause, corrective action and
-  effectiveness before the report is made.
+  month and has not recorded all their results (root cause, corrective
+  action, effectiveness) is asked to before the report is made; one whose
+  results are complete gets nothing;
+* a general manager whose departments had no complaint in the month, and none
+  still open, gets one line saying so instead of an empty report.
 
 Each mail is claimed as a (job, period) row in the transaction that queues
 it (`daemon.store.claims`): once per month and recipient, or month and department,
@@ -44,6 +47,8 @@ REPORT_JOB = "monthly-report"
 REMINDER_JOB = "results-reminder"
 REPORT_KIND = OutboundKind.MONTHLY_REPORT
 REMINDER_KIND = OutboundKind.RESULTS_REMINDER
+NOTHING_TEMPLATE = "report_no_complaints.txt"
+"""A general manager's report of a month without complaints in their departments: one line."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +131,18 @@ def send_monthly_reports(engine: Engine, job: ReportMail) -> Counter[str]:
 def _queue_report(session: Session, job: ReportMail, month: Month, recipient: Recipient) -> None:
     """Queue `recipient`'s part of the report of `month`, as an xlsx attachment."""
     report = build_monthly(session, job.rules, month, job.as_of, recipient.departments)
+    if recipient.departments and report.total == 0 and not report.open_tickets:
+        # A general manager whose departments had nothing: one line, not an empty workbook.
+        job.mailer.queue(
+            session,
+            Outgoing(
+                kind=REPORT_KIND,
+                recipient=recipient.address,
+                template=NOTHING_TEMPLATE,
+                context=_report_context(report, job.organisation),
+            ),
+        )
+        return
     workbook = monthly_xlsx(report, organisation=job.organisation)
     job.mailer.queue(
         session,
@@ -148,7 +165,12 @@ def remind_results(engine: Engine, job: ReportMail) -> Counter[str]:
     month = Month.of(today).previous()
     counts: Counter[str] = Counter()
     with db.session(engine) as session:
-        resolved = _resolved_by_department(session, month, zone)
+        resolved = {
+            department: tickets
+            for department, tickets in _resolved_by_department(session, month, zone).items()
+            # Nothing to ask of a department whose results are all recorded.
+            if any(_missing_results(ticket) for ticket in tickets)
+        }
         done = _claimed(session, REMINDER_JOB, (f"{month}/{key}" for key in resolved))
     for department_id, tickets in resolved.items():
         department = job.rules.departments.get(department_id)
@@ -221,7 +243,18 @@ def _resolved_by_department(session: Session, month: Month, zone: ZoneInfo) -> d
 
 
 def _reminder_line(ticket: Ticket, zone: ZoneInfo) -> dict[str, object]:
-    missing = [
+    completed = ticket.completed_at.astimezone(zone) if ticket.completed_at else None
+    return {
+        "reference": ticket.reference,
+        "subject": ticket.subject,
+        "completed": labels.when(completed, with_time=False),
+        "missing": _missing_results(ticket),
+    }
+
+
+def _missing_results(ticket: Ticket) -> list[str]:
+    """The results still to record on a resolved ticket, as the reminder names them."""
+    return [
         label
         for label, value in (
             ("akar penyebab / root cause", ticket.root_cause),
@@ -230,13 +263,6 @@ def _reminder_line(ticket: Ticket, zone: ZoneInfo) -> dict[str, object]:
         )
         if not (value or "").strip()
     ]
-    completed = ticket.completed_at.astimezone(zone) if ticket.completed_at else None
-    return {
-        "reference": ticket.reference,
-        "subject": ticket.subject,
-        "completed": labels.when(completed, with_time=False),
-        "missing": missing,
-    }
 
 
 def _report_context(report: MonthlyReport, organisation: str) -> dict[str, object]:

@@ -24,6 +24,7 @@ from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from daemon.report import labels
+from daemon.report.cells import put
 from daemon.report.monthly import Count, MonthlyReport, RegisterRow
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -64,14 +65,12 @@ def monthly_xlsx(report: MonthlyReport, *, organisation: str) -> bytes:
 
 
 def _summary(sheet: Worksheet, report: MonthlyReport, organisation: str) -> None:
-    sheet["A1"] = "Laporan Bulanan Keluhan Pelanggan / Monthly customer complaint report"
-    sheet["A1"].font = TITLE
-    sheet["A2"] = labels.month_title(report.month.year, report.month.month)
-    sheet["A2"].font = BOLD
+    put(sheet, 1, 1, "Laporan Bulanan Keluhan Pelanggan / Monthly customer complaint report").font = TITLE
+    put(sheet, 2, 1, labels.month_title(report.month.year, report.month.month)).font = BOLD
     generated = labels.when(report.generated_at)
-    sheet["A3"] = f"{organisation} · dibuat / generated {generated} ({report.timezone})"
+    put(sheet, 3, 1, f"{organisation} · dibuat / generated {generated} ({report.timezone})")
     if report.departments:
-        sheet["A4"] = "Bagian / part: " + ", ".join(count.label for count in report.by_department)
+        put(sheet, 4, 1, "Bagian / part: " + ", ".join(count.label for count in report.by_department))
     _key_figures(sheet, report)
     _tables_and_charts(sheet, report, 12)
 
@@ -87,8 +86,8 @@ def _key_figures(sheet: Worksheet, report: MonthlyReport) -> None:
         ("Lewat tenggat / overdue", len(report.overdue_tickets), None),
     ]
     for offset, (label, value, number_format) in enumerate(facts):
-        sheet.cell(6 + offset, 1, label)
-        target = sheet.cell(6 + offset, 2, value)
+        put(sheet, 6 + offset, 1, label)
+        target = put(sheet, 6 + offset, 2, value)
         target.font = BOLD
         if number_format:
             target.number_format = number_format
@@ -306,11 +305,11 @@ def _table(
 ) -> None:
     """A table from column A down from `row`: the heading, then one line per row of values."""
     for column, text in enumerate(heading, start=1):
-        cell = sheet.cell(row, column, text)
+        cell = put(sheet, row, column, text)
         cell.font, cell.fill, cell.alignment = BOLD, HEADING_FILL, WRAP
     for line, values in enumerate(rows, start=row + 1):
         for column, value in enumerate(values, start=1):
-            cell = sheet.cell(line, column, value)  # type: ignore[call-overload]
+            cell = put(sheet, line, column, value)
             cell.alignment = WRAP if wrap else TOP
             if isinstance(value, datetime):
                 cell.number_format = DATE_TIME

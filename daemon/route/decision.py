@@ -77,6 +77,10 @@ class Decision:
     notes: tuple[str, ...] = ()
     """Human explanations of choices no rule made (detection, defaults)."""
     misses: tuple[RuleMiss, ...] = ()
+    category: str | None = None
+    """The category the first rule with a `category:` action gave, as `categories:` spells it."""
+    organisation: str = ""
+    """The sender's organisation from `organisations:` ('' when the sender is not listed)."""
 
     @property
     def major_reason(self) -> str | None:
@@ -94,6 +98,8 @@ class Decision:
         return {
             "department": self.department,
             "product": self.product,
+            "category": self.category,
+            "organisation": self.organisation,
             "severity": self.severity,
             "escalate": self.escalate,
             "escalate_to": list(self.escalate_to),
@@ -132,6 +138,8 @@ def explain(decision: Decision) -> list[str]:
     lines = [
         f"department: {decision.department}{_by_text(decision, 'department')}",
         f"product:    {decision.product or '-'}{_by_text(decision, 'product')}",
+        f"category:   {decision.category or '-'}{_by_text(decision, 'category')}",
+        f"organisation: {decision.organisation or '-'}",
         f"severity:   {decision.severity}{_by_text(decision, 'severity')}",
         f"escalate:   {escalation}{_by_text(decision, 'escalate')}",
         f"sla:        {decision.sla_class or '-'}{_by_text(decision, 'sla')}",

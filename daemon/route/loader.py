@@ -22,6 +22,7 @@ from daemon.route.reader import NodeReader
 from daemon.route.rules import Problem, ReportsConfig, Rules, RulesError
 from daemon.route.section_calendar import read_calendar
 from daemon.route.section_conditions import ConditionReader
+from daemon.route.section_labels import read_categories, read_organisations
 from daemon.route.section_records import (
     read_branches,
     read_customers,
@@ -38,6 +39,8 @@ _TOP_KEYS = (
     "products",
     "branches",
     "customers",
+    "organisations",
+    "categories",
     "default",
     "rules",
     "calendar",
@@ -97,6 +100,8 @@ def _read(reader: NodeReader, text: str) -> Rules | None:
     products = read_products(reader, top.get("products"))
     branches = read_branches(reader, top.get("branches"))
     customers = read_customers(reader, top.get("customers"))
+    organisations = read_organisations(reader, top.get("organisations"))
+    categories = read_categories(reader, top.get("categories"))
     default = read_default(reader, top.get("default"))
     rule_nodes = read_rules(reader, top.get("rules"), ConditionReader(reader, customers))
     calendar_config = read_calendar(reader, top.get("calendar"))
@@ -118,4 +123,6 @@ def _read(reader: NodeReader, text: str) -> Rules | None:
         calendar_config=calendar_config,
         sla_config=sla_config,
         reports_config=reports_config or ReportsConfig(),
+        categories=categories,
+        organisations=tuple(organisations),
     )

@@ -14,6 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 from daemon.route.facts import EXACT_PREFIX, SINGLE_VALUED, Facts, Triggers
+from daemon.route.regexes import RuleRegex
 from daemon.route.words import WordSet, show, show_list, word_tokens
 
 
@@ -72,9 +73,11 @@ class WordsMatcher(Matcher):
 
 
 class RegexMatcher(Matcher):
+    """Python regular expressions, each search bounded in time (`regexes.RuleRegex`)."""
+
     __slots__ = ("patterns",)
 
-    def __init__(self, patterns: Sequence[re.Pattern[str]]) -> None:
+    def __init__(self, patterns: Sequence[RuleRegex]) -> None:
         self.patterns = tuple(patterns)
 
     def test(self, facts: Facts, field: str) -> bool:

@@ -19,7 +19,7 @@ from typing import Literal, NamedTuple, TypeVar, cast
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from daemon.route.rules import SEVERITIES, Problem, Severity
+from daemon.route.rules import SEVERITIES, Categories, Problem, Severity
 from daemon.route.words import word_tokens
 
 # The C loader is the same safe loader, only faster; both give node marks.
@@ -84,6 +84,8 @@ class NodeReader:
         # Ids seen so far -> line, kept even when the record itself was bad, so
         # one broken department does not also make every reference to it fail.
         self.ids: dict[str, dict[str, int]] = {"department": {}, "product": {}, "branch": {}}
+        self.categories = Categories()
+        """The `categories:` list once read, for the rules' `category:` actions."""
 
     # -- reporting ---------------------------------------------------------
 

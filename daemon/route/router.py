@@ -2,7 +2,7 @@
 
 This module owns how the outcomes of several matching rules combine into one
 `Decision` (see docs/rules.md, "How matching rules combine"): rules are tried
-in file order, the first to set department, product or SLA class wins,
+in file order, the first to set department, product, category or SLA class wins,
 severity only rises, and what no rule chose is filled in by product detection,
 the product's department and the defaults.
 
@@ -42,6 +42,7 @@ class _Outcome:
 
     department: str | None = None
     product: str | None = None
+    category: str | None = None
     severity: Severity | None = None
     escalate: bool = False
     tags: dict[str, None] = field(default_factory=dict)
@@ -53,13 +54,16 @@ class _Outcome:
     def apply(self, rule: Rule, matched: list[str]) -> None:
         then = rule.then
         self.hits.append(RuleHit(rule.name, rule.description, tuple(matched)))
-        # First rule to set department, product or SLA wins; later ones are ignored.
+        # First rule to set department, product, category or SLA wins; later ones are ignored.
         if then.department is not None and self.department is None:
             self.department = then.department
             self.decided_by["department"] = rule.name
         if then.product is not None and self.product is None:
             self.product = then.product
             self.decided_by["product"] = rule.name
+        if then.category is not None and self.category is None:
+            self.category = then.category
+            self.decided_by["category"] = rule.name
         if then.sla is not None and self.sla_class is None:
             self.sla_class = then.sla
             self.decided_by["sla"] = rule.name
@@ -115,7 +119,9 @@ def route(
     *,
     trace: bool = False,
 ) -> Decision:
-    """Decide department, product, severity, escalation, tags and SLA for `mail`.
+    """Decide department, product, category, severity, escalation, tags and SLA for `mail`.
+
+    The decision also names the sender's organisation (`organisations:`).
 
     Rules are tried in file order (see docs/rules.md for how their actions
     combine). With `trace=True` every rule is explained, and the ones that did
@@ -145,7 +151,7 @@ def route(
                 misses.extend(_skipped(rules.rules[position + 1 :], rule.name))
             break
     outcome.fill_gaps(facts)
-    return _decision(outcome, rules, misses)
+    return _decision(outcome, facts, misses)
 
 
 def _skipped(rules: Sequence[Rule], stopper: str) -> list[RuleMiss]:
@@ -153,7 +159,9 @@ def _skipped(rules: Sequence[Rule], stopper: str) -> list[RuleMiss]:
     return [RuleMiss(rule.name, rule.description, reason) for rule in rules]
 
 
-def _decision(outcome: _Outcome, rules: Rules, misses: list[RuleMiss]) -> Decision:
+def _decision(outcome: _Outcome, facts: MailFacts, misses: list[RuleMiss]) -> Decision:
+    rules = facts.rules
+    organisation = rules.organisation_for(facts.mail.from_address)
     department = outcome.department or rules.default_department
     severity: Severity = outcome.severity or rules.default_severity
     return Decision(
@@ -169,4 +177,6 @@ def _decision(outcome: _Outcome, rules: Rules, misses: list[RuleMiss]) -> Decisi
         escalate_to=_escalation_target(rules, department) if outcome.escalate else (),
         notes=tuple(outcome.notes),
         misses=tuple(misses),
+        category=outcome.category,
+        organisation=organisation.name if organisation is not None else "",
     )

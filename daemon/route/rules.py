@@ -1,10 +1,10 @@
 """The rule values: what a loaded rules.yaml is, once validated.
 
 This module owns the frozen values the rest of the daemon reads: `Rules`, with
-its departments, products, branches, customers and compiled `Rule`s, the
-`calendar:`, `sla:` and `reports:` settings, and the lookup tables routing
-uses (built once here, so routing never scans a list); and `Problem` and
-`RulesError`, what is wrong with a rules file.
+its departments, products, branches, customers, categories, organisations and
+compiled `Rule`s, the `calendar:`, `sla:` and `reports:` settings, and the
+lookup tables routing uses (built once here, so routing never scans a list);
+and `Problem` and `RulesError`, what is wrong with a rules file.
 
 Reading and validating the file is `daemon.route.loader`'s job; what a rule's
 condition means for a mail is `daemon.route.conditions`', and how the actions
@@ -13,13 +13,14 @@ of several matching rules combine is `daemon.route.router`'s.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from daemon.route.index import RuleIndex, build_index
-from daemon.route.words import WordSet
+from daemon.route.words import WordSet, word_tokens
 from daemon.sla.calendar import CalendarConfig
 from daemon.sla.policy import SlaPolicy
 
@@ -117,6 +118,72 @@ class Actions:
     tags: tuple[str, ...] = ()
     sla: str | None = None
     stop: bool = False
+    category: str | None = None
+    """A name from the `categories:` list, as the list spells it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    """One entry of `categories:`: the name tickets store, and other words staff may use for it."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+
+
+def category_key(text: str) -> str:
+    """What category names compare by: their folded words (`Product-Quality` is `product quality`)."""
+    return " ".join(word_tokens(text))
+
+
+@dataclass(frozen=True)
+class Categories:
+    """The `categories:` list: the only values a ticket's category may take."""
+
+    entries: tuple[Category, ...] = ()
+    _by_key: Mapping[str, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_key = {
+            category_key(word): entry.name
+            for entry in reversed(self.entries)
+            for word in (*entry.aliases, entry.name)
+        }
+        object.__setattr__(self, "_by_key", MappingProxyType(by_key))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(entry.name for entry in self.entries)
+
+    def find(self, text: str) -> str | None:
+        """The listed name `text` spells (a name or an alias, in any case), or None."""
+        return self._by_key.get(category_key(text)) if text.strip() else None
+
+    def closest(self, text: str) -> str | None:
+        """The listed name `text` nearly spells (a typo of a name or an alias), or None."""
+        close = difflib.get_close_matches(category_key(text), list(self._by_key), n=1, cutoff=0.7)
+        return self._by_key[close[0]] if close else None
+
+    def refusal(self, text: str) -> str:
+        """Why `text` is no category, in English: the near miss, and every name allowed."""
+        near = self.closest(text)
+        hint = f" (did you mean '{near}'?)" if near else ""
+        return f"unknown category '{text}'{hint}; the categories are: {self.allowed()}"
+
+    def allowed(self) -> str:
+        """The names, for messages: `delivery, billing, ...`; a note when the list is empty."""
+        return ", ".join(self.names) or "none (rules.yaml lists no categories)"
+
+    def __bool__(self) -> bool:
+        return bool(self.entries)
+
+
+@dataclass(frozen=True, slots=True)
+class Organisation:
+    """An organisation its senders belong to: by exact address, or by domain (subdomains included)."""
+
+    name: str
+    domains: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +215,25 @@ def _frozen(mapping: Mapping[str, object]) -> Mapping[str, object]:
     return MappingProxyType(dict(mapping))
 
 
+_Found = TypeVar("_Found")
+
+
+def _by_address(
+    address: str, by_email: Mapping[str, _Found], by_domain: Mapping[str, _Found]
+) -> _Found | None:
+    """What an address is listed under: the exact address, else its domain or the nearest parent."""
+    address = address.strip().lower()
+    if not address:
+        return None
+    found = by_email.get(address)
+    domain = address.rpartition("@")[2]
+    # `budi@mail.example.co.id` belongs to what is listed as `example.co.id`.
+    while found is None and domain:
+        found = by_domain.get(domain)
+        domain = domain.partition(".")[2]
+    return found
+
+
 @dataclass(frozen=True)
 class Rules:
     """A loaded, validated rules file, ready for `daemon.route.router.route`."""
@@ -169,12 +255,18 @@ class Rules:
     """The `sla:` section: targets by severity, department and SLA class."""
     reports_config: ReportsConfig = field(default_factory=ReportsConfig)
     """The `reports:` section: the monthly report's day and recipients."""
+    categories: Categories = field(default_factory=Categories)
+    """The `categories:` list: what a rule, a `#category` command or a recap row may set."""
+    organisations: tuple[Organisation, ...] = ()
+    """The `organisations:` section: the organisation a sender's address or domain belongs to."""
     # Lookup tables derived from the fields above, built once here so that
     # routing never scans a list.
     product_words: tuple[tuple[str, WordSet, WordSet], ...] = field(init=False, repr=False, compare=False)
     _customer_by_email: Mapping[str, Customer] = field(init=False, repr=False, compare=False)
     _customer_by_domain: Mapping[str, Customer] = field(init=False, repr=False, compare=False)
     _branch_by_email: Mapping[str, Branch] = field(init=False, repr=False, compare=False)
+    _organisation_by_email: Mapping[str, Organisation] = field(init=False, repr=False, compare=False)
+    _organisation_by_domain: Mapping[str, Organisation] = field(init=False, repr=False, compare=False)
     index: RuleIndex = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -195,6 +287,17 @@ class Rules:
         object.__setattr__(self, "_customer_by_email", by_email)
         object.__setattr__(self, "_customer_by_domain", by_domain)
         object.__setattr__(self, "_branch_by_email", branch_by_email)
+        organisations = tuple(reversed(self.organisations))
+        object.__setattr__(
+            self,
+            "_organisation_by_email",
+            {email.lower(): org for org in organisations for email in org.emails},
+        )
+        object.__setattr__(
+            self,
+            "_organisation_by_domain",
+            {domain.lower(): org for org in organisations for domain in org.domains},
+        )
         object.__setattr__(self, "index", build_index(self.rules))
 
     def department(self, department_id: str) -> Department:
@@ -218,16 +321,11 @@ class Rules:
 
     def customer_for(self, address: str) -> Customer | None:
         """The customer an address belongs to: exact address first, then its domain."""
-        address = address.strip().lower()
-        if not address:
-            return None
-        found = self._customer_by_email.get(address)
-        domain = address.rpartition("@")[2]
-        # `budi@mail.example.co.id` belongs to a customer listed as `example.co.id`.
-        while found is None and domain:
-            found = self._customer_by_domain.get(domain)
-            domain = domain.partition(".")[2]
-        return found
+        return _by_address(address, self._customer_by_email, self._customer_by_domain)
+
+    def organisation_for(self, address: str) -> Organisation | None:
+        """The organisation a sender belongs to: exact address first, then the nearest domain."""
+        return _by_address(address, self._organisation_by_email, self._organisation_by_domain)
 
     def branch_for(self, address: str) -> Branch | None:
         """The branch that mails from this address, if any."""

@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import cast
 
+import regex
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from daemon.route.conditions import (
@@ -39,6 +40,7 @@ from daemon.route.matchers import (
     WordsMatcher,
 )
 from daemon.route.reader import Entry, NodeReader, is_null, node_kind, suggest
+from daemon.route.regexes import RuleRegex, nested_quantifier
 from daemon.route.rules import Customer
 from daemon.route.words import WordSet
 
@@ -296,9 +298,9 @@ class ConditionReader:
             return None
         return EqualsMatcher(values) if operator == "equals" else GlobMatcher(values)
 
-    def regexes(self, node: Node, what: str, ignore_case: bool) -> list[re.Pattern[str]]:
+    def regexes(self, node: Node, what: str, ignore_case: bool) -> list[RuleRegex]:
         flags = re.IGNORECASE if ignore_case else 0
-        compiled: list[re.Pattern[str]] = []
+        compiled: list[RuleRegex] = []
         failed = False
         for pattern, item in self.reader.texts(node, what, strip=False):
             # The re module reports some dubious patterns as warnings
@@ -306,9 +308,20 @@ class ConditionReader:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 try:
-                    compiled.append(re.compile(pattern, flags))
+                    re.compile(pattern, flags)
                 except re.error as exc:
                     self.reader.error(item, f"bad regex '{pattern}': {exc.msg} at position {exc.pos}")
+                    failed = True
+                    continue
+                nested = nested_quantifier(pattern, flags)
+                if nested is not None:
+                    self.reader.error(item, nested)
+                    failed = True
+                    continue
+                try:
+                    compiled.append(RuleRegex(pattern, ignore_case=ignore_case))
+                except regex.error as exc:
+                    self.reader.error(item, f"bad regex '{pattern}': {exc}")
                     failed = True
             for caught_warning in caught:
                 self.reader.warning(item, f"regex '{pattern}': {caught_warning.message}")

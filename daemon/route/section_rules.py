@@ -2,7 +2,7 @@
 
 This module owns what a rule entry must look like: a unique name that is not
 one of the markers decisions use for choices no rule made, the actions a
-`then:` may take (and the ids they must name), and the warnings about rules
+`then:` may take (and the ids and categories they must name), and the warnings about rules
 that can never match. The `when:` itself is read by `ConditionReader`.
 """
 
@@ -16,9 +16,10 @@ from daemon.route.decision import RESERVED_NAMES
 from daemon.route.reader import Entry, NodeReader, is_null
 from daemon.route.rules import Actions, Rule
 from daemon.route.section_conditions import ConditionReader
+from daemon.route.section_labels import category_reference
 
 _RULE_KEYS = ("name", "description", "when", "then")
-_THEN_KEYS = ("department", "product", "severity", "escalate", "tags", "sla", "stop")
+_THEN_KEYS = ("department", "product", "category", "severity", "escalate", "tags", "sla", "stop")
 _EMPTY_THEN = "then is empty: say what the rule does (department, severity, ...)"
 
 RuleNodes = Sequence[tuple[Rule, Node]]
@@ -91,6 +92,7 @@ def read_actions(reader: NodeReader, node: Node) -> Actions | None:
     actions = Actions(
         department=reader.optional(fields, "department", lambda n, _: reader.reference(n, "department")),
         product=reader.optional(fields, "product", lambda n, _: reader.reference(n, "product")),
+        category=reader.optional(fields, "category", lambda n, _: category_reference(reader, n)),
         severity=reader.optional(fields, "severity", reader.severity),
         escalate=bool(reader.optional(fields, "escalate", reader.flag)),
         tags=tuple(dict.fromkeys(tags or ())),

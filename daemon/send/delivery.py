@@ -15,8 +15,6 @@ A row that will not go out on its own is a person's to retry: `daemon.send.reque
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -36,6 +34,7 @@ from daemon.send.transports import (
     file_name_for,
 )
 from daemon.store import db
+from daemon.store.leases import owner_has_ended
 from daemon.store.models import OutboundMessage, Ticket
 from daemon.store.vocabulary import OutboundKind, OutboundState
 
@@ -57,25 +56,6 @@ RESEND_WHEN_UNCERTAIN = frozenset(
     }
 )
 DUE_STATES = (OutboundState.PENDING, OutboundState.RETRY)
-
-
-def owner_has_ended(owner: str) -> bool:
-    """True when a lease owner (`host:pid`) is a process of this host that no longer runs.
-
-    Only a sure answer counts: another host, our own process, a process we may not
-    signal, or a process id already reused by someone else all read as "still
-    running", and the lease is then waited out as before.
-    """
-    host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False
-    return False
 
 
 def retry_delay(attempts: int, base_seconds: int) -> timedelta:
@@ -200,8 +180,8 @@ class OutboxSender:
 
     def _attempt(self, transport: Transport, row: OutboundMessage, reference: str) -> str:
         now = self.clock()
-        name = file_name_for(row.message_id, row.kind, reference)
         try:
+            name = file_name_for(row.message_id, row.kind, reference)
             transport.send(row.envelope_from, [row.recipient], row.raw, name)
         except ServerUnavailable as error:
             return self._unanswered(row, error, now)
@@ -213,8 +193,29 @@ class OutboxSender:
             return OutboundState.FAILED
         except TemporaryFailure as error:
             return self._deferred(row, error)
+        except Exception as error:
+            return self._broken(row, error)
         self._sent(row, reference, now)
         return OutboundState.SENT
+
+    def _broken(self, row: OutboundMessage, error: Exception) -> str:
+        """Anything else this one row raised: it costs the row a try, never the rows behind it.
+
+        Settled like a deferral (retried with backoff, failed after the last
+        attempt), so no row is left `sending` and the next one is sent at once.
+        """
+        final = row.attempts >= self.retries.max_attempts
+        self._settle(row, OutboundState.FAILED if final else OutboundState.RETRY, RowError(error))
+        log.error(
+            "outbound %s to %s could not be sent (%s): %s: %s",
+            row.id,
+            row.recipient,
+            "given up" if final else "will retry",
+            type(error).__name__,
+            error,
+            exc_info=error,
+        )
+        return row.state
 
     def _unanswered(self, row: OutboundMessage, error: ServerUnavailable, now: datetime) -> str:
         """Nobody answered, which is not this mail's fault: the try costs it nothing and it stays due.
@@ -301,6 +302,13 @@ class OutboxSender:
             select(col(Ticket.id), col(Ticket.reference)).where(col(Ticket.id).in_(ids))
         ).all()
         return {ticket_id: reference for ticket_id, reference in found}
+
+
+class RowError(DeliveryError):
+    """An exception no transport outcome describes, raised while sending one row."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(f"{type(error).__name__}: {error}")
 
 
 def _release_ended_owners(session: Session, now: datetime) -> list[str]:

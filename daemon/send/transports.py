@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from daemon import private
 from daemon.config import SmtpConfig
 
 log = logging.getLogger("caredesk.transport")
@@ -68,7 +69,7 @@ class FileTransport:
         self.folder = folder
 
     def __enter__(self) -> FileTransport:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        private.private_directory(self.folder)
         return self
 
     def __exit__(
@@ -83,7 +84,8 @@ class FileTransport:
         target = self.folder / f"{name}.eml"
         temporary = self.folder / f".{name}.tmp"
         try:
-            with temporary.open("wb") as handle:
+            # 0600 from the start: a queued mail is a customer's words and address.
+            with os.fdopen(private.open_private(temporary), "wb") as handle:
                 handle.write(raw)
                 handle.flush()
                 os.fsync(handle.fileno())
@@ -172,8 +174,9 @@ class SmtpTransport:
 
     def send(self, envelope_from: str, recipients: list[str], raw: bytes, name: str) -> None:
         connection = self._connect()
+        options = self._mail_options(connection, envelope_from, recipients, raw)
         try:
-            self._expect(connection.mail(envelope_from), "MAIL FROM")
+            self._expect(connection.mail(envelope_from, options), "MAIL FROM")
             for recipient in recipients:
                 self._expect(connection.rcpt(recipient), f"RCPT TO {recipient}")
         except (smtplib.SMTPException, OSError) as error:
@@ -181,6 +184,11 @@ class SmtpTransport:
             raise TemporaryFailure(f"SMTP conversation failed before DATA: {error}") from error
         except DeliveryError:
             self._reset()
+            raise
+        except BaseException:
+            # Anything else leaves the conversation in a state nobody knows: the
+            # next mail starts on a new connection.
+            self._drop()
             raise
         try:
             code, reply = connection.data(raw)
@@ -190,9 +198,35 @@ class SmtpTransport:
         except smtplib.SMTPResponseException as error:
             self._reset()
             raise _classify(error.smtp_code, error.smtp_error, "DATA") from error
+        except BaseException:
+            self._drop()
+            raise
+        finally:
+            # smtplib keeps speaking UTF-8 after an SMTPUTF8 transaction until RSET.
+            if self.connection is not None:
+                self.connection.command_encoding = "ascii"
         if code != 250:
             self._reset()
             raise _classify(code, reply, "DATA")
+
+    def _mail_options(
+        self, connection: smtplib.SMTP, envelope_from: str, recipients: list[str], raw: bytes
+    ) -> list[str]:
+        """The MAIL FROM parameters this mail needs; PermanentFailure when the server lacks them.
+
+        An address or header in UTF-8 (`josé@example.com`) needs SMTPUTF8
+        (RFC 6531); without it smtplib cannot even write the command. 8-bit
+        content is announced as BODY=8BITMIME when the server takes it.
+        """
+        options = []
+        needs = needs_smtputf8(envelope_from, recipients, raw)
+        if needs:
+            if not connection.has_extn("smtputf8"):
+                raise PermanentFailure(f"{needs} needs SMTPUTF8, which {self.host} does not offer")
+            options.append("SMTPUTF8")
+        if not raw.isascii() and connection.has_extn("8bitmime"):
+            options.append("BODY=8BITMIME")
+        return options
 
     def _expect(self, answer: tuple[int, bytes], step: str) -> None:
         code, reply = answer
@@ -211,6 +245,16 @@ class SmtpTransport:
         if self.connection is not None:
             self.connection.close()
         self.connection = None
+
+
+def needs_smtputf8(envelope_from: str, recipients: list[str], raw: bytes) -> str:
+    """What in this mail needs SMTPUTF8 ("recipient address", "sender address", "header"), or ""."""
+    if not all(recipient.isascii() for recipient in recipients):
+        return "recipient address"
+    if not envelope_from.isascii():
+        return "sender address"
+    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    return "" if head.isascii() else "header"
 
 
 def _classify(code: int, reply: bytes | str, step: str) -> DeliveryError:

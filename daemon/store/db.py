@@ -38,6 +38,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlmodel import Session
 
+from daemon import private
 from daemon.config import ConfigError
 from daemon.store import (
     migrations,
@@ -272,7 +273,10 @@ def _check_schema_is_current(connection: Connection, url: str) -> None:
 def _sqlite_engine(url: str) -> Engine:
     database = make_url(url).database or ""
     if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        # Private from the first byte: SQLite gives the -wal and -shm files the
+        # database file's mode, so all three are 0600 in a 0700 folder.
+        private.private_directory(Path(database).parent)
+        private.create_private_file(Path(database))
     busy_ms = _busy_timeout_ms(url)
     engine = create_engine(url, connect_args={"timeout": busy_ms / 1000, "check_same_thread": False})
 

@@ -170,6 +170,11 @@ class InboundMessage(SQLModel, table=True):
     error: str | None = Field(default=None, sa_column=Column(Text))
     traceback: str | None = Field(default=None, sa_column=Column(Text))
     attempts: int = 0
+    """Tries started on this mail, each counted when it is claimed (`store.tickets.claim_waiting`)."""
+    lease_owner: str | None = Field(default=None, max_length=128)
+    """The daemon process (`host:pid:token`) working on this mail now; None between tries."""
+    lease_until: datetime | None = _when(default=None)
+    """Until when `lease_owner`'s claim holds; after it, or once that owner ended, the try counts as lost."""
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
     disposition: str = Field(default="pending", index=True, max_length=16)
     received_at: datetime = _when(default_factory=utcnow)
@@ -262,6 +267,24 @@ class MailboxCheckpoint(SQLModel, table=True):
     uidvalidity: int
     last_uid: int = 0
     updated_at: datetime = _when(default_factory=utcnow)
+
+
+class UnfetchedMessage(SQLModel, table=True):
+    """A message an IMAP server failed to hand over, by mailbox, UIDVALIDITY and UID.
+
+    The mails behind it are fetched all the same (`daemon.fetch.unfetched`); this
+    row says how often it failed, why, and when it is tried again.
+    """
+
+    __tablename__ = "unfetched_message"
+
+    source: str = Field(primary_key=True, max_length=512)
+    uidvalidity: int = Field(primary_key=True)
+    uid: int = Field(primary_key=True)
+    attempts: int = 0
+    last_error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    first_failed_at: datetime = _when(default_factory=utcnow)
+    next_attempt_at: datetime = _when(default_factory=utcnow)
 
 
 class ReferenceCounter(SQLModel, table=True):

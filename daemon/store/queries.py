@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
-from daemon.store.models import InboundMessage, MailboxCheckpoint, ReferenceCounter, Ticket, TicketEvent
+from daemon.store import numbers
+from daemon.store.models import InboundMessage, MailboxCheckpoint, Ticket, TicketEvent
 from daemon.store.vocabulary import InboundState
 
 
@@ -133,16 +134,9 @@ def save_checkpoint(session: Session, source: str, uidvalidity: int, last_uid: i
 
 
 def next_reference(session: Session, prefix: str, year: int) -> str:
-    """The next `PREFIX-YEAR-NNNNNN`, unique across processes (a row lock orders them)."""
+    """The next `PREFIX-YEAR-NNNNNN`, unique across processes (`daemon.store.numbers`)."""
     key = f"{prefix}-{year}"
-    insert_ignore(session, ReferenceCounter, {"key": key, "value": 0}, ["key"])
-    statement = (
-        update(ReferenceCounter)
-        .where(col(ReferenceCounter.key) == key)
-        .values(value=col(ReferenceCounter.value) + 1)
-        .returning(col(ReferenceCounter.value))
-    )
-    number = session.execute(statement).scalar_one()
+    (number,) = numbers.reserve(session, key, 1)
     return f"{key}-{number:06d}"
 
 

@@ -8,14 +8,17 @@ records history, and callers own the transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date, datetime
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, Select, func, or_, select, text, update
 from sqlmodel import Session, col
 
+from daemon.store.leases import lock_key, owner_has_ended
 from daemon.store.models import InboundMessage, OutboundMessage, Ticket
-from daemon.store.vocabulary import InboundState, OutboundKind
+from daemon.store.vocabulary import WAITING_STATES, InboundState, OutboundKind
 
 SETTLED_STATES = (InboundState.PROCESSED, InboundState.IGNORED, InboundState.DUPLICATE)
 """An inbound mail in one of these states is done with: a later copy of it is a duplicate."""
@@ -26,40 +29,145 @@ LifecycleValue = str | date | None
 
 # --- the mail waiting to be processed ---------------------------------------
 
+PROCESSING_LEASE = timedelta(minutes=2)
+"""How long a claim on waiting mail lasts; a claim covers one chunk (`CLAIM_CHUNK`) of mails.
 
-def waiting_mail(session: Session, now: datetime, limit: int) -> list[tuple[int, int]]:
-    """(id, attempts) of up to `limit` mails due, oldest first: stored, or failed before and due again.
+A claim of a process of this host that has ended is taken over at once; one of
+another host only when it ran out."""
 
-    On PostgreSQL several daemons share the work: rows another one holds are skipped.
+
+@dataclass(frozen=True)
+class Claimed:
+    """A waiting mail this process now holds, and its tries counting this one."""
+
+    id: int
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Claimant:
+    """Who claims waiting mail, at what time, and which mails it leaves alone for now."""
+
+    owner: str
+    now: datetime
+    exclude: Collection[int] = ()
+
+
+def claim_waiting(session: Session, claimant: Claimant, limit: int, *, tried: bool) -> list[Claimed]:
+    """Lease up to `limit` due mails to `owner`, oldest first, counting one more try on each.
+
+    Due means stored, or failed before and due again, and not held by a live lease
+    of another daemon: a mail another daemon is working on is neither taken nor
+    counted. A lease that ran out, or whose owner has ended, was an attempt that
+    never finished: taking the mail over counts the next try, and that is how a
+    mail that keeps killing its daemon reaches the quarantine. `owner`'s own left-over
+    leases (a batch a database error aborted) are taken back the same way. `tried`
+    picks the mails with earlier tries (the suspects), else the fresh ones. On
+    PostgreSQL rows locked by another claim are skipped, so daemons never wait on
+    each other here. The caller commits.
     """
+    now, owner = claimant.now, claimant.owner
+    free = or_(
+        col(InboundMessage.lease_owner).is_(None),
+        col(InboundMessage.lease_until).is_(None),
+        col(InboundMessage.lease_until) < now,
+        col(InboundMessage.lease_owner) == owner,
+        col(InboundMessage.lease_owner).in_(_ended_owners(session, now)),
+    )
     due = or_(
         col(InboundMessage.state) == InboundState.STORED,
         (col(InboundMessage.state) == InboundState.RETRY) & (col(InboundMessage.next_attempt_at) <= now),
     )
-    statement = (
-        select(col(InboundMessage.id), col(InboundMessage.attempts))
-        .where(due)
+    earlier = col(InboundMessage.attempts) > 0 if tried else col(InboundMessage.attempts) == 0
+    conditions = (due, free, earlier, col(InboundMessage.id).not_in(list(claimant.exclude)))
+    candidates = (
+        select(col(InboundMessage.id))
+        .where(*conditions)
         .order_by(col(InboundMessage.id))
         .limit(limit)
+        .with_for_update(skip_locked=True)
     )
-    return [
-        (row_id, attempts)
-        for row_id, attempts in session.execute(statement.with_for_update(skip_locked=True))
-    ]
+    # Two statements, not `UPDATE ... WHERE id IN (SELECT ... LIMIT n FOR UPDATE)`: PostgreSQL
+    # may run such a subquery again per row and update more than `limit` rows.
+    chosen = list(session.execute(candidates).scalars())
+    if not chosen:
+        return []
+    claimed = session.execute(
+        update(InboundMessage)
+        .where(col(InboundMessage.id).in_(chosen), *conditions)
+        .values(
+            lease_owner=owner,
+            lease_until=now + PROCESSING_LEASE,
+            attempts=col(InboundMessage.attempts) + 1,
+        )
+        .returning(col(InboundMessage.id), col(InboundMessage.attempts))
+    ).all()
+    return [Claimed(row_id, attempts) for row_id, attempts in sorted(claimed)]
 
 
-def count_attempt(session: Session, inbound_ids: Sequence[int]) -> None:
-    """One more try for each of these mails (committed by the caller before the try begins)."""
+def _ended_owners(session: Session, now: datetime) -> list[str]:
+    """Owners of live leases on waiting mail that are processes of this host which have ended."""
+    owners = session.execute(
+        select(col(InboundMessage.lease_owner))
+        .where(
+            col(InboundMessage.state).in_(WAITING_STATES),
+            col(InboundMessage.lease_until) >= now,
+        )
+        .distinct()
+    ).scalars()
+    return [owner for owner in owners if owner and owner_has_ended(owner)]
+
+
+def release_claims(session: Session, owner: str, inbound_ids: Sequence[int]) -> None:
+    """Give back mails `owner` claimed and never started on: the try is not counted."""
+    if not inbound_ids:
+        return
     session.execute(
         update(InboundMessage)
-        .where(col(InboundMessage.id).in_(inbound_ids))
-        .values(attempts=col(InboundMessage.attempts) + 1)
+        .where(col(InboundMessage.id).in_(list(inbound_ids)), col(InboundMessage.lease_owner) == owner)
+        .values(lease_owner=None, lease_until=None, attempts=col(InboundMessage.attempts) - 1)
     )
 
 
-def claim_mail(session: Session, inbound_id: int) -> InboundMessage | None:
-    """The mail, locked for this transaction; None when another daemon holds it."""
-    return session.get(InboundMessage, inbound_id, with_for_update={"skip_locked": True})
+def claim_mail(session: Session, inbound_id: int, owner: str) -> InboundMessage | None:
+    """The mail, locked for this transaction, while `owner` still holds its lease; else None.
+
+    This is the claim that counts: the state is read under the row lock, in the
+    transaction that records what became of the mail, so two daemons can never both
+    process it. None when another daemon took the lease over or holds the row.
+    """
+    statement = (
+        select(InboundMessage)
+        .where(col(InboundMessage.id) == inbound_id, col(InboundMessage.lease_owner) == owner)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    return session.execute(statement).scalars().first()
+
+
+def end_lease(row: InboundMessage) -> None:
+    """The attempt on `row` is over, whatever became of it (committed with the outcome)."""
+    row.lease_owner = row.lease_until = None
+
+
+def hold_content(session: Session, row: InboundMessage) -> bool:
+    """Whether no other transaction is processing a copy of this mail (same bytes or logical key).
+
+    On PostgreSQL a transaction advisory lock per content key is taken, without
+    waiting, and held until this transaction ends: a daemon that cannot take it
+    leaves the mail for a moment, and once the other copy's transaction committed
+    the dedup stage finds it. SQLite has one writer at a time: always True.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    keys = [lock_key("content", row.raw_sha256)]
+    if row.logical_key:
+        keys.append(lock_key("logical", row.logical_key))
+    for key in keys:
+        got = session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key}).scalar_one()
+        if not got:
+            return False
+    return True
 
 
 # --- writing tickets -----------------------------------------------------------
@@ -121,11 +229,66 @@ def link_related(session: Session, ticket: Ticket, related: Ticket) -> None:
     session.add(ticket)
 
 
+# --- the register: tickets by status and department, newest first -------------
+
+
+@dataclass(frozen=True, slots=True)
+class TicketFilter:
+    """Which tickets a listing wants: every status, only `statuses`, or all but `excluded`."""
+
+    statuses: tuple[str, ...] | None = None
+    """None: any status."""
+    excluded: tuple[str, ...] = ()
+    department: str | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
+        if self.statuses is not None:
+            found.append(col(Ticket.status).in_(self.statuses))
+        if self.excluded:
+            found.append(col(Ticket.status).not_in(self.excluded))
+        if self.department is not None:
+            found.append(col(Ticket.department) == self.department)
+        return found
+
+
+def count_tickets(session: Session, wanted: TicketFilter) -> int:
+    """How many tickets `wanted` matches, counted by the database."""
+    statement = select(func.count()).select_from(Ticket).where(*wanted.conditions())
+    return int(session.execute(statement).scalar_one())
+
+
+def newest_tickets(session: Session, wanted: TicketFilter, *, offset: int, limit: int) -> list[Ticket]:
+    """One page of the tickets `wanted` matches, newest first (the latest registered on top)."""
+    statement = _newest_first(wanted).offset(offset).limit(limit)
+    return list(session.execute(statement).scalars())
+
+
+def stream_newest_tickets(session: Session, wanted: TicketFilter, *, batch: int = 500) -> Iterator[Ticket]:
+    """Every ticket `wanted` matches, newest first, fetched `batch` rows at a time (never all at once)."""
+    statement = _newest_first(wanted).execution_options(yield_per=batch)
+    yield from session.execute(statement).scalars()
+
+
+def _newest_first(wanted: TicketFilter) -> Select[Any]:
+    return select(Ticket).where(*wanted.conditions()).order_by(col(Ticket.id).desc())
+
+
 # --- reading tickets, and what a mail belongs to ------------------------------
 
 
 def ticket_by_id(session: Session, ticket_id: int | None) -> Ticket | None:
     return None if ticket_id is None else session.get(Ticket, ticket_id)
+
+
+def references_linked_to(session: Session, ticket: Ticket) -> list[str]:
+    """The references of the tickets linked to this one (opened from its survey answer), oldest first."""
+    statement = (
+        select(col(Ticket.reference))
+        .where(col(Ticket.related_ticket_id) == ticket.id)
+        .order_by(col(Ticket.id))
+    )
+    return list(session.execute(statement).scalars())
 
 
 def ticket_of_message_ids(session: Session, message_ids: Sequence[str]) -> int | None:

@@ -12,8 +12,14 @@ pass the same sender check as staff commands (`Authentication-Results`, where
 the admin set it up). It is kept on the ticket as a `care-answer` history
 entry with its text and meets the first-response target.
 
-The copies in the mailbox's Sent folder are not read: caredesk reads only the
-intake folder, so customer care Bcc's the mailbox (docs/departments.md).
+The same answer is also found in the mailbox's Sent folder when `[mailbox]
+sent_folder` names it (`daemon.fetch.intake` reads it, read only):
+`record_sent_mail` takes a mail from there the same way, without the sender
+check (only whoever logs in to the mailbox puts mail in its Sent folder, and it
+never passed a receiving server that could stamp it), and records every other
+mail there as ignored: a mail customer care sent is never answered and never
+a new ticket. A Bcc copy and the Sent-folder copy of one answer are one mail to
+the duplicate check, so the answer is counted once.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from daemon.classify.authres import sender_verified
+from daemon.classify.authres import verify_sender
 from daemon.parse.message import InboundMail
 from daemon.route.rules import Rules
 from daemon.sla.stamping import record_first_response
@@ -46,6 +52,16 @@ class OwnMail:
     mail: InboundMail
     ticket_id: int | None
     rules: Rules
+    in_sent_folder: bool = False
+    """Read from the mailbox's Sent folder rather than received as a copy."""
+
+
+def record_sent_mail(session: Session, desk: Desk, own: OwnMail) -> None:
+    """A mail from the mailbox's Sent folder: customer care's answer to a ticket, or ignored."""
+    if record_care_answer(session, desk, own):
+        return
+    own.row.state, own.row.ticket_id = InboundState.IGNORED, own.ticket_id
+    own.row.reason = "sent from the mailbox, not an answer to a ticket's customer (Sent folder)"
 
 
 def record_care_answer(session: Session, desk: Desk, own: OwnMail) -> bool:
@@ -60,11 +76,7 @@ def record_care_answer(session: Session, desk: Desk, own: OwnMail) -> bool:
     ticket = _ticket(session, own)
     if ticket is None or not addressed_to(mail, customer_addresses(ticket.customer_email, ticket.pic_email)):
         return False
-    security = desk.config.security
-    verdict = sender_verified(
-        mail.headers, mail.from_address, trusted_authserv_ids=security.trusted_authserv_ids
-    )
-    refused = staff_refusal(verdict, security)
+    refused = None if own.in_sent_folder else _sender_refusal(desk, mail)
     if refused is not None:
         log.warning(
             "mail from our own address on %s not taken as care's answer: %s", ticket.reference, refused
@@ -74,6 +86,7 @@ def record_care_answer(session: Session, desk: Desk, own: OwnMail) -> bool:
     # The copy arrived when care sent it; the daemon may see it later.
     sent_at = min(row.arrived_at or now, now)
     row.state, row.ticket_id = InboundState.PROCESSED, ticket.id
+    seen = "in the Sent folder" if own.in_sent_folder else "copy seen by caredesk"
     row.reason = "customer care's answer to the customer, sent from the mailbox"
     recipients = ", ".join((*mail.to, *mail.cc))
     queries.add_event(
@@ -83,7 +96,7 @@ def record_care_answer(session: Session, desk: Desk, own: OwnMail) -> bool:
             actor=mail.from_address,
             action=Action.CARE_ANSWER,
             at=now,
-            reason=f"answer to {recipients} sent from the mailbox (copy seen by caredesk)",
+            reason=f"answer to {recipients} sent from the mailbox ({seen})",
             new_value=mail.new_text[:10_000],
             inbound_id=row.id,
         ),
@@ -92,6 +105,13 @@ def record_care_answer(session: Session, desk: Desk, own: OwnMail) -> bool:
     ticket_store.mark_updated(session, ticket, now)
     log.info("customer care answered %s from the mailbox (inbound #%s)", ticket.reference, row.id)
     return True
+
+
+def _sender_refusal(desk: Desk, mail: InboundMail) -> str | None:
+    """Why a copy that came in is not believed to be from the mailbox (the staff check); None if it is."""
+    security = desk.config.security
+    verdict = verify_sender(mail.headers, mail.from_address, security)
+    return staff_refusal(verdict, security)
 
 
 def _ticket(session: Session, own: OwnMail) -> Ticket | None:

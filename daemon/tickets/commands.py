@@ -1,9 +1,10 @@
 """Reply commands: what a department's (or customer care's) reply asks of a ticket.
 
 This module owns the command vocabulary that docs/departments.md documents —
-every command, its Indonesian aliases, and the values `#status`, `#effective`
-and `#severity` take — and `parse_reply`, which splits the new text of a reply
-(quoted history already removed by `daemon.parse.quoting.strip_quoted`) into:
+every command, its Indonesian aliases, the values `#status`, `#effective`
+and `#severity` take, and what to tell a sender who misspelt one — and
+`parse_reply`, which splits the new text of a reply (quoted history already
+removed by `daemon.parse.quoting.strip_quoted`) into:
 
 * the commands at the top, one per line (`#status resolved`, `#akar-masalah ...`);
 * command-like lines that are not commands, so the sender can be told;
@@ -16,6 +17,7 @@ It decides nothing about a ticket; `daemon.tickets.lifecycle` applies the comman
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,6 +37,8 @@ COMMAND_ALIASES: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "effective": ("effective", "efektif"),
         "severity": ("severity", "tingkat", "keparahan"),
         "department": ("department", "departemen", "dept"),
+        "category": ("category", "kategori"),
+        "organisation": ("organisation", "organization", "organisasi", "instansi"),
         "note": ("note", "catatan"),
         "reply": ("reply", "balas"),
     }
@@ -74,6 +78,19 @@ _SEVERITY_BY_KEY = _index(SEVERITY_VALUES)
 def command_name(word: str) -> str | None:
     """The canonical command `word` (without `#`) spells, or None."""
     return _COMMAND_BY_KEY.get(_key(word))
+
+
+_COMMAND_WORD = re.compile(r"\s*#([^\W\d_][\w-]*)")
+
+
+def unknown_command_reason(raw: str) -> str:
+    """Why a `#word ...` line did nothing: `unknown command '#stauts'; did you mean '#status'?`."""
+    match = _COMMAND_WORD.match(raw)
+    word = match[1] if match else raw
+    spellings = [alias for aliases in COMMAND_ALIASES.values() for alias in aliases]
+    close = difflib.get_close_matches(word.casefold(), spellings, n=1, cutoff=0.7)
+    hint = f"; did you mean '#{close[0]}'?" if close else ""
+    return f"unknown command '#{word}'{hint}"
 
 
 def status_value(text: str) -> str | None:

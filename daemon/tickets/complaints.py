@@ -1,7 +1,8 @@
 """A new complaint: the ticket made from a mail and its routing decision, and the mail that sets off.
 
-`NewComplaints.create` stores the ticket (its reference, the routed fields, the
-due dates) with its `created` and `routed` history, the routing decision kept
+`NewComplaints.create` stores the ticket (its reference, the routed fields,
+among them the category a rule gave and the sender's organisation, the due
+dates) with its `created` and `routed` history, the routing decision kept
 as data on the `routed` entry. `notify` then acknowledges the customer unless
 policy withholds it (`policy.acknowledgement_withheld`), sends the department
 its notice with the customer's attachments (as many as fit within
@@ -52,6 +53,13 @@ class NewComplaint:
     mail: InboundMail
     routed: Decision
     rules: Rules
+    survey_of: str = ""
+    """The ticket whose satisfaction survey this answer was, when a survey answer opened it."""
+
+
+def arrival(row: InboundMessage) -> datetime:
+    """When the mail reached the mailbox (the intake checked it), else when it was stored."""
+    return row.arrived_at or row.received_at
 
 
 class NewComplaints:
@@ -67,7 +75,7 @@ class NewComplaints:
         """Store the ticket with its due dates and history; the inbound row becomes `processed`."""
         row, mail, routed = complaint.row, complaint.mail, complaint.routed
         now = self.desk.clock()
-        received_local = row.received_at.astimezone(self.desk.zone)
+        received_local = arrival(row).astimezone(self.desk.zone)
         reference = queries.next_reference(session, self.desk.config.reference_prefix, received_local.year)
         ticket = self._ticket(complaint, reference, now)
         stamp_due_dates(ticket, complaint.rules, now, timezone=self.desk.config.timezone)
@@ -95,18 +103,21 @@ class NewComplaints:
             escalated=routed.severity == "major" or routed.escalate,
             tags=",".join(routed.tags),
             sla_class=routed.sla_class,
+            category=routed.category,
             channel="email",
             origin="email",
             customer_email=mail.from_address,
             watchers=",".join(watchers(mail, self.own_addresses)),
             customer_name=mail.from_name,
+            customer_organisation=routed.organisation,
             pic_phone=mail.contact.phones[0] if mail.contact.phones else "",
             pic_email=mail.contact.emails[0] if mail.contact.emails else mail.from_address,
             language=mail.language,
             subject=mail.subject or "(tanpa subjek / no subject)",
             description=mail.text[:100_000],
             rules_version=complaint.rules.version,
-            received_at=row.received_at,
+            # When the mailbox received it (INTERNALDATE, the file's time): the SLA clocks start there.
+            received_at=arrival(row),
             created_at=now,
             updated_at=now,
         )
@@ -202,6 +213,7 @@ class NewComplaints:
             "missing_contact": not complaint.mail.contact.phones,
             "routing": explain(routed),
             "major_reason": routed.major_reason or "",
+            "survey_of": complaint.survey_of,
         }
 
     def _acknowledge(

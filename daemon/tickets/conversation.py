@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
-from daemon.classify.authres import sender_verified
+from daemon.classify.authres import verify_sender
 from daemon.outbox.enqueue import Outgoing
 from daemon.parse.message import Contact, InboundMail
 from daemon.sla.stamping import restart_resolution_clock
@@ -69,10 +69,32 @@ class SurveyComplaint:
     contact: Contact = field(default_factory=Contact)
     """The contact the answer itself names."""
     sender: str = ""
+    score: int | None = None
+    comment: str = ""
+    """What the customer wrote besides the score."""
 
     def opening_mail(self, mail: InboundMail) -> InboundMail:
-        """The answer as the complaint is opened from: its contact completed with the earlier PIC."""
-        return dataclasses.replace(mail, contact=inherited_contact(mail.contact, self.earlier))
+        """The answer as the complaint is opened from: its contact completed with the earlier PIC.
+
+        Its subject is the customer's own words (`survey_subject`), not the survey's
+        "Re: [CC-…] Survei kepuasan", which would only say where it came from.
+        """
+        contact = inherited_contact(mail.contact, self.earlier)
+        return dataclasses.replace(mail, contact=contact, subject=survey_subject(self.comment, self.score))
+
+
+SURVEY_SUBJECT_LENGTH = 80
+
+
+def survey_subject(comment: str, score: int | None) -> str:
+    """The subject of a complaint opened from a survey answer: the start of the comment, or its score."""
+    words = " ".join(comment.split())
+    if not words:
+        return f"Survey score {score}" if score is not None else "Survey answer"
+    if len(words) <= SURVEY_SUBJECT_LENGTH:
+        return words
+    cut = words[:SURVEY_SUBJECT_LENGTH].rsplit(" ", 1)[0] or words[:SURVEY_SUBJECT_LENGTH]
+    return cut.rstrip(" ,.;:") + "…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,9 +124,7 @@ class Conversation:
             self._unverified(session, follow_up, NOT_A_PARTICIPANT)
             return None
         security = self.desk.config.security
-        verdict = sender_verified(
-            mail.headers, mail.from_address, trusted_authserv_ids=security.trusted_authserv_ids
-        )
+        verdict = verify_sender(mail.headers, mail.from_address, security)
         refused = staff_refusal(verdict, security)
         if refused is not None:
             log.warning(
@@ -274,4 +294,6 @@ class Conversation:
         why = survey_complaint_reason(score, comment, self.desk.config.survey_standard)
         if why is None:
             return None
-        return SurveyComplaint(ticket, why, contact=mail.contact, sender=mail.from_address)
+        return SurveyComplaint(
+            ticket, why, contact=mail.contact, sender=mail.from_address, score=score, comment=comment
+        )

@@ -40,8 +40,8 @@ class Desk:
 
     @property
     def org(self) -> dict[str, str]:
-        """The organisation as templates name it."""
-        return {"name": self.config.name, "address": self.config.address}
+        """The organisation as templates name it, with where staff read the reply commands."""
+        return {"name": self.config.name, "address": self.config.address, "help_url": self.config.help_url}
 
     def mail_context(self, ticket: Ticket) -> dict[str, object]:
         """What every mail about `ticket` renders from: the organisation, the language, the ticket."""

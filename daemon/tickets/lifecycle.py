@@ -29,6 +29,8 @@ Rules (docs/departments.md explains them to the staff):
 * A closed ticket takes only `#note`, from anyone. Customer care may also move
   it back with `#status` (reopen); that clears the "effective" evaluation (the
   history keeps it) so the ticket can only be closed again after a new one.
+* `#category` takes one of the `categories:` of rules.yaml, `#organisation`
+  any text; `-` clears either (`daemon.tickets.form_labels`).
 * Any other move backwards (resolved -> in-progress) is customer care's alone;
   a department or GM reopens a resolved ticket with `#effective no <why>`.
 * A mail that leaves the ticket major after raising its severity, or after
@@ -40,20 +42,21 @@ Rules (docs/departments.md explains them to the staff):
 from __future__ import annotations
 
 import difflib
-import re
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
+from daemon.route.rules import Categories
 from daemon.tickets.commands import (
-    COMMAND_ALIASES,
     Command,
     ParsedReply,
     effective_value,
     severity_value,
     status_value,
+    unknown_command_reason,
 )
+from daemon.tickets.form_labels import Known, category_verdict, label_command, organisation_verdict
 from daemon.tickets.target_dates import parse_date
 
 STATUSES = ("new", "acknowledged", "assigned", "in-progress", "resolved", "closed")
@@ -76,6 +79,8 @@ class TicketView:
     preventive_action: str | None
     effectiveness: str | None
     """"effective: <note>" or "not effective: <note>" (or just "effective" / "not effective")."""
+    category: str | None = None
+    customer_organisation: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,7 @@ class Change:
 
     field: str
     """A TicketView field: status, root_cause, corrective_action, action_target, preventive_action,
-    effectiveness, severity or department."""
+    effectiveness, severity, department, category or customer_organisation."""
     old: str | None
     new: str | None
 
@@ -159,6 +164,7 @@ class _Mail:
     view: TicketView
     role: str
     departments: dict[str, str]
+    categories: Categories
     today: date
     reply_text: str
     changes: list[Change] = field(default_factory=list)
@@ -206,13 +212,14 @@ def apply_commands(
     parsed: ParsedReply,
     *,
     role: str,
-    departments: Collection[str],
+    known: Known,
     today: date,
 ) -> Outcome:
     """Apply a reply's commands to `view` in order; refuse what the lifecycle does not allow.
 
     `role` is 'department' (a member of the owning department), 'care'
-    (customer-care staff) or 'gm'. Unknown command-like lines and commands
+    (customer-care staff) or 'gm'; `known` holds the department ids and
+    categories the commands may name. Unknown command-like lines and commands
     written in the wrong place come back as refusals, so the confirmation
     mail can list everything that was not done.
     """
@@ -221,7 +228,8 @@ def apply_commands(
     mail = _Mail(
         view=view,
         role=role,
-        departments={department.casefold(): department for department in departments},
+        departments={department.casefold(): department for department in known.departments},
+        categories=known.categories,
         today=today,
         reply_text=parsed.reply_text,
     )
@@ -237,21 +245,9 @@ def _in_line_order(parsed: ParsedReply) -> Iterable[tuple[int, Command | Refusal
     for command in parsed.commands:
         yield command.line, command
     for line, raw in parsed.unknown:
-        yield line, Refusal(raw, _unknown_command_reason(raw))
+        yield line, Refusal(raw, unknown_command_reason(raw))
     for line, raw in parsed.misplaced:
         yield line, Refusal(raw, "not applied: commands go at the top of the reply, above any other text")
-
-
-_COMMAND_WORD = re.compile(r"\s*#([^\W\d_][\w-]*)")
-
-
-def _unknown_command_reason(raw: str) -> str:
-    match = _COMMAND_WORD.match(raw)
-    word = match[1] if match else raw
-    spellings = [alias for aliases in COMMAND_ALIASES.values() for alias in aliases]
-    close = difflib.get_close_matches(word.casefold(), spellings, n=1, cutoff=0.7)
-    hint = f"; did you mean '#{close[0]}'?" if close else ""
-    return f"unknown command '#{word}'{hint}"
 
 
 def _apply(mail: _Mail, command: Command) -> None:
@@ -304,15 +300,29 @@ def _move_back(mail: _Mail, command: Command, wanted: str) -> None:
     mail.reopened = mail.reopened or wanted == "in-progress"
 
 
+TARGET_MISSING = "the target date of the corrective action"
+
+
 def _missing(view: TicketView, *, evaluation: bool) -> list[str]:
     missing = [
         name
         for name, value in (("root cause", view.root_cause), ("corrective action", view.corrective_action))
         if not value
     ]
+    # DOMAIN.md §6: the action plan has a target date. A ticket resolved before that
+    # was asked for is closed without one; it is not sent back for it.
+    if view.action_target is None and view.status != "resolved":
+        missing.append(TARGET_MISSING)
     if evaluation and not _is_effective(view.effectiveness):
         missing.append("an effectiveness evaluation")
     return missing
+
+
+def _what_to_add(missing: list[str]) -> str:
+    """How to add the target date, when it is what is missing; the other commands name themselves."""
+    if TARGET_MISSING not in missing:
+        return ""
+    return "; add a line '#target <date>' (e.g. #target 31-12-2026) above it"
 
 
 def _listed(words: list[str]) -> str:
@@ -324,7 +334,7 @@ def _listed(words: list[str]) -> str:
 def _resolve(mail: _Mail, command: Command) -> None:
     missing = _missing(mail.view, evaluation=False)
     if missing:
-        mail.refuse(command, f"cannot resolve: {_listed(missing)} missing")
+        mail.refuse(command, f"cannot resolve: {_listed(missing)} missing{_what_to_add(missing)}")
         return
     mail.set("status", "resolved")
     mail.resolved = True
@@ -334,7 +344,7 @@ def _close(mail: _Mail, command: Command, evaluation: str | None) -> None:
     """Close the ticket; `evaluation` is the one `#effective yes` brings, if that is the command."""
     missing = _missing(mail.view, evaluation=evaluation is None)
     if missing:
-        mail.refuse(command, f"cannot close: {_listed(missing)} missing")
+        mail.refuse(command, f"cannot close: {_listed(missing)} missing{_what_to_add(missing)}")
         return
     if mail.view.status != "resolved":
         # Closing passes through resolved so the customer still hears the result.
@@ -464,6 +474,8 @@ _HANDLERS: dict[str, Callable[[_Mail, Command], None]] = {
     "effective": _effective,
     "severity": _severity,
     "department": _department,
+    "category": label_command("category", category_verdict),
+    "organisation": label_command("customer_organisation", organisation_verdict),
     "note": _note,
     "reply": _reply,
 }

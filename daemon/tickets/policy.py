@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from daemon.classify.authres import Verdict
+from daemon.classify.authres import Verdict, sender_refusal
 from daemon.classify.robots import looks_automated_sender
 from daemon.config import SecurityConfig
 from daemon.outbox.compose import without_tag
@@ -57,13 +57,25 @@ class Parties:
 def role_of(sender: str, parties: Parties, rules: Rules) -> str | None:
     """`customer`, `department`, `care` or `gm`; None for someone who is not on the ticket.
 
-    The customer and the people they copied come first; then the owning
-    department's address and members, customer care's, and the department's
-    general manager or manager. Plus-address tags do not matter.
+    The customer comes first; then the owning department's address and
+    members, customer care's, and the department's general manager or manager;
+    then the people the customer copied. A department member the customer
+    copied is staff, not a customer: their reply is a staff mail (commands
+    read, never forwarded back to their own department). Plus-address tags do
+    not matter.
     """
     sender = without_tag(sender.lower())
-    if sender == parties.customer_email or sender in _addresses(parties.watchers):
+    if sender == parties.customer_email:
         return "customer"
+    staff = _staff_role(sender, parties, rules)
+    if staff is not None:
+        return staff
+    if sender in _addresses(parties.watchers):
+        return "customer"
+    return None
+
+
+def _staff_role(sender: str, parties: Parties, rules: Rules) -> str | None:
     department = department_or_none(rules, parties.department)
     if department is not None and sender in {department.email, *department.members}:
         return "department"
@@ -75,24 +87,13 @@ def role_of(sender: str, parties: Parties, rules: Rules) -> str | None:
     return None
 
 
-def must_verify(reason: str, security: SecurityConfig) -> bool:
-    """Whether this mail must carry a passing result from a trusted receiving server.
-
-    With trusted servers configured and `require_authenticated_senders`, always. Without
-    the requirement, only a trusted server's explicit fail counts against the sender.
-    """
-    if not security.trusted_authserv_ids:
-        return False
-    if security.require_authenticated_senders:
-        return True
-    return "fail" in reason
-
-
 def staff_refusal(verdict: Verdict, security: SecurityConfig) -> str | None:
-    """Why a staff member's mail may not command the ticket (it becomes an unverified note), or None."""
-    if must_verify(verdict.reason, security) and not verdict.verified:
-        return f"sender not authenticated: {verdict.reason}"
-    return None
+    """Why a staff member's mail may not command the ticket (it becomes an unverified note), or None.
+
+    The same rule as for branch recaps (`daemon.classify.authres.sender_refusal`):
+    with no trusted server configured nobody is verified.
+    """
+    return sender_refusal(verdict, security)
 
 
 def department_or_none(rules: Rules, department_id: str) -> Department | None:

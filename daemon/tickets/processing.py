@@ -2,8 +2,11 @@
 
 Each stored mail is processed inside its own SAVEPOINT, so one bad mail is
 quarantined with its stage, error and traceback while the mails around it go
-through. The attempt counter is committed before processing starts, so a mail that
-crashes the whole process is quarantined after a few tries instead of looping.
+through. Each try is claimed with a lease (an owner and an expiry) and counted,
+committed, before processing starts, so a mail that crashes the whole process is
+quarantined after a few tries instead of looping, while a live try of another
+daemon on the same database is never taken or counted. The claim that decides is
+made again per mail, under a row lock, in the transaction that records the outcome.
 Database errors (a locked or lost database) are not the mail's fault: they abort
 the batch, the mails stay `stored`, and the next poll tries again.
 
@@ -31,19 +34,22 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from daemon.classify.kinds import Classification, Kind, RecapInbox, classify
+from daemon.fetch.mailbox import is_sent_source
 from daemon.outbox.deliverability import BounceSettings, record_bounce
 from daemon.parse.message import InboundMail
 from daemon.parse.parser import ParseError, parse
 from daemon.recap.desk import RecapDesk
 from daemon.recap.intake import handle_recap_mail
 from daemon.route.decision import RouteContext
+from daemon.route.regexes import RegexTimeout
 from daemon.route.router import route
 from daemon.route.rules import Rules
 from daemon.store import db, queries
 from daemon.store import tickets as ticket_store
+from daemon.store.leases import process_owner
 from daemon.store.models import InboundMessage, Ticket
 from daemon.store.vocabulary import WAITING_STATES, Action, InboundState
-from daemon.tickets.care_copies import OwnMail, record_care_answer
+from daemon.tickets.care_copies import OwnMail, record_care_answer, record_sent_mail
 from daemon.tickets.complaints import NewComplaint, NewComplaints
 from daemon.tickets.conversation import Conversation
 from daemon.tickets.dedup import logical_key
@@ -62,6 +68,20 @@ Step = Callable[[str], AbstractContextManager[None]]
 
 def _unnamed(_name: str) -> AbstractContextManager[None]:
     return nullcontext()
+
+
+CLAIM_CHUNK = 25
+"""How many waiting mails one claim takes: small enough that several daemons share a batch."""
+LEFT_FOR_LATER = "left_for_later"
+"""The outcome of a mail a copy of which another daemon is processing: claimed again later."""
+
+
+class CopyInProgress(Exception):
+    """Another transaction holds this mail's content keys (`store.tickets.hold_content`)."""
+
+
+def _stopped(stop: threading.Event | None) -> bool:
+    return stop is not None and stop.is_set()
 
 
 @dataclass
@@ -106,6 +126,8 @@ class Processor:
         self.desk = desk
         self.parts = parts
         self.own_addresses = (desk.config.address,)
+        self.owner = process_owner()
+        """Who leases the mail this processor claims (`store.leases`)."""
         self.handlers: dict[Kind, Handler] = {
             Kind.BOUNCE: self._bounce,
             Kind.AUTOMATED: self._automated,
@@ -120,41 +142,62 @@ class Processor:
     def process_stored(self, stop: threading.Event | None = None, limit: int = 500) -> Outcome:
         """Process up to `limit` waiting mails, oldest first; stop early when asked.
 
-        Waiting means stored and never tried, or failed before and due again. Fresh mail
-        is processed in one transaction with a SAVEPOINT per mail. A mail with tries on its
-        counter failed before, or was in a batch when the process died: such suspects are
-        tried one at a time, each try counted and committed first, so only the mail that
-        kills the process reaches the quarantine limit, not its neighbours.
+        Waiting means stored and never tried, or failed before and due again. Mail is
+        claimed with a lease (`store.tickets.claim_waiting`), each try counted as it is
+        claimed and committed first, so several daemons share the work and none counts
+        another's live try. Fresh mail is claimed `CLAIM_CHUNK` at a time and processed
+        in one transaction with a SAVEPOINT per mail. A mail with earlier tries failed
+        before, or was in a batch when its daemon died: such suspects are claimed and
+        tried one at a time, each in its own transaction, so only the mail that kills
+        the process reaches the quarantine limit, not its neighbours.
         """
         counts: Counter[str] = Counter()
+        left_alone: set[int] = set()
         with db.session(self.engine) as session:
-            rows = ticket_store.waiting_mail(session, self.desk.clock(), limit)
-            suspects = [row_id for row_id, attempts in rows if attempts > 0]
-            fresh = [row_id for row_id, attempts in rows if attempts == 0]
-            session.commit()
-            for group in [[row_id] for row_id in suspects] + ([fresh] if fresh else []):
-                if stop is not None and stop.is_set():
+            taken = 0
+            while taken < limit and not _stopped(stop):
+                # A suspect is claimed alone, right before its try: a crash then counts
+                # against the one mail in hand, never against mails merely claimed.
+                claimant = ticket_store.Claimant(self.owner, self.desk.clock(), left_alone)
+                claimed = ticket_store.claim_waiting(session, claimant, 1, tried=True)
+                if not claimed:
+                    size = min(CLAIM_CHUNK, limit - taken)
+                    claimed = ticket_store.claim_waiting(session, claimant, size, tried=False)
+                session.commit()
+                if not claimed:
                     break
-                self._process_group(session, group, counts, stop)
+                taken += len(claimed)
+                self._process_group(session, [mail.id for mail in claimed], counts, stop, left_alone)
         return Outcome(counts)
 
     def _process_group(
-        self, session: Session, ids: list[int], counts: Counter[str], stop: threading.Event | None
+        self,
+        session: Session,
+        ids: list[int],
+        counts: Counter[str],
+        stop: threading.Event | None,
+        left_alone: set[int],
     ) -> None:
-        # Counted and committed first: if processing kills the process, the next run
-        # knows these mails already had a go.
-        ticket_store.count_attempt(session, ids)
-        session.commit()
-        for inbound_id in ids:
-            if stop is not None and stop.is_set():
+        for index, inbound_id in enumerate(ids):
+            if _stopped(stop):
+                ticket_store.release_claims(session, self.owner, ids[index:])
                 break
-            counts[self._process_one(session, inbound_id)] += 1
+            outcome = self._process_one(session, inbound_id)
+            if outcome == LEFT_FOR_LATER:
+                left_alone.add(inbound_id)
+            counts[outcome] += 1
         session.commit()
 
     def _process_one(self, session: Session, inbound_id: int) -> str:
-        row = ticket_store.claim_mail(session, inbound_id)
-        if row is None or row.state not in WAITING_STATES:
-            return "skipped"  # another daemon has it, or got there first
+        row = ticket_store.claim_mail(session, inbound_id, self.owner)
+        if row is None:
+            return "skipped"  # another daemon took the lease over when it ran out
+        outcome = self._try(session, row) if row.state in WAITING_STATES else "skipped"
+        ticket_store.end_lease(row)
+        session.add(row)
+        return outcome
+
+    def _try(self, session: Session, row: InboundMessage) -> str:
         if stopped_the_daemon(row.attempts):
             self._failed(row, "process", f"processing stopped the daemon {row.attempts - 1} times", None)
             return row.state
@@ -163,18 +206,22 @@ class Processor:
                 self._handle(session, row)
         except DBAPIError:
             raise
+        except CopyInProgress:
+            # Not a try of this mail: another daemon is processing a copy of it right now.
+            row.attempts -= 1
+            return LEFT_FOR_LATER
         except StageFailed as failed:
             error, trace = failed.error, "".join(traceback.format_exception(failed.error))
             # Parsing is deterministic: the same bytes fail the same way, so there is
-            # nothing to wait for. A person can replay it after an upgrade.
-            if isinstance(error, ParseError):
+            # nothing to wait for. A person can replay it after an upgrade. So is a
+            # rule regex that ran out of time: it would again, until the rule is fixed.
+            if isinstance(error, ParseError | RegexTimeout):
                 self._failed(row, failed.stage, str(error), trace, final=True)
             else:
                 self._failed(row, failed.stage, f"{type(error).__name__}: {error}", trace)
         except Exception as error:
             # Outside every stage: the SAVEPOINT itself could not be released.
             self._failed(row, "process", f"{type(error).__name__}: {error}", traceback.format_exc())
-        session.add(row)
         return row.state
 
     def _failed(
@@ -218,11 +265,20 @@ class Processor:
             return
         with stage("parse"):
             mail = self._parse(row)
+        if not ticket_store.hold_content(session, row):
+            raise CopyInProgress(row.id)
         with stage("dedup"):
             if self._mark_duplicate(session, row):
                 return
         with stage("classify"):
             incoming = self._classify(session, row, mail)
+        if is_sent_source(row.source):
+            # Sent from the mailbox: at most customer care's answer, never a ticket or a reply.
+            with stage("conversation"):
+                ticket_id = incoming.thread.ticket_id or incoming.classification.ticket_id
+                own = OwnMail(row, mail, ticket_id, incoming.rules, in_sent_folder=True)
+                record_sent_mail(session, self.desk, own)
+            return
         self.handlers[incoming.classification.kind](session, incoming)
 
     def _parse(self, row: InboundMessage) -> InboundMail:
@@ -308,7 +364,7 @@ class Processor:
                 # It is opened within this stage: if that fails, the answer failed.
                 # Opened with the earlier ticket's PIC: the customer is not asked for it again.
                 linked = replace(incoming, mail=survey.opening_mail(mail))
-                opened = self._open_complaint(session, linked, step=_unnamed)
+                opened = self._open_complaint(session, linked, step=_unnamed, survey_of=ticket.reference)
                 self.parts.conversation.link_survey_complaint(session, row, survey, opened)
             log.info(
                 "%s on %s from %r via %s",
@@ -330,12 +386,17 @@ class Processor:
                 row.reason += f"; {near_miss}"
                 self.parts.complaints.note(session, ticket, "near-miss", near_miss)
 
-    def _open_complaint(self, session: Session, incoming: Incoming, step: Step = stage) -> Ticket:
-        """Route the mail, store its ticket, queue the mail a new ticket sets off."""
+    def _open_complaint(
+        self, session: Session, incoming: Incoming, step: Step = stage, survey_of: str = ""
+    ) -> Ticket:
+        """Route the mail, store its ticket, queue the mail a new ticket sets off.
+
+        `survey_of` is the ticket whose satisfaction survey the mail answered, when it did.
+        """
         with step("route"):
             routed = route(incoming.mail, incoming.rules, self._route_context(session, incoming.mail))
         with step("store"):
-            complaint = NewComplaint(incoming.row, incoming.mail, routed, incoming.rules)
+            complaint = NewComplaint(incoming.row, incoming.mail, routed, incoming.rules, survey_of)
             ticket = self.parts.complaints.create(session, complaint)
         with step("notify"):
             self.parts.complaints.notify(session, complaint, ticket)

@@ -34,6 +34,7 @@ from daemon.tickets.answers import addressed_to, customer_addresses
 from daemon.tickets.commands import ParsedReply, parse_reply
 from daemon.tickets.desk import Desk, FollowUp
 from daemon.tickets.escalation import LaterEscalation, escalate_after_change
+from daemon.tickets.form_labels import Known
 from daemon.tickets.lifecycle import Change, Outcome, TicketView, apply_commands, escalation_reason
 
 # Field name in the lifecycle -> column on the ticket.
@@ -46,6 +47,8 @@ _COLUMNS = {
     "effectiveness": "effectiveness",
     "severity": "severity",
     "department": "department",
+    "category": "category",
+    "customer_organisation": "customer_organisation",
 }
 
 
@@ -78,6 +81,8 @@ def view_of(ticket: Ticket) -> TicketView:
         action_target=ticket.action_target,
         preventive_action=ticket.preventive_action,
         effectiveness=ticket.effectiveness,
+        category=ticket.category,
+        customer_organisation=ticket.customer_organisation,
     )
 
 
@@ -123,7 +128,7 @@ class StaffReplies:
             before,
             parsed,
             role=role,
-            departments=set(follow_up.rules.departments),
+            known=Known(set(follow_up.rules.departments), follow_up.rules.categories),
             today=today,
         )
         self._record(session, follow_up, role, parsed, outcome)

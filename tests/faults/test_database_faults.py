@@ -8,9 +8,7 @@ moves a mail out of INBOX whose row is not committed, never loses one.
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import _unavailable
 from tests.faults.harness import (
     Corpus,
     DaemonProcess,
@@ -30,6 +27,7 @@ from tests.faults.harness import (
     wait_until,
 )
 from tests.servers import Dovecot, SmtpSink
+from tests.servers.postgres import PostgresServer
 
 pytestmark = pytest.mark.integration
 
@@ -110,34 +108,12 @@ def test_sqlite_locked_beyond_the_busy_timeout_is_retried_on_the_next_poll(
     check_invariants(corpus, database, dovecot, smtp_sink, final=True)
 
 
-def _postgresql_version() -> str:
-    versions = sorted(os.listdir("/etc/postgresql")) if os.path.isdir("/etc/postgresql") else []
-    if os.geteuid() != 0 or len(versions) != 1:
-        _unavailable("restarting PostgreSQL needs root and exactly one cluster in /etc/postgresql")
-    return versions[0]
-
-
-def _restart_postgresql(version: str) -> None:
-    subprocess.run(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-
-
-def _wait_for_postgresql() -> None:
-    deadline = time.monotonic() + 60
-    while subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1", "-t", "1"], check=False).returncode:
-        assert time.monotonic() < deadline, "PostgreSQL did not come back within 60 s"
-        time.sleep(0.2)
-
-
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_postgresql_restarted_under_a_running_daemon(
-    tmp_path: Path, database_url: str, dovecot: Dovecot, smtp_sink: SmtpSink
+    tmp_path: Path, private_postgresql: PostgresServer, dovecot: Dovecot, smtp_sink: SmtpSink
 ) -> None:
-    version = _postgresql_version()
+    """The server is the test's own cluster: restarting the shared one would cut every other test's
+    connections (other pytest-xdist workers, other runs on the machine)."""
+    database_url = private_postgresql.url
     corpus = Corpus()
     dovecot.append_many(corpus.complaint_mails(200), direct=True)
     config = fault_config(
@@ -146,10 +122,7 @@ def test_postgresql_restarted_under_a_running_daemon(
 
     with DaemonProcess(config) as daemon:
         daemon.wait_for("stored 20 new", 2)
-        try:
-            _restart_postgresql(version)
-        finally:
-            _wait_for_postgresql()
+        private_postgresql.restart()
         line = daemon.wait_for("ERROR")
         wait_until(lambda: settled(database_url, dovecot), 120, "all 200 mails finished")
         assert daemon.process.poll() is None, "the daemon stopped"

@@ -11,9 +11,12 @@ from sqlalchemy import select
 from daemon.cli import main
 from daemon.store import db
 from daemon.store.models import InboundMessage, OutboundMessage, Ticket
+from tests.mailfactory import OUR_MX
 
 PROJECT = Path(__file__).resolve().parents[2]
 CARE_ADDRESS = "care@example.co.id"
+TRUST_OUR_MX = f'[security]\ntrusted_authserv_ids = "{OUR_MX}"\n'
+"""`extra=` for `write_config`: staff replies and recaps stamped by `mailfactory.stamped` are verified."""
 
 
 def write_config(

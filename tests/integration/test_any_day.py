@@ -2,7 +2,9 @@
 
 The shipped rules.yaml has branches, so on days 1-5 of a month the daemon
 sends branch-recap reminders and from the 6th the report of the missing
-recaps (daemon/recap/deadline.py). The embedded default runs here on the
+recaps (daemon/recap/deadline.py). The embedded default, in service since
+the month before (it stored an out-of-office reply 20 days earlier, a day
+nothing was due for a site that new), runs here on the
 pinned clock of the 1st, the 4th and the 6th of a month with one complaint:
 exactly the acknowledgement, the department notice and that day's recap mail
 go out, and a second run the same day sends nothing more. On the suite's
@@ -16,12 +18,13 @@ import email.policy
 import re
 import shutil
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from daemon.cli import main
+from daemon.report.mailing import report_recipients
 from daemon.route.loader import load_rules
 from tests import mailfactory
 from tests.clockpin import DEFAULT_INSTANT, config_variables, pin_clock
@@ -37,10 +40,10 @@ def _branch_addresses() -> list[str]:
     return sorted(address for branch in rules.branches.values() for address in branch.emails)
 
 
-def _outbox(folder: Path) -> list[tuple[str, str]]:
-    """(kind, To) of every mail the embedded default wrote, sorted."""
+def _outbox(folder: Path, before: frozenset[Path] = frozenset()) -> list[tuple[str, str]]:
+    """(kind, To) of every mail the embedded default wrote (not the files in `before`), sorted."""
     mails = []
-    for path in folder.glob("*.eml"):
+    for path in set(folder.glob("*.eml")) - before:
         match = OUTBOX_NAME.match(path.name)
         assert match, f"unexpected outbox file name {path.name}"
         message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
@@ -66,16 +69,23 @@ def test_the_embedded_default_sends_exactly_the_mail_of_the_day(
 ) -> None:
     for name in config_variables():
         monkeypatch.delenv(name)
-    pin_clock(monkeypatch, instant)
     monkeypatch.chdir(tmp_path)
     shutil.copy(PROJECT / "rules.yaml", tmp_path / "rules.yaml")
     new = tmp_path / "var/mail/new"
     new.mkdir(parents=True)
+    # In service since the month before: its first mail, 20 days earlier, was a robot's (no ticket).
+    pin_clock(monkeypatch, instant - timedelta(days=20))
+    (new / "1690000000.M1P1.host").write_bytes(mailfactory.out_of_office(CARE_ADDRESS))
+    assert main(["run", "--once"]) == 0
+    earlier = frozenset((tmp_path / "var/outbox").glob("*.eml"))
+    assert earlier == frozenset()  # nothing periodic for a site that new
+
+    pin_clock(monkeypatch, instant)
     (new / "1700000000.M1P1.host").write_bytes(mailfactory.complaint(sender="budi@example.net"))
 
     assert main(["run", "--once"]) == 0
 
-    sent = _outbox(tmp_path / "var/outbox")
+    sent = _outbox(tmp_path / "var/outbox", earlier)
     kinds = Counter(kind for kind, _ in sent)
     expected = Counter({"ack": 1, "notice": 1})
     if recap_mail is not None:
@@ -86,8 +96,11 @@ def test_the_embedded_default_sends_exactly_the_mail_of_the_day(
         assert CARE_ADDRESS not in recap
         assert recap == expected_recap
         expected[recap_mail] = len(expected_recap)
+    if recap_mail == "recap-missing":
+        # Past the report day (the 5th) of a month the site was in service: last month's report.
+        expected["monthly-report"] = len(report_recipients(load_rules(PROJECT / "rules.yaml")))
     assert kinds == expected, sent
     assert ("ack", "budi@example.net") in sent
 
     assert main(["run", "--once"]) == 0
-    assert _outbox(tmp_path / "var/outbox") == sent
+    assert _outbox(tmp_path / "var/outbox", earlier) == sent

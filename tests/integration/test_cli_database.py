@@ -388,7 +388,7 @@ def test_a_reader_that_goes_away_gets_no_traceback(tmp_path: Path) -> None:
     config = config_for(tmp_path, url)
     env = daemon_environment() | {"CAREDESK_LOG_LEVEL": "WARNING"}
     writer = subprocess.Popen(
-        [sys.executable, "-m", "daemon", "--config", str(config), "tickets", "list"],
+        [sys.executable, "-m", "daemon", "--config", str(config), "tickets", "list", "--all"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -214,7 +214,10 @@ def test_effective_no_reopens_and_closing_without_root_cause_is_refused(desk: di
     [refused] = _sent(desk, MEMBER, "confirmation")
     assert "root cause" in refused.get_content().lower()
 
-    steps = ["#root-cause a\n#action b\n#status resolved", "#effective no masih terlambat"]
+    steps = [
+        "#root-cause a\n#action b\n#target 2026-12-31\n#status resolved",
+        "#effective no masih terlambat",
+    ]
     for body in steps:
         desk["imap"].append(_reply(MEMBER, reply_to, subject, body, authentication=PASS))
         _run(desk)
@@ -250,7 +253,7 @@ def test_outlook_reply_without_in_reply_to_threads_through_the_reply_address(des
 def test_low_survey_score_opens_a_linked_complaint(desk: dict[str, Any]) -> None:
     reference, notice = _open_complaint(desk)
     reply_to, subject = str(notice["Reply-To"]), notice["Subject"]
-    for body in ("#root-cause a\n#action b\n#status resolved", "#effective yes"):
+    for body in ("#root-cause a\n#action b\n#target 2026-12-31\n#status resolved", "#effective yes"):
         desk["imap"].append(_reply(MEMBER, reply_to, subject, body, authentication=PASS))
         _run(desk)
     [survey] = _sent(desk, "budi@example.net", "survey")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,18 +16,28 @@ from tests.clockpin import config_variables
 from tests.integration.helpers import write_config
 
 
-def _closed_port() -> int:
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A port that refuses connections for the whole test.
+
+    The socket stays bound but never listens: a connection gets "refused", and
+    no other server (another xdist worker's Dovecot) can take the port meanwhile.
+    """
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+        yield int(probe.getsockname()[1])
 
 
 def test_unreachable_mailbox_backs_off_and_recovers(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, dovecot: object
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    dovecot: object,
+    closed_port: int,
 ) -> None:
     for name in config_variables():
         monkeypatch.delenv(name)
-    port = _closed_port()
+    port = closed_port
     config = load_config(
         write_config(
             tmp_path,

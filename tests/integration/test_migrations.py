@@ -345,7 +345,8 @@ def test_0004_marks_the_mails_fetched_as_headers_only_from_their_reason(database
             _fetched_before_0004(connection, "plain", "")
             _fetched_before_0004(connection, "mentions", "parse failed: the word oversize: appears later")
         result = db.upgrade(engine)
-        assert [revision.id for revision in result.applied] == ["0004_structured_facts"]
+        # Later revisions (if any) follow it; 0004 is the one this test is about.
+        assert [revision.id for revision in result.applied][:1] == ["0004_structured_facts"]
         with engine.connect() as connection:
             rows = connection.execute(
                 text("SELECT source_key, headers_only FROM inbound_message ORDER BY source_key")

@@ -212,7 +212,10 @@ def test_linked_survey_complaint_inherits_the_pic(desk: dict[str, Any], capsys: 
     [earlier] = tickets(desk["url"])
     assert (earlier.pic_phone, earlier.pic_email) == ("+6281277773344", "sari.dewi@kantor.example.net")
     [notice] = _sent(desk, DEPARTMENT, "notice")
-    for commands in ("#root-cause loper baru\n#action rute diperbarui\n#status resolved", "#effective yes"):
+    for commands in (
+        "#root-cause loper baru\n#action rute diperbarui\n#target 2026-12-31\n#status resolved",
+        "#effective yes",
+    ):
         desk["imap"].append(_member_reply(notice, commands))
         _run(desk)
     [survey] = _sent(desk, CUSTOMER, "survey")

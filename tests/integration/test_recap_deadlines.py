@@ -26,7 +26,8 @@ import pytest
 from daemon.app.service import Daemon
 from daemon.config import load_config
 from daemon.store.models import JobClaim
-from tests.integration.helpers import CARE_ADDRESS, outbound, table, write_config
+from tests import mailfactory
+from tests.integration.helpers import CARE_ADDRESS, TRUST_OUR_MX, outbound, table, write_config
 from tests.recapfiles import complaint_rows, filled_template, recap_rules, rewrite_entries
 
 pytestmark = pytest.mark.integration
@@ -79,7 +80,7 @@ def recap_mail(n: int, sender: str, filename: str, data: bytes, mime: str) -> by
     message.set_content("Terlampir rekap bulan Maret.\n")
     maintype, subtype = mime.split("/", 1)
     message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
-    return message.as_bytes()
+    return mailfactory.stamped(message.as_bytes())  # a verified branch: recaps change tickets
 
 
 def drop_into(maildir: Path, name: str, raw: bytes) -> None:
@@ -133,6 +134,7 @@ def test_each_reminder_goes_once_per_branch_and_the_report_once(
         mailbox_url=f"maildir:{maildir}",
         smtp_url=smtp_sink.url,
         rules=tmp_path / "rules.yaml",
+        extra=TRUST_OUR_MX,
     )
     config = load_config(path)
     clock = Clock(START)
@@ -146,6 +148,11 @@ def test_each_reminder_goes_once_per_branch_and_the_report_once(
     happened: list[str] = []
 
     def at_step(now: datetime) -> None:
+        if now == START:
+            # The installation is in service in March: a customer's complaint is its first mail.
+            happened.append("installed")
+            drop_into(maildir, "first", mailfactory.complaint(sender="budi@example.net"))
+            daemons[0].poll_mailbox()
         if now == RECAPS_AT:
             happened.append("recaps")
             drop_into(
@@ -165,7 +172,7 @@ def test_each_reminder_goes_once_per_branch_and_the_report_once(
         for daemon in daemons:
             daemon.close()
 
-    assert happened == ["recaps", "restart"]
+    assert happened == ["installed", "recaps", "restart"]
     # Reminders are counted per branch (Jawa Timur's goes to both its addresses).
     assert totals == Counter({"recap_reminders": 3 + 2, "recap_missing_reports": 1})
     rows = [row for row in outbound(database_url) if row.kind.startswith("recap-")]

@@ -119,7 +119,7 @@ def test_tickets_list_and_show_carry_due_dates_and_breaches(config: str, capsys:
     assert listed[reference(2)]["resolution_breached"] is True
     recap = listed[reference(4)]
     assert recap["first_response_due"] is None and recap["first_response_breached"] is False
-    text = _out(capsys, config, "tickets", "list")
+    text = _out(capsys, config, "tickets", "list", "--status", "all")
     assert "RESOLUTION DUE" in text
     line = next(row for row in text.splitlines() if row.startswith(reference(3)))
     assert "FR!" in line

@@ -8,6 +8,7 @@ runs, after a restart, and with two daemons running it at the same moment.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections import Counter
@@ -35,7 +36,15 @@ from daemon.store import db
 from daemon.store.models import JobClaim, Ticket, TicketEvent
 from tests import mailfactory
 from tests.clockpin import config_variables
-from tests.integration.helpers import CARE_ADDRESS, PROJECT, outbound, table, tickets, write_config
+from tests.integration.helpers import (
+    CARE_ADDRESS,
+    PROJECT,
+    TRUST_OUR_MX,
+    outbound,
+    table,
+    tickets,
+    write_config,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -65,14 +74,22 @@ def setup(
     maildir = tmp_path / "mail"
     (maildir / "new").mkdir(parents=True)
     config = write_config(
-        tmp_path, database_url=database_url, mailbox_url=f"maildir:{maildir}", smtp_url=smtp_sink.url
+        tmp_path,
+        database_url=database_url,
+        mailbox_url=f"maildir:{maildir}",
+        smtp_url=smtp_sink.url,
+        extra=TRUST_OUR_MX,
     )
     yield {"config": load_config(config), "maildir": maildir, "url": database_url, "sink": smtp_sink}
 
 
-def _complaint(setup: Any, n: int) -> None:
+def _complaint(setup: Any, n: int, arrived: datetime | None = None) -> None:
+    """A complaint in the intake; `arrived` is the file's time, where the ticket's SLA clock starts."""
     raw = mailfactory.complaint(n, sender=f"pelanggan{n}@example.net", name=f"Pelanggan {n}")
-    (setup["maildir"] / "new" / f"{n}.eml").write_bytes(raw)
+    path = setup["maildir"] / "new" / f"{n}.eml"
+    path.write_bytes(raw)
+    if arrived is not None:
+        os.utime(path, (arrived.timestamp(), arrived.timestamp()))
 
 
 def _sla_mail(url: str) -> list[tuple[str, str]]:
@@ -162,7 +179,8 @@ def test_collective_leave_from_rules_yaml_is_not_a_working_day(setup: Any) -> No
     # Without the rules' collective leave on the 24th, the answer would be due on Thursday.
     assert WorkCalendar("Asia/Jakarta").end_of_next_working_day(wednesday) == wib(12, 24, 17)
     clock = Clock(wednesday)
-    _complaint(setup, 3)
+    # Arrived when the clock says (a file's real time could be any day before it).
+    _complaint(setup, 3, arrived=wednesday)
     with Daemon(setup["config"], clock=clock) as daemon:
         daemon.run_once()
         [ticket] = tickets(url)
@@ -269,7 +287,7 @@ def _mail_on(setup: Any, name: str, sender: str, reference: str, body: str) -> N
     message["Message-ID"] = make_msgid(domain="example.co.id")
     message["Date"] = formatdate()
     message.set_content(body)
-    (setup["maildir"] / "new" / f"{name}.eml").write_bytes(message.as_bytes())
+    (setup["maildir"] / "new" / f"{name}.eml").write_bytes(mailfactory.stamped(message.as_bytes()))
 
 
 def _claimed(url: str, part: str) -> list[str]:
@@ -311,7 +329,7 @@ def test_the_department_is_reminded_once_per_window_to_update_the_customer(setup
             "resolve",
             STAFF,
             ref,
-            "#root-cause Salah alamat\n#action Alamat diperbaiki\n#status resolved",
+            "#root-cause Salah alamat\n#action Alamat diperbaiki\n#target 2026-12-31\n#status resolved",
         )
         restarted.run_once()
         assert tickets(url)[0].status == "resolved"
@@ -348,7 +366,7 @@ def test_a_reopened_ticket_gets_a_new_resolution_cycle_escalated_once(setup: Any
             "resolve",
             STAFF,
             ref,
-            "#root-cause Salah alamat\n#action Alamat diperbaiki\n#status resolved",
+            "#root-cause Salah alamat\n#action Alamat diperbaiki\n#target 2026-12-31\n#status resolved",
         )
         daemon.run_once()
         clock.now = wib(8, 19, 10)

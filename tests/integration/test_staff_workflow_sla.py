@@ -30,7 +30,16 @@ from daemon.config import load_config
 from daemon.sla.stamping import sla_view
 from daemon.store.models import JobClaim, Ticket, TicketEvent
 from tests.clockpin import config_variables
-from tests.integration.helpers import CARE_ADDRESS, inbound, outbound, table, tickets, write_config
+from tests.integration.helpers import (
+    CARE_ADDRESS,
+    TRUST_OUR_MX,
+    inbound,
+    outbound,
+    table,
+    tickets,
+    write_config,
+)
+from tests.mailfactory import stamped
 
 pytestmark = pytest.mark.integration
 
@@ -120,7 +129,12 @@ def desk(
     rules = tmp_path / "rules.yaml"
     rules.write_text(RULES)
     config = write_config(
-        tmp_path, database_url=database_url, mailbox_url=dovecot.url, smtp_url=smtp_sink.url, rules=rules
+        tmp_path,
+        database_url=database_url,
+        mailbox_url=dovecot.url,
+        smtp_url=smtp_sink.url,
+        rules=rules,
+        extra=TRUST_OUR_MX,
     )
     clock = Clock(wib(7, 21, 10))  # Tuesday
     with Daemon(load_config(config), clock=clock) as daemon:
@@ -169,7 +183,7 @@ def _reply(sender: str, to: EmailMessage, body: str) -> bytes:
     message["Date"] = format_datetime(wib(7, 21, 11))
     message["In-Reply-To"] = message["References"] = str(to["Message-ID"])
     message.set_content(f"{body}\n\n-----Original Message-----\nFrom: Customer Care\n> ...\n")
-    return message.as_bytes()
+    return stamped(message.as_bytes())  # through our receiving server, which vouches for the sender
 
 
 def _ticket(desk: dict[str, Any], customer: str) -> Ticket:
@@ -276,6 +290,7 @@ def test_resolution_mail_counts_as_first_response_so_no_breach_escalation(desk: 
     body = (
         "#root-cause Agen Sukamaju libur tanpa pengganti\n"
         "#action Koran diantar ulang oleh agen Depok\n"
+        "#target 2026-12-31\n"
         "#status resolved"
     )
     _at(desk, wib(7, 21, 14), _reply(MEMBER, notice, body))
@@ -311,7 +326,7 @@ def test_customer_care_answer_from_the_mailbox_counts_as_first_response(desk: di
     assert _ticket(desk, customer).first_responded_at is None
     assert inbound(desk["url"])[-1].state == "ignored"
 
-    copy = (DATA / "reply_care_from_shared_mailbox_bcc.eml").read_bytes()
+    copy = stamped((DATA / "reply_care_from_shared_mailbox_bcc.eml").read_bytes())
     _at(desk, wib(7, 21, 11, 3), copy)
 
     ticket = _ticket(desk, customer)

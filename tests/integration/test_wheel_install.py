@@ -9,6 +9,7 @@ checkout has would make the acknowledgement go missing here.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -16,6 +17,7 @@ from email import message_from_bytes
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from tests import mailfactory
 from tests.integration.helpers import PROJECT
@@ -23,6 +25,20 @@ from tests.integration.helpers import PROJECT
 pytestmark = pytest.mark.integration
 
 INSTALL_TIMEOUT = 420
+# What the wheel build does not read: the tests, tools' state, earlier builds.
+_NOT_PART_OF_THE_BUILD = shutil.ignore_patterns(
+    ".git",
+    ".venv",
+    "build",
+    "dist",
+    "var",
+    "tests",
+    "bench",
+    "__pycache__",
+    "*.egg-info",
+    ".*cache",
+    ".hypothesis",
+)
 
 
 def _env() -> dict[str, str]:
@@ -41,11 +57,34 @@ def _run(args: list[str | Path], cwd: Path, timeout: float = 120) -> subprocess.
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bin/ folder of a new venv with the wheel built from this checkout installed."""
-    root = tmp_path_factory.mktemp("wheel")
+    """The bin/ folder of a new venv with the wheel built from this checkout installed.
+
+    The pytest-xdist workers of one run share it: the first to get here builds
+    it under a file lock in the run's temp folder, the others wait and reuse it
+    (three builds at once would each take minutes on two cores). The build runs
+    on a copy of the sources, so it writes no build/ folder into the checkout,
+    where a concurrent run's build (or a stale file in it) would mix in.
+    """
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # Each worker's basetemp is <run>/popen-gwN; the run's folder is common to all.
+        shared = shared.parent
+    root = shared / "wheel-install"
+    bin_dir = root / "venv" / "bin"
+    with FileLock(shared / "wheel-install.lock", timeout=3 * INSTALL_TIMEOUT):
+        if not (root / "ready").exists():
+            shutil.rmtree(root, ignore_errors=True)
+            _build_and_install(root)
+            (root / "ready").touch()
+    return bin_dir
+
+
+def _build_and_install(root: Path) -> None:
+    source = root / "source"
+    shutil.copytree(PROJECT, source, ignore=_NOT_PART_OF_THE_BUILD)
     dist = root / "dist"
     built = _run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", dist, PROJECT],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", dist, source],
         cwd=root,
         timeout=INSTALL_TIMEOUT,
     )
@@ -55,7 +94,6 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     bin_dir = root / "venv" / "bin"
     pip = _run([bin_dir / "python", "-m", "pip", "install", "-q", wheel], cwd=root, timeout=INSTALL_TIMEOUT)
     assert pip.returncode == 0, pip.stderr
-    return bin_dir
 
 
 def test_wheel_carries_templates_and_example_rules(installed: Path) -> None:

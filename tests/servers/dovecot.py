@@ -41,6 +41,8 @@ from pathlib import Path
 
 from imapclient import IMAPClient
 
+from .owner import claim, owner_alive
+
 # Debian installs the binaries under /usr/sbin, which is not on a non-root PATH.
 _SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin"])
 
@@ -90,11 +92,14 @@ def free_port(host: str = "127.0.0.1") -> int:
 def reap_orphans(max_age: float = 600.0) -> int:
     """Kill test Dovecots whose test process died, remove their stale state dirs.
 
-    A test run killed with SIGKILL cannot stop its servers. Their masters were
-    our children (``-F``), so once orphaned they are re-parented to PID 1;
-    instances of live test runs (also concurrent ones) keep a live parent and
-    are left alone. State dirs without a running master are removed once they
-    are older than ``max_age`` seconds (a younger one may be starting up).
+    A test run killed with SIGKILL cannot stop its servers. Every state dir
+    names its owner, the test process (an xdist worker, or pytest itself)
+    that made it, by PID and start time (``owner``); a master is killed and
+    its dir removed only when that owner is gone. Servers of live test
+    processes - other xdist workers of this run, other people's runs on the
+    same machine - are never touched, however old. A dir from before owners
+    were recorded counts as orphaned when its master was re-parented to PID 1,
+    or, without a master, once it is older than ``max_age`` seconds.
     Returns the number of masters killed.
     """
     killed = 0
@@ -106,15 +111,21 @@ def reap_orphans(max_age: float = 600.0) -> int:
             ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
         except (OSError, IndexError, ValueError):
             continue
-        ours = len(cmdline) > 3 and cmdline[1:3] == [b"-F", b"-c"]
-        if ours and cmdline[3].startswith(b"/tmp/cd-dv-") and ppid == 1:
+        ours = len(cmdline) > 3 and cmdline[1:3] == [b"-F", b"-c"] and cmdline[3].startswith(b"/tmp/cd-dv-")
+        if not ours:
+            continue
+        owner = owner_alive(Path(os.fsdecode(cmdline[3])).parent)
+        if owner is False or (owner is None and ppid == 1):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(int(entry.name), signal.SIGKILL)
                 killed += 1
     now = time.time()
     for state in Path("/tmp").glob("cd-dv-*"):
         with contextlib.suppress(OSError):
-            if now - state.stat().st_mtime > max_age and not _master_alive(state):
+            owner = owner_alive(state)
+            if owner is True or _master_alive(state):
+                continue
+            if owner is False or now - state.stat().st_mtime > max_age:
                 shutil.rmtree(state, ignore_errors=True)
     return killed
 
@@ -188,6 +199,7 @@ class Dovecot:
         # directly under /tmp with a short name rather than under pytest's
         # deeply nested tmp_path.
         self.state = Path(tempfile.mkdtemp(prefix="cd-dv-", dir="/tmp"))
+        self._claim_state()
         self._as_root = os.geteuid() == 0
         if self._as_root:
             self.mail_uid, self.mail_gid = ROOT_MAIL_UID, ROOT_MAIL_GID
@@ -195,6 +207,11 @@ class Dovecot:
             self.mail_uid, self.mail_gid = os.geteuid(), os.getegid()
         # Numbers the files of direct Maildir drops, in order (see append_many).
         self._drop_seq = 0
+
+    def _claim_state(self) -> None:
+        # Whose the state dir is, so reap_orphans leaves it (and its server)
+        # alone while this process lives, also from another worker or run.
+        claim(self.state)
 
     # -- paths and properties -------------------------------------------------
 
@@ -264,6 +281,7 @@ class Dovecot:
         first_start = not self.conf_path.exists()
         if first_start:
             self.state.mkdir(mode=0o700, exist_ok=True)
+            self._claim_state()
         # On the first start a port can be stolen between free_port() and
         # Dovecot's bind; then try another one. A restart must keep its port.
         for _attempt in range(3 if first_start else 1):

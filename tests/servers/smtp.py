@@ -79,6 +79,8 @@ class Received:
     acknowledged: bool = True
     # True when the message came over TLS (STARTTLS or implicit TLS).
     encrypted: bool = False
+    # The MAIL FROM parameters the client gave (``SMTPUTF8``, ``BODY=8BITMIME``).
+    mail_options: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,7 @@ class _Handler:
                 login=login,
                 acknowledged=acknowledged,
                 encrypted=encrypted,
+                mail_options=tuple(envelope.mail_options),
             )
         )
         if not acknowledged:
@@ -198,6 +201,7 @@ class SmtpSink:
     With ``tls_context`` AUTH is only offered after STARTTLS, as on a real
     submission server; ``require_starttls`` refuses MAIL FROM before it.
     ``implicit_tls`` serves TLS from the start (the ``url`` becomes ``smtps://``).
+    ``smtputf8`` advertises SMTPUTF8 (RFC 6531): UTF-8 addresses and headers.
     """
 
     host = "127.0.0.1"
@@ -211,6 +215,7 @@ class SmtpSink:
         tls_context: ssl.SSLContext | None = None,
         require_starttls: bool = False,
         implicit_tls: bool = False,
+        smtputf8: bool = False,
     ) -> None:
         if require_auth and auth is None:
             raise ValueError("require_auth needs auth=(user, password)")
@@ -225,12 +230,15 @@ class SmtpSink:
         self.tls_context = tls_context
         self.require_starttls = require_starttls
         self.implicit_tls = implicit_tls
+        self.smtputf8 = smtputf8
         self.port = 0
         self.login_attempts: list[tuple[str, bool]] = []
         self._received: list[Received] = []
         self._faults: deque[_Fault] = deque()
         self._changed = threading.Condition()
         self._controller: _SocketController | None = None
+        # The port held while stopped, and what closes it (see _reserve_port).
+        self._reserved: tuple[socket.socket, weakref.finalize[Any, Any]] | None = None
 
     # -- lifecycle ------------------------------------------------------------
 
@@ -254,16 +262,19 @@ class SmtpSink:
         """Start serving; after a stop() the same port is used again."""
         if self._controller is not None:
             return
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        # A restarted sink must get its old port back although connections
-        # from the previous run may still be in TIME_WAIT.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
+        sock = self._take_reserved_port()
+        if sock is None:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            # A restarted sink must get its old port back although connections
+            # from the previous run may still be in TIME_WAIT.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.host, self.port))
         self.port = int(sock.getsockname()[1])
         kwargs: dict[str, Any] = {
             # The default is socket.getfqdn(), a DNS lookup that can stall
             # for seconds in a container without a resolver.
             "server_hostname": "sink.caredesk.test",
+            "enable_SMTPUTF8": self.smtputf8,
         }
         kwargs.update(self._tls_kwargs())
         if self.auth is not None:
@@ -298,6 +309,32 @@ class SmtpSink:
         with contextlib.suppress(Exception):
             future.result(timeout=STOP_TIMEOUT)
         controller.stop()
+        self._reserve_port()
+
+    def _reserve_port(self) -> None:
+        """While stopped, hold the port with a socket that is bound but does not listen.
+
+        A client is refused, as by a server that is down, and no other server
+        (another pytest-xdist worker's) can take the port before start() serves
+        on it again: bound without SO_REUSEADDR, it blocks every other bind.
+        Where TIME_WAIT connections make that bind fail, the port is only
+        remembered. The socket is closed when the sink is garbage-collected.
+        """
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.bind((self.host, self.port))
+        except OSError:
+            sock.close()
+            return
+        self._reserved = (sock, weakref.finalize(self, sock.close))
+
+    def _take_reserved_port(self) -> socket.socket | None:
+        if self._reserved is None:
+            return None
+        (sock, release), self._reserved = self._reserved, None
+        release.detach()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        return sock
 
     # -- recorded messages ----------------------------------------------------
 

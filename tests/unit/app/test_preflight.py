@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from daemon import shipped
-from daemon.app.preflight import check_templates, required_templates
+from daemon.app.preflight import INCLUDED_TEMPLATES, check_templates, required_templates
 from daemon.config import ConfigError
 
 
@@ -28,7 +28,7 @@ def test_every_template_the_daemon_sends_is_required() -> None:
     assert "acknowledgement.txt" in names
     assert "department_notice.txt" in names
     assert "escalation.txt" in names
-    assert len(names) == len(list(shipped.templates().glob("*.txt")))
+    assert len(names) + len(INCLUDED_TEMPLATES) == len(list(shipped.templates().glob("*.txt")))
 
 
 def test_missing_template_is_named(templates: Path) -> None:
@@ -74,3 +74,15 @@ def test_runtime_error_in_template_is_refused(templates: Path) -> None:
 def test_folder_that_does_not_exist(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="is not a folder"):
         check_templates(tmp_path / "nope")
+
+
+def test_missing_commands_help_is_named(templates: Path) -> None:
+    (templates / "commands_help.txt").unlink()
+    with pytest.raises(ConfigError, match=r"commands_help\.txt: template missing"):
+        check_templates(templates)
+
+
+def test_broken_commands_help_names_file_and_line(templates: Path) -> None:
+    (templates / "commands_help.txt").write_text("#status\n{% if x %}never closed\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"commands_help\.txt:2:"):
+        check_templates(templates)

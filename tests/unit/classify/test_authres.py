@@ -11,7 +11,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from daemon.classify.authres import TOPMOST_WITHOUT_ID, Report, Result, Verdict, parse, sender_verified
+from daemon.classify.authres import (
+    NOBODY_TRUSTED,
+    NOT_CHECKED,
+    TOPMOST_WITHOUT_ID,
+    Report,
+    Result,
+    Verdict,
+    parse,
+    sender_refusal,
+    sender_verified,
+    verify_sender,
+)
+from daemon.config import SecurityConfig
 from daemon.parse.parser import parse as parse_mail
 
 SENDER = "ani.rahmawati@example.co.id"
@@ -281,3 +293,90 @@ def test_sender_verified_never_raises_on_any_header_or_address(value: str, addre
         trusted_authserv_ids=("mx.example.co.id", TOPMOST_WITHOUT_ID),
     )
     assert verdict.reason
+
+
+# ---------------------------------------------------------------------------
+# RFC 8601 §5: only the topmost header(s) our own servers wrote are read
+# ---------------------------------------------------------------------------
+
+
+def test_a_forged_dkim_pass_with_our_id_below_a_real_stamp_that_has_no_dkim_is_ignored() -> None:
+    # Our server checked SPF and DMARC only; the sender added the DKIM "result" below it.
+    real = "mx.example.co.id; spf=pass smtp.mailfrom=example.co.id; dmarc=none header.from=example.co.id"
+    forged = "mx.example.co.id; dkim=pass header.d=example.co.id header.s=s1"
+    assert verify(headers_of(real, forged)) == (
+        False,
+        "no dmarc=pass or aligned dkim=pass for example.co.id: spf=pass smtp.mailfrom=example.co.id "
+        "(mx.example.co.id); dmarc=none header.from=example.co.id (mx.example.co.id)",
+    )
+
+
+def test_a_milter_style_result_with_our_id_below_the_top_is_ignored() -> None:
+    real = "mx.example.co.id; spf=softfail smtp.mailfrom=evil.example"
+    milter = "mx.example.co.id; dmarc=pass (p=none dis=none) header.from=example.co.id"
+    assert not verify(headers_of(real, milter))[0]
+    # Only when the site says its server writes two stamps is the second one ours.
+    assert sender_verified(
+        headers_of(real, milter), SENDER, trusted_authserv_ids=("mx.example.co.id",), header_count=2
+    ) == Verdict(True, "dmarc=pass header.from=example.co.id (mx.example.co.id)")
+
+
+def test_postfix_with_two_milters_reads_both_stamps_and_nothing_below_them() -> None:
+    opendkim_none = "mx.example.co.id; dkim=none (no signature)"
+    opendmarc_none = "mx.example.co.id; dmarc=none (p=none dis=none) header.from=example.co.id"
+    forged = "mx.example.co.id; dkim=pass header.d=example.co.id"
+    headers = headers_of(opendkim_none, opendmarc_none, forged)
+    two = sender_verified(headers, SENDER, trusted_authserv_ids=("mx.example.co.id",), header_count=2)
+    assert two == Verdict(
+        False,
+        "no dmarc=pass or aligned dkim=pass for example.co.id: dkim=none (mx.example.co.id); "
+        "dmarc=none header.from=example.co.id (mx.example.co.id)",
+    )
+    real = headers_of(OPENDKIM, OPENDMARC)
+    assert sender_verified(real, SENDER, trusted_authserv_ids=("mx.example.co.id",), header_count=2).verified
+
+
+def test_headers_of_other_servers_do_not_use_up_the_count() -> None:
+    relay = "relay.example.net; dkim=pass header.d=example.co.id"
+    real = "mx.example.co.id; dmarc=none header.from=example.co.id"
+    forged = "mx.example.co.id; dmarc=pass header.from=example.co.id"
+    assert not verify(headers_of(relay, real, forged))[0]
+    assert verify(headers_of(relay, OPENDMARC, forged))[0]
+
+
+def test_the_id_less_topmost_header_is_the_one_stamp_and_a_header_with_an_id_below_is_not_read() -> None:
+    forged = "mx.example.co.id; dmarc=pass header.from=example.co.id"
+    microsoft_fail = "spf=fail (sender IP is 6.6.6.6) smtp.mailfrom=evil.example; dkim=none; dmarc=none"
+    trusted = (TOPMOST_WITHOUT_ID, "mx.example.co.id")
+    assert not verify(headers_of(microsoft_fail, forged), trusted)[0]
+
+
+# ---------------------------------------------------------------------------
+# The [security] settings on top: closed unless told otherwise
+# ---------------------------------------------------------------------------
+
+IDS = SecurityConfig(trusted_authserv_ids=("mx.example.co.id",))
+
+
+def test_without_trusted_ids_nobody_is_verified_and_the_mail_is_refused() -> None:
+    nobody = SecurityConfig(trusted_authserv_ids=())
+    verdict = verify_sender(headers_of(OPENDMARC), SENDER, nobody)
+    assert verdict == Verdict(False, NOBODY_TRUSTED)
+    assert sender_refusal(verdict, nobody) == f"sender not authenticated: {NOBODY_TRUSTED}"
+    lax = SecurityConfig(trusted_authserv_ids=(), require_authenticated_senders=False)
+    assert sender_refusal(verify_sender((), SENDER, lax), lax) is not None
+
+
+def test_trust_none_believes_a_mail_without_any_authentication_results() -> None:
+    lab = SecurityConfig(trusted_authserv_ids=(), trust="none")
+    verdict = verify_sender((), SENDER, lab)
+    assert verdict == Verdict(True, NOT_CHECKED)
+    assert sender_refusal(verdict, lab) is None
+
+
+def test_the_configured_header_count_is_applied() -> None:
+    real = "mx.example.co.id; spf=pass smtp.mailfrom=example.co.id"
+    headers = headers_of(real, OPENDMARC)
+    assert not verify_sender(headers, SENDER, IDS).verified
+    two = SecurityConfig(trusted_authserv_ids=("mx.example.co.id",), authserv_header_count=2)
+    assert verify_sender(headers, SENDER, two).verified

@@ -217,9 +217,9 @@ def test_a_bounce_returning_a_large_attachment_is_read_quickly() -> None:
     original.set_content("Terlampir.\n")
     original.add_attachment(base64.b64encode(b"a" * 3_000_000).decode(), subtype="plain", filename="x.txt")
     message.add_attachment(original)
-    started = time.monotonic()
+    started = time.process_time()
     report = read_report(message.as_bytes())
-    assert time.monotonic() - started < 5
+    assert time.process_time() - started < 5
     assert report.original_message_id == "<big.1@example.co.id>"
     assert [(f.recipient, f.status, f.address_problem) for f in report.failures] == [
         ("lia@example.net", "5.2.2", False)

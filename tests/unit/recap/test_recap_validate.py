@@ -10,7 +10,7 @@ from openpyxl.utils.datetime import to_excel
 
 from daemon.recap.heading import branch_mismatch, parse_month, recap_month
 from daemon.recap.reader import read_recap
-from daemon.recap.rows import RecapRow
+from daemon.recap.rows import Choices, RecapRow
 from daemon.recap.sheet import CellValue, RecapLimits, RecapSheet, SheetRow, Table
 from daemon.recap.validate import validate_rows
 from tests.recapfiles import complaint_rows, csv_bytes, filled_template, recap_rules
@@ -25,7 +25,7 @@ def _validate(
     *rows: list[object], month: str = "2026-03", today: date = TODAY
 ) -> tuple[list[RecapRow], list[str]]:
     sheet = read_recap("rekap.csv", csv_bytes([HEADERS, *rows]), limits=RecapLimits())
-    result = validate_rows(sheet, branch=JATIM, month=month, products=RULES.products.values(), today=today)
+    result = validate_rows(sheet, branch=JATIM, month=month, choices=Choices.of(RULES), today=today)
     return result.good, [f"{p.row} {p.column}: {p.message}" for p in result.problems]
 
 
@@ -49,9 +49,7 @@ def test_template_with_50_rows_and_3_bad_gives_47_rows_and_3_problems_naming_she
     rows[24]["product"] = "Majalah Bulanan"  # Excel row 29
     rows[39]["severity"] = "sedang"  # Excel row 44
     sheet = read_recap("rekap-jatim-2026-03.xlsx", filled_template(rows, rules=RULES), limits=RecapLimits())
-    result = validate_rows(
-        sheet, branch=JATIM, month="2026-03", products=RULES.products.values(), today=TODAY
-    )
+    result = validate_rows(sheet, branch=JATIM, month="2026-03", choices=Choices.of(RULES), today=TODAY)
     assert len(result.good) == 47
     assert (result.rows_total, result.rows_refused) == (50, 3)
     assert [(p.sheet, p.row, p.column, p.cell) for p in result.problems] == [
@@ -78,9 +76,7 @@ def test_template_with_50_rows_and_3_bad_gives_47_rows_and_3_problems_naming_she
 
 def test_good_template_rows_are_normalised() -> None:
     sheet = read_recap("rekap.xlsx", filled_template(complaint_rows(14), rules=RULES), limits=RecapLimits())
-    result = validate_rows(
-        sheet, branch=JATIM, month="2026-03", products=RULES.products.values(), today=TODAY
-    )
+    result = validate_rows(sheet, branch=JATIM, month="2026-03", choices=Choices.of(RULES), today=TODAY)
     assert result.problems == []
     row = next(r for r in result.good if r.row_ref == "JT-007")
     assert row == RecapRow(
@@ -145,7 +141,7 @@ def test_excel_serial_number_is_a_date() -> None:
         ),
         (SheetRow("Rekap", 2, {"received": serial, "description": "PDF rusak"}),),
     )
-    result = validate_rows(sheet, branch=JATIM, month="2026-03", products=(), today=TODAY)
+    result = validate_rows(sheet, branch=JATIM, month="2026-03", choices=Choices(), today=TODAY)
     assert result.good[0].received == date(2026, 3, 5)
 
 

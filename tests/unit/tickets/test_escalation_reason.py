@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 
 from daemon.tickets.commands import parse_reply
+from daemon.tickets.form_labels import Known
 from daemon.tickets.lifecycle import TicketView, apply_commands, escalation_reason
 
 TODAY = date(2026, 7, 21)
@@ -27,7 +28,9 @@ MAJOR = replace(MINOR, severity="major")
 
 
 def reason(text: str, view: TicketView = MINOR) -> str | None:
-    outcome = apply_commands(view, parse_reply(text), role="department", departments=DEPARTMENTS, today=TODAY)
+    outcome = apply_commands(
+        view, parse_reply(text), role="department", known=Known(DEPARTMENTS), today=TODAY
+    )
     return escalation_reason(view, outcome, sender=SENDER)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from daemon.tickets.commands import parse_reply
+from daemon.tickets.form_labels import Known
 from daemon.tickets.lifecycle import (
     STATUSES,
     Change,
@@ -34,13 +35,21 @@ NEW = TicketView(
     preventive_action=None,
     effectiveness=None,
 )
-ANALYSED = replace(NEW, status="in-progress", root_cause="Roller aus", corrective_action="Roller diganti")
+ANALYSED = replace(
+    NEW,
+    status="in-progress",
+    root_cause="Roller aus",
+    corrective_action="Roller diganti",
+    action_target=date(2026, 11, 30),
+)
+PLANNED = replace(NEW, action_target=date(2026, 11, 30))
+"""Only the target date of the action is recorded."""
 RESOLVED = replace(ANALYSED, status="resolved")
 CLOSED = replace(RESOLVED, status="closed", effectiveness="effective: tidak ada keluhan lagi")
 
 
 def run(text: str, view: TicketView = NEW, role: str = "department") -> Outcome:
-    return apply_commands(view, parse_reply(text), role=role, departments=DEPARTMENTS, today=TODAY)
+    return apply_commands(view, parse_reply(text), role=role, known=Known(DEPARTMENTS), today=TODAY)
 
 
 def reasons(outcome: Outcome) -> list[str]:
@@ -83,11 +92,12 @@ def test_a_department_takes_a_ticket_from_root_cause_to_closed() -> None:
 
 
 def test_commands_in_one_mail_apply_in_the_order_written() -> None:
-    outcome = run("#root-cause Plat cetak rusak\n#action Dicetak ulang\n#status resolved")
+    outcome = run("#root-cause Plat cetak rusak\n#action Dicetak ulang\n#target 30-11-2026\n#status resolved")
     assert outcome.changes == (
         Change("root_cause", None, "Plat cetak rusak"),
         Change("status", "assigned", "in-progress"),
         Change("corrective_action", None, "Dicetak ulang"),
+        Change("action_target", None, "2026-11-30"),
         Change("status", "in-progress", "resolved"),
     )
     assert outcome.resolved
@@ -95,7 +105,7 @@ def test_commands_in_one_mail_apply_in_the_order_written() -> None:
 
 
 def test_resolving_before_recording_the_analysis_is_refused_even_in_the_same_mail() -> None:
-    outcome = run("#status resolved\n#root-cause Plat cetak rusak\n#action Dicetak ulang")
+    outcome = run("#status resolved\n#root-cause Plat cetak rusak\n#action Dicetak ulang", PLANNED)
     assert outcome.refusals == (
         Refusal("#status resolved", "cannot resolve: root cause and corrective action are missing"),
     )
@@ -125,9 +135,9 @@ def test_a_resolved_ticket_keeps_its_status_when_the_analysis_is_corrected() -> 
 @pytest.mark.parametrize(
     ("view", "reason"),
     [
-        (NEW, "cannot resolve: root cause and corrective action are missing"),
-        (replace(NEW, root_cause="x"), "cannot resolve: corrective action is missing"),
-        (replace(NEW, corrective_action="y"), "cannot resolve: root cause is missing"),
+        (PLANNED, "cannot resolve: root cause and corrective action are missing"),
+        (replace(PLANNED, root_cause="x"), "cannot resolve: corrective action is missing"),
+        (replace(PLANNED, corrective_action="y"), "cannot resolve: root cause is missing"),
     ],
 )
 def test_resolving_says_exactly_what_is_missing(view: TicketView, reason: str) -> None:
@@ -139,9 +149,9 @@ def test_resolving_says_exactly_what_is_missing(view: TicketView, reason: str) -
 @pytest.mark.parametrize(
     ("view", "reason"),
     [
-        (NEW, "cannot close: root cause, corrective action and an effectiveness evaluation are missing"),
+        (PLANNED, "cannot close: root cause, corrective action and an effectiveness evaluation are missing"),
         (
-            replace(NEW, root_cause="x"),
+            replace(PLANNED, root_cause="x"),
             "cannot close: corrective action and an effectiveness evaluation are missing",
         ),
         (RESOLVED, "cannot close: an effectiveness evaluation is missing"),
@@ -165,7 +175,7 @@ def test_status_closed_closes_when_an_effective_evaluation_is_recorded() -> None
 
 
 def test_effective_yes_before_the_action_is_recorded_is_refused() -> None:
-    outcome = run("#efektif ya")
+    outcome = run("#efektif ya", PLANNED)
     assert reasons(outcome) == ["cannot close: root cause and corrective action are missing"]
     assert outcome.changes == ()
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.classify.authres import Verdict
+from daemon.classify.authres import Verdict, must_verify
 from daemon.config import SecurityConfig
 from daemon.parse.message import InboundMail
 from daemon.parse.parser import parse
@@ -23,7 +23,6 @@ from daemon.tickets.policy import (
     creation_reason,
     department_or_none,
     is_backlog,
-    must_verify,
     role_of,
     staff_refusal,
     survey_comment,
@@ -51,6 +50,7 @@ ON_KORAN = Parties("pelanggan@example.net", "teman@example.net, Istri@Example.ne
 TRUSTED = SecurityConfig(trusted_authserv_ids=("mx.example.co.id",), require_authenticated_senders=True)
 LENIENT = SecurityConfig(trusted_authserv_ids=("mx.example.co.id",), require_authenticated_senders=False)
 NOBODY_TRUSTED = SecurityConfig(trusted_authserv_ids=(), require_authenticated_senders=True)
+LAB = SecurityConfig(trusted_authserv_ids=(), trust="none")
 
 
 def mail(*headers: tuple[str, str], sender: str = "pelanggan@example.net", to: str = CARE) -> InboundMail:
@@ -87,6 +87,12 @@ def test_the_sender_role_comes_from_the_ticket_and_the_rules(sender: str, role: 
     assert role_of(sender, ON_KORAN, RULES) == role
 
 
+def test_staff_the_customer_copied_are_staff_not_customers() -> None:
+    copied = Parties("pelanggan@example.net", "budi.staf@example.co.id, ani@example.co.id", "koran")
+    assert role_of("budi.staf@example.co.id", copied, RULES) == "department"
+    assert role_of("ani@example.co.id", copied, RULES) == "care"
+
+
 def test_a_department_the_rules_no_longer_have_leaves_only_customer_and_care() -> None:
     gone = Parties("pelanggan@example.net", "", "percetakan")
     assert role_of("pelanggan@example.net", gone, RULES) == "customer"
@@ -98,9 +104,16 @@ def test_a_department_the_rules_no_longer_have_leaves_only_customer_and_care() -
 # --- whether staff mail may command the ticket ------------------------------------
 
 
-def test_without_trusted_servers_nobody_is_checked() -> None:
-    assert must_verify("no Authentication-Results from a trusted server", NOBODY_TRUSTED) is False
-    assert staff_refusal(Verdict(False, "dmarc=fail header.from=example.co.id"), NOBODY_TRUSTED) is None
+def test_without_trusted_servers_nobody_is_verified() -> None:
+    lax = dataclasses.replace(NOBODY_TRUSTED, require_authenticated_senders=False)
+    for security in (NOBODY_TRUSTED, lax):
+        assert must_verify("no [security] trusted_authserv_ids configured", security) is True
+        assert staff_refusal(Verdict(False, "no ids"), security) == "sender not authenticated: no ids"
+
+
+def test_only_trust_none_believes_every_sender() -> None:
+    assert must_verify("dmarc=fail header.from=example.co.id", LAB) is False
+    assert staff_refusal(Verdict(False, "dmarc=fail header.from=example.co.id"), LAB) is None
 
 
 def test_with_authenticated_senders_required_an_unverified_staff_mail_only_notes() -> None:

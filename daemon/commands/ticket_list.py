@@ -1,0 +1,214 @@
+"""`caredesk tickets list`: the complaint register, newest first, a page at a time.
+
+Without `--status` the text view lists the open tickets (every status but
+resolved and closed), 50 a page, and ends with a count line: `showing 1–50 of
+1,234 open tickets; --page 2 for more`. `--status` takes a status or a group
+(`open`, `closed` for resolved or closed, `all`) and refuses anything else with
+the allowed list (exit 2, as argparse does). `--json` stays a plain list, for
+the scripts that read it: without `--status` it holds every status, and without
+`--page` or `--limit` every ticket. The database filters, orders, counts and
+pages; a listing of everything is read a batch of rows at a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
+from daemon import clock
+from daemon.commands import configure, open_engine
+from daemon.commands.ticket_values import breaches, clip, local_time, ticket_summary, write_json_list
+from daemon.sla.stamping import CLOSED_STATUSES
+from daemon.store import db
+from daemon.store import tickets as ticket_store
+from daemon.store.models import Ticket
+from daemon.store.tickets import TicketFilter
+from daemon.tickets.lifecycle import STATUSES
+
+PAGE_SIZE = 50
+GROUPS = ("open", "closed", "all")
+"""`open`: every status but resolved and closed; `closed`: resolved or closed; `all`: any status."""
+SINGLE_STATUSES = tuple(status for status in STATUSES if status != "closed")
+"""The statuses `--status` takes one by one (`closed` is the group, which takes resolved too)."""
+SPELLINGS = {"in_progress": "in-progress"}
+"""Branch-recap tickets are stored `in_progress`; the lifecycle writes `in-progress`. Both are one status."""
+
+
+def register_list(tickets: Any) -> None:
+    listing = tickets.add_parser(
+        "list", help="the complaint register, newest first: the open tickets, 50 a page"
+    )
+    listing.add_argument(
+        "--json", action="store_true", help="a JSON list (by default every status and ticket)"
+    )
+    listing.add_argument(
+        "--status",
+        type=status_choice,
+        metavar="STATUS",
+        help=f"a group ({', '.join(GROUPS)}; default open) or a status ({', '.join(SINGLE_STATUSES)})",
+    )
+    listing.add_argument("--department")
+    pages = listing.add_mutually_exclusive_group()
+    pages.add_argument("--page", type=positive, metavar="N", help="page N of the list (default 1)")
+    pages.add_argument("--all", action="store_true", help="every matching ticket, no paging")
+    listing.add_argument("--limit", type=positive, metavar="N", help=f"tickets a page (default {PAGE_SIZE})")
+    listing.set_defaults(handler=cmd_tickets_list)
+
+
+def status_choice(text: str) -> str:
+    """What `--status` names: a group or a status; anything else is refused with the allowed values."""
+    word = text.strip().lower()
+    word = SPELLINGS.get(word, word)
+    if word in GROUPS or word in SINGLE_STATUSES:
+        return word
+    allowed = ", ".join((*GROUPS, *SINGLE_STATUSES))
+    raise argparse.ArgumentTypeError(f"unknown status {text!r} (choose from {allowed})")
+
+
+def positive(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return number
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """What the listing shows: the group or status asked for, in one department or all."""
+
+    word: str
+    department: str | None = None
+
+    @property
+    def wanted(self) -> TicketFilter:
+        if self.word == "open":
+            return TicketFilter(excluded=CLOSED_STATUSES, department=self.department)
+        if self.word == "closed":
+            return TicketFilter(statuses=CLOSED_STATUSES, department=self.department)
+        if self.word == "all":
+            return TicketFilter(department=self.department)
+        spellings = (self.word, *(old for old, new in SPELLINGS.items() if new == self.word))
+        return TicketFilter(statuses=spellings, department=self.department)
+
+    def described(self) -> str:
+        """`open tickets`, `tickets`, `assigned tickets in keuangan`, ..."""
+        kind = "tickets" if self.word == "all" else f"{self.word} tickets"
+        return f"{kind} in {self.department}" if self.department else kind
+
+
+@dataclass(frozen=True, slots=True)
+class Paging:
+    page: int | None
+    """None: every ticket."""
+    size: int = PAGE_SIZE
+
+    @property
+    def offset(self) -> int:
+        return ((self.page or 1) - 1) * self.size
+
+
+def cmd_tickets_list(args: argparse.Namespace) -> int:
+    config = configure(args)
+    selection = Selection(args.status or ("all" if args.json else "open"), args.department)
+    paging = _paging(args)
+    now = clock.now()
+    with open_engine(config) as engine, db.session(engine) as session:
+        if args.json:
+            _print_json(session, selection, paging, now)
+        else:
+            _print_table(session, selection, paging, _Moment(now, ZoneInfo(config.timezone)))
+    return 0
+
+
+def _paging(args: argparse.Namespace) -> Paging:
+    size = args.limit or PAGE_SIZE
+    if args.all:
+        return Paging(None, size)
+    if args.json and args.page is None and args.limit is None:
+        return Paging(None, size)  # as JSON has always been: the whole register
+    return Paging(args.page or 1, size)
+
+
+def _print_json(session: Session, selection: Selection, paging: Paging, now: datetime) -> None:
+    if paging.page is None:
+        every = ticket_store.stream_newest_tickets(session, selection.wanted)
+        write_json_list(ticket_summary(ticket, now) for ticket in every)
+        return
+    total = ticket_store.count_tickets(session, selection.wanted)
+    page = ticket_store.newest_tickets(session, selection.wanted, offset=paging.offset, limit=paging.size)
+    write_json_list(ticket_summary(ticket, now) for ticket in page)
+    if page and len(page) < total:
+        print(count_line(selection, paging, len(page), total), file=sys.stderr)
+
+
+@dataclass(frozen=True, slots=True)
+class _Moment:
+    now: datetime
+    zone: tzinfo
+
+
+HEADER = (
+    f"{'REFERENCE':<16} {'STATUS':<12} {'DEPARTMENT':<14} {'SEV':<6} {'RESOLUTION DUE':<16} "
+    f"{'SLA':<7} {'CUSTOMER':<28} SUBJECT"
+)
+
+
+def table_line(ticket: Ticket, moment: _Moment) -> str:
+    """One ticket as a line of the register; a value too long for its column ends in an ellipsis."""
+    due = local_time(ticket.resolution_due, moment.zone)
+    return (
+        f"{clip(ticket.reference, 16):<16} {clip(ticket.status, 12):<12} {clip(ticket.department, 14):<14} "
+        f"{ticket.severity:<6} {due:<16} {breaches(ticket, moment.now):<7} "
+        f"{clip(ticket.customer_email, 28):<28} {clip(ticket.subject, 60)}"
+    )
+
+
+def _print_table(session: Session, selection: Selection, paging: Paging, moment: _Moment) -> None:
+    total = ticket_store.count_tickets(session, selection.wanted)
+    if total == 0:
+        print(_nothing_line(session, selection))
+        return
+    if paging.page is not None and paging.offset >= total:
+        pages = -(-total // paging.size)
+        print(f"no page {paging.page}: the {total:,} {selection.described()} fill {pages:,} page(s)")
+        return
+    if paging.page is None:
+        rows: Any = ticket_store.stream_newest_tickets(session, selection.wanted)
+    else:
+        rows = ticket_store.newest_tickets(session, selection.wanted, offset=paging.offset, limit=paging.size)
+    print(HEADER)
+    shown = 0
+    for ticket in rows:
+        print(table_line(ticket, moment))
+        shown += 1
+    print(count_line(selection, paging, shown, total))
+
+
+def count_line(selection: Selection, paging: Paging, shown: int, total: int) -> str:
+    """`showing 1–50 of 1,234 open tickets; --page 2 for more` (or `all 7 ...` without paging)."""
+    described = selection.described()
+    if paging.page is None:
+        return f"showing all {shown:,} {described}"
+    first, last = paging.offset + 1, paging.offset + shown
+    more = f"; --page {paging.page + 1} for more" if last < total else ""
+    return f"showing {first:,}–{last:,} of {total:,} {described}{more}"
+
+
+def _nothing_line(session: Session, selection: Selection) -> str:
+    """Nothing matched: say so, and whether tickets in other statuses are there to see."""
+    where = f" in {selection.department}" if selection.department else ""
+    if selection.word == "all":
+        return f"no tickets{where}"
+    others = ticket_store.count_tickets(session, TicketFilter(department=selection.department))
+    if others == 0:
+        return f"no tickets{where}"
+    return f"no {selection.described()}; {others:,} in other statuses (--status all)"

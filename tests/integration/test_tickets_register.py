@@ -1,0 +1,114 @@
+"""`caredesk tickets list`: the open tickets by default, newest first, 50 a page, counted.
+
+56 tickets written straight into SQLite and PostgreSQL: 53 open (new,
+assigned, in-progress, and the `in_progress` of branch recaps), two resolved,
+one closed. The text view pages them, says how many there are and how to see
+more; `--status` takes a status or a group; `--json` stays the plain list of
+the whole register that scripts read. The database does the paging: every
+ticket query is counted or limited.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event
+
+from tests.clockpin import config_variables
+from tests.integration.helpers import run_cli, write_config
+from tests.integration.seeding import seeded, ticket
+
+pytestmark = pytest.mark.integration
+
+LONG_ADDRESS = "a-very-long-customer-address-for-the-column@example.net"
+STATUS_OF = {5: "in_progress", 6: "in-progress", 10: "closed", 20: "resolved", 30: "resolved"}
+OPEN = [number for number in range(56, 0, -1) if number not in (10, 20, 30)]
+
+
+def _status(number: int) -> str:
+    return STATUS_OF.get(number, "assigned" if number % 3 == 0 else "new")
+
+
+@pytest.fixture
+def config(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    for name in config_variables():
+        monkeypatch.delenv(name)
+    with seeded(database_url) as session:
+        for number in range(1, 57):  # one at a time: the ids follow the numbers
+            email = LONG_ADDRESS if number == 56 else f"pelanggan{number}@example.net"
+            session.add(ticket(number, status=_status(number), customer_email=email))
+            session.flush()
+    yield write_config(
+        tmp_path,
+        database_url=database_url,
+        mailbox_url=f"maildir:{tmp_path / 'mail'}",
+        smtp_url=f"file:{tmp_path / 'outbox'}",
+    )
+
+
+def _list(capsys: Any, config: Path, *options: str) -> tuple[str, str]:
+    capsys.readouterr()
+    assert run_cli("--config", str(config), "tickets", "list", *options) == 0
+    captured = capsys.readouterr()
+    return str(captured.out), str(captured.err)
+
+
+def _numbers(text: str) -> list[int]:
+    return [int(line[8:14]) for line in text.splitlines() if line.startswith("CC-2026-")]
+
+
+def test_tickets_list_defaults_to_open_newest_first_paged(config: Path, capsys: Any) -> None:
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        statements.append(" ".join(statement.split()).lower())
+
+    event.listen(Engine, "before_cursor_execute", seen)
+    try:
+        first, _ = _list(capsys, config)
+    finally:
+        event.remove(Engine, "before_cursor_execute", seen)
+
+    lines = first.splitlines()
+    assert lines[0].startswith("REFERENCE ")
+    assert _numbers(first) == OPEN[:50]
+    assert lines[-1] == "showing 1–50 of 53 open tickets; --page 2 for more"
+    # Counted and paged by the database, never read whole.
+    ticket_reads = [s for s in statements if s.startswith("select") and " from ticket" in s]
+    assert any("count(" in s for s in ticket_reads)
+    assert all("count(" in s or " limit " in s for s in ticket_reads), ticket_reads
+    # The customer column is cut with an ellipsis, the columns after it stay in place.
+    (newest,) = [line for line in lines if line.startswith("CC-2026-000056")]
+    assert f" {LONG_ADDRESS[:27]}… Keluhan nomor 56" in newest
+    assert newest.index("Keluhan") == lines[0].index("SUBJECT")
+
+    second, _ = _list(capsys, config, "--page", "2")
+    assert _numbers(second) == [3, 2, 1]
+    assert second.splitlines()[-1] == "showing 51–53 of 53 open tickets"
+    assert _list(capsys, config, "--page", "3")[0] == "no page 3: the 53 open tickets fill 2 page(s)\n"
+
+    closed, _ = _list(capsys, config, "--status", "closed")
+    assert _numbers(closed) == [30, 20, 10]
+    assert closed.splitlines()[-1] == "showing 1–3 of 3 closed tickets"
+    assert _numbers(_list(capsys, config, "--status", "in-progress")[0]) == [6, 5]
+    everything, _ = _list(capsys, config, "--status", "all", "--all")
+    assert _numbers(everything) == list(range(56, 0, -1))
+    assert everything.splitlines()[-1] == "showing all 56 tickets"
+    none = _list(capsys, config, "--status", "acknowledged")[0]
+    assert none == "no acknowledged tickets; 56 in other statuses (--status all)\n"
+    department = _list(capsys, config, "--department", "keuangan")[0]
+    assert department == "no tickets in keuangan\n"
+
+    # --json: the plain list scripts read, every status by default; a page when asked.
+    listed = json.loads(_list(capsys, config, "--json")[0])
+    assert [row["reference"] for row in listed] == [f"CC-2026-{n:06d}" for n in range(56, 0, -1)]
+    out, err = _list(capsys, config, "--json", "--page", "2", "--limit", "20")
+    assert [int(row["reference"][-6:]) for row in json.loads(out)] == list(range(36, 16, -1))
+    assert err == "showing 21–40 of 56 tickets; --page 3 for more\n"
+    assert json.loads(_list(capsys, config, "--json", "--status", "open", "--limit", "5")[0])[0][
+        "reference"
+    ] == ("CC-2026-000056")
