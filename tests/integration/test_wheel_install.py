@@ -120,7 +120,7 @@ def test_init_then_run_once_acknowledges_a_complaint(installed: Path, tmp_path: 
     init = _run([caredesk, "init", "mysite"], cwd=tmp_path)
     assert init.returncode == 0, init.stderr
     site = tmp_path / "mysite"
-    assert {p.name for p in site.iterdir()} == {"caredesk.toml", "rules.yaml", "templates"}
+    assert {p.name for p in site.iterdir()} == {"caredesk.toml", "rules.yaml", "templates", "var"}
     again = _run([caredesk, "init", "mysite"], cwd=tmp_path)
     assert again.returncode == 1 and "nothing was written" in again.stderr
 

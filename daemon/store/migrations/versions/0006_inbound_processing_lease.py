@@ -1,4 +1,4 @@
-"""A stored mail being processed carries a lease: which daemon process has it, and until when.
+"""A mail being processed carries a lease: which daemon process has it, and until when.
 
 Several daemons share one database: a try on a mail is claimed with an owner
 (`host:pid:token`) and an expiry, so a daemon never counts another's live try as
