@@ -87,14 +87,15 @@ class Daemon:
         self._mailbox_retry_at: datetime | None = None
         # Refuse a broken template before anything is fetched or migrated.
         check_templates(config.templates)
-        # Closed by default: say so when no sender can change a ticket, or every one can.
-        if (untrusted := config.security.startup_warning()) is not None:
-            log.warning("%s", untrusted)
         # So are unusable rules: all configuration is checked before the engine is
         # made, and the engine is reachable before it is migrated. The admin alert
         # for later refused rules needs the database, so it is attached below.
         self.rules = RulesHolder(config.rules, own_addresses=(config.address,))
         self.engine = db.open_for_writing(config.database_url)
+        # Closed by default: say so when no sender can change a ticket, or every one
+        # can (after the database answered, so an unreachable one stays one line).
+        if (untrusted := config.security.startup_warning()) is not None:
+            log.warning("%s", untrusted)
         self.signing_key = signing.load_key(self.engine, config.secret)
         renderer = Renderer(config.templates)
         self.mailer = Mailer(config, renderer, clock, self.signing_key)

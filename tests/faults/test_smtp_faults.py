@@ -76,7 +76,9 @@ def test_smtp_outage_of_a_minute_is_logged_once_and_every_mail_goes_out_once_aft
 
         assert len(tickets(database)) == 6
         during = states(outbound(database))
-        assert set(during) <= {"pending", "retry"}, during
+        # Nothing went out or used up its tries; one row may be mid-probe.
+        assert set(during) <= {"pending", "retry", "sending"}, during
+        assert during["sending"] <= 1, during
         assert during["retry"] >= 1, during
         assert daemon.count(OUTAGE_LINE) == 1, daemon.output
         assert daemon.process.poll() is None
@@ -199,14 +201,20 @@ def test_smtp_server_that_stalls_beyond_the_timeout(
     database = _database(tmp_path)
     corpus = Corpus()
     dovecot.append(corpus.complaint("c0", "agus@example.net"))
-    held = smtp_proxy.when_client_sends(b"\r\n.\r\n", lambda: smtp_proxy.stall("down"))
+    stalled_at: list[float] = []
+
+    def stall() -> None:
+        stalled_at.append(time.monotonic())
+        smtp_proxy.stall("down")
+
+    held = smtp_proxy.when_client_sends(b"\r\n.\r\n", stall)
     config = _config(tmp_path, dovecot, smtp_url(smtp_proxy), "timeout = 2")
 
     with DaemonProcess(config) as daemon:
         line = daemon.wait_for("uncertain")
         assert held.is_set()
         daemon.wait_for(OUTAGE_LINE)
-        stalled_for = time.monotonic() - daemon.started
+        stalled_for = time.monotonic() - stalled_at[0]
         smtp_proxy.resume()
         wait_until(lambda: settled(database, dovecot), 30, "the notice delivered")
         assert daemon.terminate() == 0
@@ -215,5 +223,6 @@ def test_smtp_server_that_stalls_beyond_the_timeout(
     state = check_invariants(corpus, database, dovecot, smtp_sink, final=True)
     assert {row.kind: row.state for row in state.outbox} == {"ack": "uncertain", "notice": "sent"}
     assert [r.acknowledged for r in smtp_sink.messages if "agus@example.net" in r.rcpt_tos] == [True]
-    # Two waits of 2 s plus start-up: bounded by the timeout, not by the server.
-    assert stalled_for < 20, f"{stalled_for:.1f}s"
+    # From the held answer to the outage line: two waits of 2 s, bounded by the
+    # timeout, not by the server (which would stall until resumed).
+    assert stalled_for < 12, f"{stalled_for:.1f}s"
