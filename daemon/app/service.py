@@ -96,6 +96,11 @@ class Daemon:
         # can (after the database answered, so an unreachable one stays one line).
         if (untrusted := config.security.startup_warning()) is not None:
             log.warning("%s", untrusted)
+        if config.smtp.redirect_to:
+            log.warning(
+                "[smtp] redirect_to: staging, every outgoing mail goes to %s instead of its recipients",
+                config.smtp.redirect_to,
+            )
         self.signing_key = signing.load_key(self.engine, config.secret)
         renderer = Renderer(config.templates)
         self.mailer = Mailer(config, renderer, clock, self.signing_key)

@@ -152,6 +152,7 @@ def build(merged: dict[str, dict[str, Any]], base: Path, source: str) -> Config:
             max_attempts=smtp["max_attempts"],
             retry_base_seconds=smtp["retry_base_seconds"],
             verp=smtp["verp"],
+            redirect_to=_redirect_to(smtp["redirect_to"]),
         ),
         limits=LimitsConfig(**merged["limits"]),
         security=_security(merged["security"]),
@@ -160,6 +161,14 @@ def build(merged: dict[str, dict[str, Any]], base: Path, source: str) -> Config:
         database_url=database_url,
         source=source,
     )
+
+
+def _redirect_to(value: str) -> str:
+    """`[smtp] redirect_to`: one plain address or nothing."""
+    address = value.strip().lower()
+    if address and not _EMAIL.fullmatch(address):
+        raise ConfigError(f"smtp.redirect_to must be one e-mail address, not {value!r}")
+    return address
 
 
 def _security(security: dict[str, Any]) -> SecurityConfig:

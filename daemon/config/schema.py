@@ -62,6 +62,7 @@ _SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
         "max_attempts": (int, 8),
         "retry_base_seconds": (int, 60),
         "verp": (bool, False),
+        "redirect_to": (str, ""),
     },
     "limits": {
         "auto_per_hour": (int, 3),
@@ -126,6 +127,8 @@ class SmtpConfig:
     retry_base_seconds: int
     verp: bool = False
     """Send with a signed per-mail return path (care+b.TOKEN@...): needs plus-addressing."""
+    redirect_to: str = ""
+    """Staging: every outgoing mail goes to this one address instead ('' = to its recipients)."""
 
     @property
     def scheme(self) -> str:

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from daemon import private
 from daemon.config import SmtpConfig
+from daemon.send.redirect import RedirectingTransport
 
 log = logging.getLogger("caredesk.transport")
 
@@ -266,9 +267,12 @@ def _classify(code: int, reply: bytes | str, step: str) -> DeliveryError:
 
 
 def make_transport(settings: SmtpConfig) -> Transport:
-    if settings.scheme == "file":
-        return FileTransport(settings.file_path)
-    return SmtpTransport(settings)
+    transport: Transport = (
+        FileTransport(settings.file_path) if settings.scheme == "file" else SmtpTransport(settings)
+    )
+    if settings.redirect_to:
+        return RedirectingTransport(transport, settings.redirect_to)
+    return transport
 
 
 def file_name_for(message_id: str, kind: str, reference: str) -> str:
