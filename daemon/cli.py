@@ -24,16 +24,18 @@ import psycopg
 from sqlalchemy.exc import OperationalError
 
 from daemon.commands import EX_TEMPFAIL, EX_UNAVAILABLE, EX_USAGE_ERROR, UserError
-from daemon.commands import calendar as calendar_commands
 from daemon.commands import database as db_commands
-from daemon.commands import init as init_commands
-from daemon.commands import outbox as outbox_commands
-from daemon.commands import quarantine as quarantine_commands
-from daemon.commands import recap as recap_commands
-from daemon.commands import report as report_commands
-from daemon.commands import rules as rules_commands
-from daemon.commands import run as run_commands
-from daemon.commands import tickets as ticket_commands
+from daemon.commands.parsers import calendar as calendar_commands
+from daemon.commands.parsers import clock as clock_commands
+from daemon.commands.parsers import health as health_commands
+from daemon.commands.parsers import init as init_commands
+from daemon.commands.parsers import outbox as outbox_commands
+from daemon.commands.parsers import quarantine as quarantine_commands
+from daemon.commands.parsers import recap as recap_commands
+from daemon.commands.parsers import report as report_commands
+from daemon.commands.parsers import rules as rules_commands
+from daemon.commands.parsers import run as run_commands
+from daemon.commands.parsers import tickets as ticket_commands
 from daemon.config import EX_CONFIG, ConfigError
 from daemon.store import db
 
@@ -53,7 +55,9 @@ COMMAND_GROUPS = (
     calendar_commands,
     recap_commands,
     report_commands,
+    clock_commands,
     db_commands,
+    health_commands,
 )
 
 

@@ -14,6 +14,7 @@ that a hand-edited template reads only variables the daemon passes.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ from jinja2 import TemplateSyntaxError, meta
 from daemon import shipped
 from daemon.config import ConfigError
 from daemon.outbox.compose import Renderer, TemplateFailure
+
+log = logging.getLogger("caredesk.templates")
 
 INCLUDED_TEMPLATES = ("commands_help.txt",)
 """Parts other templates include (`{% include %}`): no subject or body of their own, never sent alone."""
@@ -42,9 +45,7 @@ def check_templates(folder: Path) -> None:
     for name in INCLUDED_TEMPLATES:
         _check_included(folder, name, renderer)
     for name in required_templates():
-        path = folder / name
-        if not path.is_file():
-            raise ConfigError(f"{path}: template missing (copy it from `caredesk init`)")
+        path = _site_or_shipped(folder, name)
         try:
             source = path.read_text(encoding="utf-8")
             names = meta.find_undeclared_variables(renderer.environment.parse(source))
@@ -61,11 +62,18 @@ def check_templates(folder: Path) -> None:
                 raise ConfigError(f"{path}:{_line_of(error)}: {error}") from None
 
 
-def _check_included(folder: Path, name: str, renderer: Renderer) -> None:
-    """An included part exists, is UTF-8 and compiles (it is rendered with the mail that includes it)."""
+def _site_or_shipped(folder: Path, name: str) -> Path:
+    """The site's template `name`, or the shipped one when the site folder has none (said once)."""
     path = folder / name
-    if not path.is_file():
-        raise ConfigError(f"{path}: template missing (copy it from `caredesk init`)")
+    if path.is_file():
+        return path
+    log.info("templates: %s is not in %s; the shipped one is used", name, folder)
+    return shipped.templates() / name
+
+
+def _check_included(folder: Path, name: str, renderer: Renderer) -> None:
+    """An included part is UTF-8 and compiles (it is rendered with the mail that includes it)."""
+    path = _site_or_shipped(folder, name)
     try:
         renderer.environment.parse(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as error:

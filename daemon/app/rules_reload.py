@@ -7,6 +7,11 @@ content (the same SHA-256 the rules version is made of), not by its time stamp,
 and validated exactly as `caredesk rules check` does. An invalid file is refused:
 its problems go to the log, and once per refused version to the configured
 `admin_address` (`AdminAlert`), and the last good rules stay in force.
+
+Once the database is open the holder is also given a `TicketGuard`
+(`guard_tickets`): rules that drop a department still owning open tickets are
+refused the same way (at start, they stop the daemon), and rules taken into
+force move the open tickets of their `retired_departments:` (`adopt`).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
@@ -37,6 +43,10 @@ log = logging.getLogger("caredesk.rules")
 # A file modified less than this long ago may still be being written (an editor
 # saving in place, a slow copy): it is looked at again at the next poll.
 SETTLE_SECONDS = 1.0
+# A change refused only because open tickets still belong to a department it
+# drops is looked at again this often: closing or moving those tickets by hand
+# lets it in without another edit of the file.
+RECHECK_SECONDS = 60.0
 ALERT_KIND = OutboundKind.OPS_ALERT
 ALERT_TEMPLATE = "rules_refused.txt"
 
@@ -93,6 +103,18 @@ def _read(path: Path) -> _FileState:
     return _FileState(content_version(text), text, None, modified)
 
 
+class TicketGuard(Protocol):
+    """What the holder asks of the open tickets (`daemon.app.retired_departments.OpenTicketGuard`)."""
+
+    def problems(self, rules: Rules) -> list[Problem]:
+        """Errors for the departments `rules` drop that still own open tickets."""
+        ...
+
+    def adopt(self, rules: Rules) -> None:
+        """`rules` are in force: move the open tickets of their retired departments."""
+        ...
+
+
 class RulesHolder:
     """The rules in force. A changed file is swapped in between two mails, only if valid.
 
@@ -130,25 +152,107 @@ class RulesHolder:
         """The file state last acted on; an unchanged file costs one read and a hash."""
         self._waiting: tuple[str, float] | None = None
         self._unsent: Refusal | None = None
+        self.tickets: TicketGuard | None = None
+        """Holds rules to the open tickets once the database is open (`guard_tickets`)."""
+        self._adopting: Rules | None = None
+        """Rules in force whose retired departments' tickets are still to move (retried if it failed)."""
+        self._recheck: tuple[str, float] | None = None
+        """The file state refused for its open tickets only, and when they were last looked at."""
 
     def __call__(self) -> Rules:
         return self.current
 
+    def guard_tickets(self, guard: TicketGuard) -> None:
+        """Hold the rules in force, then every change, to the open tickets.
+
+        ConfigError when the rules in force drop a department that still owns open
+        tickets: as for any invalid rules at start, the daemon does not start.
+        """
+        stranded = guard.problems(self.current)
+        if stranded:
+            details = "\n".join(format_problem(p) for p in stranded)
+            raise ConfigError(f"{self.path}: rules are invalid:\n{details}")
+        self.tickets, self._adopting = guard, self.current
+        self._adopt()
+
     def refresh(self) -> bool:
         """Look at the file; True when new rules were swapped in."""
         self._send_alert()
+        self._adopt()
         state = _read(self.path)
-        if state.key == self._seen or not self._settled(state):
+        if not self._worth_reading(state):
             return False
-        self._seen = state.key
         if state.text is None:
+            self._seen = state.key
             self._refuse(state.key, (state.problem,) if state.problem else ())
             return False
         rules, problems = check_rules(state.text, str(self.path), self.own_addresses)
         if rules is None:
+            self._seen = state.key
             self._refuse(state.key, tuple(problems))
             return False
-        return self._swap(rules, problems)
+        return self._take(state.key, rules, problems)
+
+    def _worth_reading(self, state: _FileState) -> bool:
+        """A changed file once it has settled; a file refused for its open tickets, once a minute."""
+        if state.key != self._seen:
+            return self._settled(state)
+        recheck = self._recheck
+        return (
+            recheck is not None
+            and recheck[0] == state.key
+            and self.wall_clock() - recheck[1] >= RECHECK_SECONDS
+        )
+
+    def _take(self, key: str, rules: Rules, problems: list[Problem]) -> bool:
+        """Valid rules: swapped in, unless a department they drop still owns open tickets."""
+        stranded = self._stranded(rules)
+        if stranded is None:
+            return False
+        rechecked = self._recheck is not None and self._recheck[0] == key
+        self._seen, self._recheck = key, None
+        if stranded:
+            self._recheck = (key, self.wall_clock())
+            if not rechecked:  # a look again that finds the same says nothing new
+                self._refuse(key, tuple(sorted([*problems, *stranded], key=lambda p: (p.line, p.column))))
+            return False
+        swapped = self._swap(rules, problems)
+        if swapped:
+            self._adopting = rules
+            self._adopt()
+        return swapped
+
+    def _stranded(self, rules: Rules) -> list[Problem] | None:
+        """The open tickets `rules` would strand; None when the database cannot say (asked again later)."""
+        if self.tickets is None or rules.version == self.current.version:
+            return []
+        try:
+            return self.tickets.problems(rules)
+        except Exception as error:
+            log.warning(
+                "cannot check rules version %s against the open tickets: %s: %s; "
+                "trying again at the next poll",
+                rules.version,
+                type(error).__name__,
+                error,
+            )
+            return None
+
+    def _adopt(self) -> None:
+        rules, self._adopting = self._adopting, None
+        if rules is None or self.tickets is None or rules is not self.current:
+            return
+        try:
+            self.tickets.adopt(rules)
+        except Exception as error:
+            log.error(
+                "cannot move the open tickets of the retired departments of rules version %s: %s: %s; "
+                "trying again at the next poll",
+                rules.version,
+                type(error).__name__,
+                error,
+            )
+            self._adopting = rules
 
     def _settled(self, state: _FileState) -> bool:
         now = self.wall_clock()

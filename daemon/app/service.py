@@ -21,14 +21,20 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from daemon import clock as daemon_clock
+from daemon.app.clock_guard import ClockGuard, GuardSettings
+from daemon.app.monitor import Monitor
+from daemon.app.oauth_gate import OAuthGate, RevokedAlert, token_source
 from daemon.app.preflight import check_templates
 from daemon.app.quarantine_alert import QuarantineReport, ReportSettings
+from daemon.app.retired_departments import OpenTicketGuard
 from daemon.app.rules_reload import AdminAlert, AlertSettings, RulesHolder
-from daemon.config import Config, public_url
+from daemon.app.sdnotify import Notifier
+from daemon.config import Config, ConfigError, public_url
 from daemon.fetch.imap import ImapMailbox
 from daemon.fetch.intake import Intake
 from daemon.fetch.mailbox import Mailbox
 from daemon.fetch.maildir import MaildirMailbox
+from daemon.oauth.tokens import ReauthorizationNeeded, TokenSource
 from daemon.outbox import signing
 from daemon.outbox.compose import Renderer
 from daemon.outbox.enqueue import Mailer
@@ -58,12 +64,14 @@ Clock = Callable[[], datetime]
 utc_now: Clock = daemon_clock.now
 
 
-def make_mailbox_factory(config: Config) -> Callable[[], Mailbox]:
+def make_mailbox_factory(config: Config, tokens: TokenSource | None = None) -> Callable[[], Mailbox]:
+    """The mailbox `[mailbox] url` names; `tokens` log in to IMAP when `auth = "oauth2"`."""
     if config.mailbox.scheme == "maildir":
         path = config.mailbox.maildir_path
         return lambda: MaildirMailbox(path)
     settings = config.mailbox
-    return lambda: ImapMailbox(settings)
+    imap_tokens = tokens if settings.auth == "oauth2" else None
+    return lambda: ImapMailbox(settings, imap_tokens)
 
 
 def make_processor(engine: Engine, rules: Callable[[], Rules], desk: Desk) -> Processor:
@@ -82,9 +90,18 @@ class Daemon:
     def __init__(self, config: Config, clock: Clock = utc_now, stop: threading.Event | None = None) -> None:
         self.config = config
         self.clock = clock
-        self.stop = stop or threading.Event()
+        # systemd (Type=notify): READY=1, WATCHDOG=1 from each look at the stop event, STOPPING=1.
+        self.notify = Notifier.from_environment()
+        self.stop = self.notify.watched(stop or threading.Event())
         self._mailbox_failures = 0
         self._mailbox_retry_at: datetime | None = None
+        if "oauth2" in (config.mailbox.auth, config.smtp.auth):
+            # The token plumbing is in place, but no command stores a grant yet and no
+            # test has run it against a real server: refuse rather than pause for ever.
+            raise ConfigError(
+                'auth = "oauth2" is not available in this version yet (no `caredesk auth login` to '
+                'store a token); use auth = "password" for now'
+            )
         # Refuse a broken template before anything is fetched or migrated.
         check_templates(config.templates)
         # So are unusable rules: all configuration is checked before the engine is
@@ -92,6 +109,12 @@ class Daemon:
         # for later refused rules needs the database, so it is attached below.
         self.rules = RulesHolder(config.rules, own_addresses=(config.address,))
         self.engine = db.open_for_writing(config.database_url)
+        try:
+            # Rules that drop a department still owning open tickets stop the start too.
+            self.rules.guard_tickets(OpenTicketGuard(self.engine, clock, config.timezone))
+        except BaseException:
+            self.engine.dispose()
+            raise
         # Closed by default: say so when no sender can change a ticket, or every one
         # can (after the database answered, so an unreachable one stays one line).
         if (untrusted := config.security.startup_warning()) is not None:
@@ -112,21 +135,34 @@ class Daemon:
         self.quarantine_report = QuarantineReport(
             self.engine, self.mailer, ReportSettings.from_config(config), clock=clock
         )
+        # The periodic jobs wait for an admin when the clock jumped (daemon.app.clock_guard).
+        self.clock_guard = ClockGuard(
+            self.engine, self.mailer, GuardSettings.from_config(config), owner=process_owner()
+        )
+        # `auth = "oauth2"`: one token source for IMAP and SMTP; a refused grant pauses the mailbox.
+        self.tokens = token_source(config, self.engine, self.signing_key, clock)
+        self.oauth = (
+            OAuthGate(self.tokens, RevokedAlert(self.engine, self.mailer, config, clock))
+            if self.tokens is not None
+            else None
+        )
         desk = Desk(config, clock, self.mailer, self.signing_key)
         self.processor = make_processor(self.engine, self.rules, desk)
         self.intake = Intake(
             self.engine,
-            make_mailbox_factory(config),
+            make_mailbox_factory(config, self.tokens),
             self.processor,
             clock,
             config.mailbox,
         )
         # Several daemons on one PostgreSQL: one polls the mailbox, all process and send.
         self.poller = PollerLock(self.engine, make_mailbox_factory(config)().identity)
-        self.intake.turn = self.poller
+        # Poll records for `caredesk health` and the Prometheus metrics (daemon.app.monitor).
+        self.monitor = Monitor(self.engine, config, clock, self.poller.identity)
+        self.intake.turn = self.monitor.watch(self.poller)
         self.outbox = OutboxSender(
             self.engine,
-            lambda: make_transport(config.smtp),
+            lambda: make_transport(config.smtp, self.tokens if config.smtp.auth == "oauth2" else None),
             clock,
             owner=process_owner(),
             retries=RetryPolicy(config.smtp.max_attempts, config.smtp.retry_base_seconds),
@@ -134,6 +170,7 @@ class Daemon:
 
     def close(self) -> None:
         """Release database connections (the daemon object is not used afterwards)."""
+        self.monitor.close()
         self.poller.release()
         self.engine.dispose()
 
@@ -149,9 +186,18 @@ class Daemon:
         now = self.clock()
         if self._mailbox_retry_at is not None and now < self._mailbox_retry_at:
             return Counter({"mailbox_waiting": 1})
+        if self.oauth is not None and self.oauth.holds():
+            return Counter({"mailbox_paused": 1})
+        poll = self.monitor.poll()
         try:
             counts = self.intake.poll(self.stop)
+        except ReauthorizationNeeded as error:
+            # No retry mends a refused grant: paused (one ERROR) until `caredesk auth login`.
+            poll.failed(error)
+            assert self.oauth is not None
+            return self.oauth.refused(error)
         except Exception as error:
+            poll.failed(error)
             self._mailbox_failures += 1
             delay = min(self.config.mailbox.poll_interval * 2 ** (self._mailbox_failures - 1), MAX_BACKOFF)
             self._mailbox_retry_at = now + timedelta(seconds=delay)
@@ -176,14 +222,17 @@ class Daemon:
         if self._mailbox_failures:
             log.info("mailbox reachable again after %d failed tries", self._mailbox_failures)
         self._mailbox_failures, self._mailbox_retry_at = 0, None
+        poll.succeeded(counts, self.rules().version)
         return counts
 
     def deliver(self) -> Counter[str]:
         try:
-            return self.outbox.deliver_due(self.stop)
+            counts = self.outbox.deliver_due(self.stop)
         except Exception as error:
             log.error("outbox delivery failed: %s: %s", type(error).__name__, error)
-            return Counter({"outbox_errors": 1})
+            counts = Counter({"outbox_errors": 1})
+        self.monitor.delivered(counts, self.outbox.attempts)
+        return counts
 
     def run_once(self) -> Counter[str]:
         """Process what is waiting (mailbox, then outbox) and return the counts."""
@@ -204,8 +253,11 @@ class Daemon:
 
     def run_recap_deadlines(self) -> Counter[str]:
         """Queue the branch-recap reminders and the missing-branch report that are due, each once."""
+        now = self.clock()
+        if (held := self._held(now)) is not None:
+            return held
         try:
-            return recap_deadline.run_recap_deadlines(self.engine, self.rules(), self.mailer, self.clock())
+            return recap_deadline.run_recap_deadlines(self.engine, self.rules(), self.mailer, now)
         except Exception as error:
             log.error("recap deadlines failed: %s: %s", type(error).__name__, error)
             return Counter({"recap_deadline_errors": 1})
@@ -214,9 +266,12 @@ class Daemon:
         """The SLA ladder, the monthly report and the reminder before it, at `self.clock()`.
 
         Cheap when nothing is due; whatever is due is mailed once however often
-        this runs, because each mail claims its (job, period) row first.
+        this runs, because each mail claims its (job, period) row first. Nothing
+        runs while the clock is held (`_held`).
         """
         now, rules, zone = self.clock(), self.rules(), self.config.timezone
+        if (held := self._held(now)) is not None:
+            return held
         steps = ladder.LadderRun(rules, self.mailer, now, timezone=zone, owner=process_owner())
         reports = report_mailing.ReportMail(rules, self.mailer, now, zone, organisation=self.config.name)
         work: tuple[tuple[str, Callable[[], Counter[str]]], ...] = (
@@ -232,7 +287,22 @@ class Daemon:
             except Exception as error:
                 log.error("periodic job %s failed: %s: %s", name, type(error).__name__, error)
                 counts[f"{name}_errors"] += 1
+        self.monitor.periodic(counts)
         return counts
+
+    def _held(self, now: datetime) -> Counter[str] | None:
+        """None when the periodic jobs may run at `now`; else the counts that say why not.
+
+        Held when the clock moved past a `[periodic]` bound since they last ran,
+        until `caredesk clock confirm` (daemon.app.clock_guard).
+        """
+        try:
+            if self.clock_guard.allows(now):
+                return None
+        except Exception as error:
+            log.error("clock check failed, periodic jobs wait: %s: %s", type(error).__name__, error)
+            return Counter({"clock_check_errors": 1})
+        return Counter({"periodic_held": 1})
 
     def _periodic_and_deliver(self) -> None:
         """The scheduled minute: periodic work, then at once the mail it queued."""
@@ -250,13 +320,22 @@ class Daemon:
             self.config.mailbox.poll_interval,
             _safe_db_url(self.config.database_url),
         )
-        self.run_once()
-        while not self.stop.is_set():
-            idle = scheduler.idle_seconds
-            self.stop.wait(timeout=max(0.0, min(idle if idle is not None else 1.0, 5.0)))
-            if not self.stop.is_set():
-                scheduler.run_pending()
+        self.notify.ready(f"polling {public_url(self.config.mailbox.url)}")
+        self.serve_metrics()
+        try:
+            self.run_once()
+            while not self.stop.is_set():
+                idle = scheduler.idle_seconds
+                self.stop.wait(timeout=max(0.0, min(idle if idle is not None else 1.0, 5.0)))
+                if not self.stop.is_set():
+                    scheduler.run_pending()
+        finally:
+            self.notify.stopping()
         log.info("caredesk stopped")
+
+    def serve_metrics(self) -> None:
+        """Serve the metrics of `[metrics] listen`, if set (`run_forever` does so; `close` stops it)."""
+        self.monitor.serve()
 
     def install_signal_handlers(self) -> Callable[[], None]:
         """Make SIGTERM/SIGINT stop the loop gracefully; returns a function that undoes it."""
@@ -266,6 +345,7 @@ class Daemon:
                 log.warning("second signal: exiting now")
                 os._exit(1)
             log.info("signal %s: finishing the current mail, then stopping", signal.Signals(signum).name)
+            self.notify.stopping()
             self.stop.set()
 
         previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}

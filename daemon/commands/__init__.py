@@ -1,6 +1,9 @@
 """Command-line commands, one module per command group; shared helpers here.
 
-Each module has `register(commands)`, adding its sub-commands to the parser.
+The arguments of each group are `daemon.commands.parsers.<group>.register(commands)`,
+which names its handlers with `parsers.Lazy`: a command's module is imported only when
+that command runs. This package and the parsers import only the standard library, so
+that building the parser, and `caredesk --help`, stay cheap.
 
 A command that only looks opens the database with `open_engine(config)`: read-only,
 never creating a database or migrating one, and refusing a schema that is not at
@@ -12,15 +15,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import getpass
 import logging
-import sys
 from collections.abc import Iterator
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
-from daemon.config import Config, load_config
-from daemon.store import db
+    from daemon.config import Config
 
 EX_USAGE_ERROR = 1
 # sysexits.h: the database (a service the command needs) cannot be reached now.
@@ -38,13 +42,13 @@ def configure(args: argparse.Namespace) -> Config:
     The database URL is checked here too, so that a driver caredesk does not
     support is a configuration error before any command fetches or migrates.
     """
+    from daemon import logfields
+    from daemon.config import load_config
+    from daemon.store import db
+
     config = load_config(args.config)
     db.check_url(config.database_url)
-    logging.basicConfig(
-        level=getattr(logging, config.log_level, logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    logfields.configure(config.log_level, config.log_format)
     # mail-parser logs a line for every MIME part it does not know; that is not
     # news for an operator, failures reach our own log through the parse stage.
     logging.getLogger("mailparser").setLevel(logging.ERROR)
@@ -60,6 +64,8 @@ def open_engine(config: Config, *, writable: bool = False) -> Iterator[Engine]:
     (`db.open_for_writing`): migrated to head first. Either way an unreachable
     database is `db.DatabaseUnavailable`; `daemon.cli.main` turns both into one line.
     """
+    from daemon.store import db
+
     url = config.database_url
     engine = db.open_for_writing(url) if writable else db.open_read_only(url)
     try:
@@ -75,3 +81,11 @@ def open_engine_for_writing(config: Config) -> contextlib.AbstractContextManager
 
 def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def who() -> str:
+    """The operating-system user running the command, for the records of what they did."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

@@ -19,14 +19,6 @@ from daemon.sla.calendar import Day, WorkCalendar
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 
 
-def register(commands: Any) -> None:
-    calendar = commands.add_parser("calendar", help="the working days of a month")
-    calendar.add_argument("--month", help="YYYY-MM (default: the current month)")
-    calendar.add_argument("--rules", help="a rules file to read instead of the configured one")
-    calendar.add_argument("--json", action="store_true")
-    calendar.set_defaults(handler=cmd_calendar)
-
-
 @dataclass(frozen=True)
 class MonthListing:
     """One month of the calendar, as the command lists it."""

@@ -1,4 +1,4 @@
-"""`caredesk db upgrade|status`: the database schema's migrations.
+"""`caredesk db upgrade|status`: the database schema's migrations (`backup|restore`: `backup.py`).
 
 (Named `database`, not `db`: `daemon.commands` already binds `db` to `daemon.store.db`,
 which a submodule of that name would shadow.)
@@ -15,6 +15,7 @@ import argparse
 import json
 from typing import Any
 
+from daemon.commands import backup as backup_commands
 from daemon.commands import configure
 from daemon.store import db, migrations
 from daemon.store.db import public_database_url
@@ -27,6 +28,7 @@ def register(commands: Any) -> None:
     status = group.add_parser("status", help="the database's schema revision and the migrations pending")
     status.add_argument("--json", action="store_true")
     status.set_defaults(handler=cmd_db_status)
+    backup_commands.register(group)
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:

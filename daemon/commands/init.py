@@ -15,19 +15,10 @@ from __future__ import annotations
 import argparse
 import shutil
 from pathlib import Path
-from typing import Any
 
 from daemon import private, shipped
 from daemon.commands import UserError
 from daemon.config import SITE_CONFIG
-
-
-def register(commands: Any) -> None:
-    init = commands.add_parser(
-        "init", help="write caredesk.toml, the example rules.yaml and the templates into DIR"
-    )
-    init.add_argument("directory", metavar="DIR", type=Path)
-    init.set_defaults(handler=cmd_init)
 
 
 def cmd_init(args: argparse.Namespace) -> int:

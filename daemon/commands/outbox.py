@@ -22,22 +22,6 @@ from daemon.commands import UserError, configure, iso, open_engine
 from daemon.send import requeue
 from daemon.store import db
 from daemon.store.models import OutboundMessage, Ticket
-from daemon.store.vocabulary import OutboundState
-
-STATES = tuple(OutboundState)
-
-
-def register(commands: Any) -> None:
-    verbs = commands.add_parser("outbox", help="outgoing mail").add_subparsers(title="outbox")
-    listing = verbs.add_parser("list", help="outgoing mail, newest first")
-    listing.add_argument("--state", choices=STATES)
-    listing.add_argument("--json", action="store_true")
-    listing.add_argument("--limit", type=int, default=100)
-    listing.set_defaults(handler=cmd_list)
-    retry = verbs.add_parser("retry", help="render again or resend mail that did not go out, now")
-    retry.add_argument("ids", type=int, nargs="*", metavar="ID")
-    retry.add_argument("--failed", action="store_true", help="retry every failed mail")
-    retry.set_defaults(handler=cmd_retry)
 
 
 def _summary(row: OutboundMessage, reference: str | None) -> dict[str, Any]:

@@ -1,4 +1,7 @@
-"""`caredesk report monthly|review`: the monthly complaint report and the management-review summary."""
+"""`caredesk report monthly|review`: the monthly complaint report and the management-review summary.
+
+`report monthly --resend --reason TEXT` and `--history` are `daemon.commands.report_resend`.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +9,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from daemon import clock
-from daemon.commands import UserError, configure, open_engine
+from daemon.commands import UserError, configure, open_engine, report_resend
 from daemon.config import Config, ConfigError
 from daemon.report import csv_out, html_out, text_out
 from daemon.report.monthly import build_monthly
@@ -21,36 +23,13 @@ from daemon.route.loader import load_rules
 from daemon.route.rules import Rules, RulesError, format_problem
 from daemon.store import db
 
-MONTHLY_FORMATS = ("xlsx", "csv", "html")
-REVIEW_FORMATS = ("text", "json", "csv", "html")
-
-
-def register(commands: Any) -> None:
-    report = commands.add_parser("report", help="the monthly report and the management review")
-    reports = report.add_subparsers(title="report")
-    monthly = reports.add_parser("monthly", help="the complaint report of a month, with charts")
-    monthly.add_argument("--month", help="YYYY-MM (default: the previous month)")
-    monthly.add_argument("--format", choices=MONTHLY_FORMATS, default="xlsx")
-    monthly.add_argument("--out", help="the file to write (default: standard output)")
-    monthly.add_argument(
-        "--department",
-        action="append",
-        default=[],
-        metavar="ID",
-        help="only this department's part (repeat for several)",
-    )
-    monthly.set_defaults(handler=cmd_report_monthly)
-    review = reports.add_parser("review", help="the management-review summary of resolved complaints")
-    review.add_argument("--quarter", required=True, help="YYYYQN, e.g. 2026Q3")
-    review.add_argument("--format", choices=REVIEW_FORMATS, default="text")
-    review.add_argument("--out", help="the file to write (default: standard output)")
-    review.set_defaults(handler=cmd_report_review)
-
 
 def cmd_report_monthly(args: argparse.Namespace) -> int:
     config = configure(args)
     rules = load_checked_rules(config.rules)
     month = _month(args.month, config)
+    if report_resend.wanted(args):
+        return report_resend.run(args, config, rules, month)
     unknown = sorted(set(args.department) - set(rules.departments))
     if unknown:
         known = ", ".join(rules.departments)

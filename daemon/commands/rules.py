@@ -1,7 +1,8 @@
 """`caredesk rules check|test|replay`: validate rules, try them on mail, replay them over past tickets.
 
-None of these commands writes anything: `test` reads .eml files (and, with
-`--history`, the database read-only); `replay` reads past tickets through a
+None of these commands writes anything: `check` holds a valid file to the open
+tickets of the configured database, read-only (`daemon.commands.rules_tickets`);
+`test` reads .eml files (and, with `--history`, the database read-only); `replay` reads past tickets through a
 read-only database connection.
 """
 
@@ -31,6 +32,7 @@ from daemon.commands.replay import (
     replay,
     sender_history,
 )
+from daemon.commands.rules_tickets import TicketsVerdict, check_against_tickets
 from daemon.config import Config, ConfigError, load_config
 from daemon.parse.message import InboundMail
 from daemon.parse.parser import parse
@@ -39,33 +41,6 @@ from daemon.route.loader import check_rules
 from daemon.route.router import route
 from daemon.route.rules import Rules, format_problem
 from daemon.store import db
-
-
-def register(commands: Any) -> None:
-    rules = commands.add_parser("rules", help="routing rules").add_subparsers(title="rules")
-    check = rules.add_parser("check", help="validate a rules file")
-    check.add_argument("path", nargs="?")
-    check.set_defaults(handler=cmd_rules_check)
-
-    test = rules.add_parser("test", help="dry run: how the rules route some mails, and why")
-    test.add_argument("files", nargs="+", metavar="FILE.eml")
-    test.add_argument("--rules", metavar="PATH", help="a rules file (default: the configured one)")
-    test.add_argument("--verbose", "-v", action="store_true", help="also list the rules that did not match")
-    test.add_argument("--json", action="store_true", help="print a JSON array, one object per mail")
-    test.add_argument(
-        "--history",
-        action="store_true",
-        help="count the sender's earlier complaints in the configured database (read-only)",
-    )
-    test.set_defaults(handler=cmd_rules_test)
-
-    replay_parser = rules.add_parser("replay", help="what candidate rules would change on past tickets")
-    replay_parser.add_argument("--since", required=True, metavar="YYYY-MM-DD", help="first day received")
-    replay_parser.add_argument("--until", metavar="YYYY-MM-DD", help="last day received (default: today)")
-    replay_parser.add_argument("--rules", metavar="PATH", help="candidate rules (default: the configured)")
-    replay_parser.add_argument("--examples", type=int, default=5, metavar="N", help="examples per change")
-    replay_parser.add_argument("--json", action="store_true")
-    replay_parser.set_defaults(handler=cmd_rules_replay)
 
 
 def _read_rules(path: Path, own_addresses: tuple[str, ...]) -> tuple[Rules | None, list[str]]:
@@ -94,26 +69,39 @@ def _usable_rules(path: Path, config: Config) -> Rules:
 
 
 def cmd_rules_check(args: argparse.Namespace) -> int:
+    config: Config | None
     if args.path:
         # A candidate file can be checked where no configuration is at hand; with one,
-        # it is also held to the mailbox address (no rule may send mail there).
+        # it is also held to the mailbox address (no rule may send mail there) and
+        # to the open tickets of its database.
         try:
-            own: tuple[str, ...] = (load_config(args.config).address,)
-        except ConfigError:
-            own = ()
+            config = load_config(args.config)
+        except ConfigError as error:
+            config, unconfigured = None, str(error)
         path = Path(args.path)
     else:
         config = load_config(args.config)
-        path, own = config.rules, (config.address,)
-    rules, messages = _read_rules(path, own)
+        path = config.rules
+    rules, messages = _read_rules(path, (config.address,) if config is not None else ())
     for message in messages:
         print(message)
     if rules is None:
         return 1
-    print(
-        f"{path}: ok, {len(rules.rules)} rules, {len(rules.departments)} departments, version {rules.version}"
-    )
-    return 0
+    if config is None:
+        verdict = TicketsVerdict(notes=[f"open tickets: not checked, no configuration ({unconfigured})"])
+    else:
+        verdict = check_against_tickets(config, rules)
+    for problem in verdict.problems:
+        print(format_problem(problem))
+    summary = f"{len(rules.rules)} rules, {len(rules.departments)} departments, version {rules.version}"
+    if verdict.failure:
+        print(f"{path}: the file is valid, {summary}")
+        print(f"caredesk: {verdict.failure}", file=sys.stderr)
+    elif not verdict.problems:
+        print(f"{path}: ok, {summary}")
+    for note in verdict.notes:
+        print(note)
+    return verdict.code
 
 
 # ---------------------------------------------------------------------------

@@ -21,7 +21,7 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -39,22 +39,6 @@ START_RETRY_FIRST_SECONDS = 1.0
 START_RETRY_MAX_SECONDS = 60.0
 
 log = logging.getLogger("caredesk.service")
-
-
-def register(commands: Any) -> None:
-    run = commands.add_parser("run", help="run the daemon")
-    run.add_argument("--once", action="store_true", help="process what is waiting, then exit")
-    run.set_defaults(handler=cmd_run)
-
-    ingest = commands.add_parser("ingest", help="process .eml files, or - for standard input")
-    ingest.add_argument("files", nargs="+", metavar="FILE")
-    ingest.add_argument(
-        "--explain",
-        action="store_true",
-        help="store and send nothing: say what the daemon would make of each mail, and why",
-    )
-    ingest.add_argument("--json", action="store_true", help="with --explain: one JSON object per mail")
-    ingest.set_defaults(handler=cmd_ingest)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -29,21 +29,6 @@ MAX_TRIES = 10_000
 """Most numbered names tried for one attachment before giving up."""
 
 
-def register_attachments(tickets: Any) -> None:
-    """Add `attachments` to the `tickets` sub-commands."""
-    attachments = tickets.add_parser(
-        "attachments",
-        help="write the attachments of a ticket's mails into a folder",
-        description=(
-            "Write every attachment of the ticket's mails (the customer's first mail, follow-ups "
-            "and staff replies) into DIR, under safe file names; existing files are never overwritten."
-        ),
-    )
-    attachments.add_argument("reference")
-    attachments.add_argument("--out", required=True, metavar="DIR", help="the folder to write them into")
-    attachments.set_defaults(handler=cmd_tickets_attachments)
-
-
 @dataclass(frozen=True)
 class Written:
     """One attachment written: where to, and the name the mail gave it."""

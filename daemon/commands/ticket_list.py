@@ -23,62 +23,13 @@ from sqlmodel import Session
 
 from daemon import clock
 from daemon.commands import configure, open_engine
+from daemon.commands.parsers.tickets import PAGE_SIZE, SPELLINGS
 from daemon.commands.ticket_values import breaches, clip, local_time, ticket_summary, write_json_list
 from daemon.sla.stamping import CLOSED_STATUSES
 from daemon.store import db
 from daemon.store import tickets as ticket_store
 from daemon.store.models import Ticket
 from daemon.store.tickets import TicketFilter
-from daemon.tickets.lifecycle import STATUSES
-
-PAGE_SIZE = 50
-GROUPS = ("open", "closed", "all")
-"""`open`: every status but resolved and closed; `closed`: resolved or closed; `all`: any status."""
-SINGLE_STATUSES = tuple(status for status in STATUSES if status != "closed")
-"""The statuses `--status` takes one by one (`closed` is the group, which takes resolved too)."""
-SPELLINGS = {"in_progress": "in-progress"}
-"""Branch-recap tickets are stored `in_progress`; the lifecycle writes `in-progress`. Both are one status."""
-
-
-def register_list(tickets: Any) -> None:
-    listing = tickets.add_parser(
-        "list", help="the complaint register, newest first: the open tickets, 50 a page"
-    )
-    listing.add_argument(
-        "--json", action="store_true", help="a JSON list (by default every status and ticket)"
-    )
-    listing.add_argument(
-        "--status",
-        type=status_choice,
-        metavar="STATUS",
-        help=f"a group ({', '.join(GROUPS)}; default open) or a status ({', '.join(SINGLE_STATUSES)})",
-    )
-    listing.add_argument("--department")
-    pages = listing.add_mutually_exclusive_group()
-    pages.add_argument("--page", type=positive, metavar="N", help="page N of the list (default 1)")
-    pages.add_argument("--all", action="store_true", help="every matching ticket, no paging")
-    listing.add_argument("--limit", type=positive, metavar="N", help=f"tickets a page (default {PAGE_SIZE})")
-    listing.set_defaults(handler=cmd_tickets_list)
-
-
-def status_choice(text: str) -> str:
-    """What `--status` names: a group or a status; anything else is refused with the allowed values."""
-    word = text.strip().lower()
-    word = SPELLINGS.get(word, word)
-    if word in GROUPS or word in SINGLE_STATUSES:
-        return word
-    allowed = ", ".join((*GROUPS, *SINGLE_STATUSES))
-    raise argparse.ArgumentTypeError(f"unknown status {text!r} (choose from {allowed})")
-
-
-def positive(text: str) -> int:
-    try:
-        number = int(text)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
-    return number
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,31 +23,13 @@ from sqlmodel import col
 
 from daemon import clock
 from daemon.commands import UserError, configure, open_engine
-from daemon.commands.ticket_attachments import attachment_lines, register_attachments
-from daemon.commands.ticket_list import register_list
+from daemon.commands.ticket_attachments import attachment_lines
 from daemon.commands.ticket_values import json_text, local_time, text_value, ticket_summary
 from daemon.config import Config
 from daemon.route.decision import BY_DETECTION, BY_PRODUCT
 from daemon.store import db, queries
 from daemon.store.models import InboundMessage, OutboundMessage, Ticket, TicketEvent
 from daemon.tickets.mail_attachments import ticket_attachments
-
-
-def register(commands: Any) -> None:
-    tickets = commands.add_parser("tickets", help="the complaint register").add_subparsers(title="tickets")
-    register_list(tickets)
-    show = tickets.add_parser("show", help="one ticket with its whole history")
-    show.add_argument("reference")
-    show.add_argument("--json", action="store_true")
-    show.add_argument(
-        "--format",
-        choices=("text", "json", "html", "pdf"),
-        default="text",
-        help="html or pdf: the complaint form, for the archive",
-    )
-    show.add_argument("--out", help="the file to write the html or pdf to (default: standard output)")
-    show.set_defaults(handler=cmd_tickets_show)
-    register_attachments(tickets)
 
 
 def _ticket_detail(session: Any, ticket: Ticket, now: datetime) -> dict[str, Any]:

@@ -2,8 +2,9 @@
 
 Configuration is validated completely at start-up: an unknown key, a wrong type or
 a malformed URL stops the program with a message naming the key (exit code 78,
-EX_CONFIG). Secrets are read from the environment or from a file, never from the
-command line, and never appear in `repr()` or logs.
+EX_CONFIG). Secrets are read from the environment, a systemd credential
+(`credentials.py`) or a file, never from the command line, and never appear in
+`repr()` or logs.
 
 The file is the one named (`--config`, then `CAREDESK_CONFIG`), else
 `./caredesk.toml` when the working directory has one, else none: the embedded
@@ -19,6 +20,9 @@ from daemon.config.schema import (
     ConfigError,
     LimitsConfig,
     MailboxConfig,
+    MetricsConfig,
+    OAuth2Config,
+    PeriodicConfig,
     SecurityConfig,
     SmtpConfig,
 )
@@ -30,6 +34,9 @@ __all__ = [
     "ConfigError",
     "LimitsConfig",
     "MailboxConfig",
+    "MetricsConfig",
+    "OAuth2Config",
+    "PeriodicConfig",
     "SecurityConfig",
     "SmtpConfig",
     "default_templates",

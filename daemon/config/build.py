@@ -7,6 +7,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from daemon import shipped
+from daemon.config.metrics import metrics_config
+from daemon.config.oauth2 import AUTH_OAUTH2, check_auth, oauth2_config
 from daemon.config.schema import (
     _EMAIL,
     _MAILBOX_SCHEMES,
@@ -17,6 +19,7 @@ from daemon.config.schema import (
     ConfigError,
     LimitsConfig,
     MailboxConfig,
+    PeriodicConfig,
     SecurityConfig,
     SmtpConfig,
 )
@@ -92,6 +95,14 @@ def _check_numbers(merged: dict[str, dict[str, Any]]) -> None:
         raise ConfigError("limits.forward_attachment_bytes must be 0 (attach nothing) or more")
 
 
+def _periodic(periodic: dict[str, Any]) -> PeriodicConfig:
+    """`[periodic]`: the clock's bounds, each 0 (no limit) or more."""
+    for key in ("max_clock_forward_hours", "max_clock_backward_minutes"):
+        if periodic[key] < 0:
+            raise ConfigError(f"periodic.{key} must be 0 (no limit) or more")
+    return PeriodicConfig(**periodic)
+
+
 def build(merged: dict[str, dict[str, Any]], base: Path, source: str) -> Config:
     top, mailbox, smtp = merged[""], merged["mailbox"], merged["smtp"]
     _check_url("mailbox.url", mailbox["url"], _MAILBOX_SCHEMES, "maildir")
@@ -143,6 +154,7 @@ def build(merged: dict[str, dict[str, Any]], base: Path, source: str) -> Config:
             max_message_bytes=mailbox["max_message_bytes"],
             plus_addressing=mailbox["plus_addressing"],
             sent_folder=mailbox["sent_folder"].strip(),
+            auth=check_auth("mailbox.auth", mailbox["auth"]),
         ),
         smtp=SmtpConfig(
             url=_resolve_url(base, smtp["url"], "file"),
@@ -153,14 +165,26 @@ def build(merged: dict[str, dict[str, Any]], base: Path, source: str) -> Config:
             retry_base_seconds=smtp["retry_base_seconds"],
             verp=smtp["verp"],
             redirect_to=_redirect_to(smtp["redirect_to"]),
+            auth=check_auth("smtp.auth", smtp["auth"]),
         ),
         limits=LimitsConfig(**merged["limits"]),
+        periodic=_periodic(merged["periodic"]),
         security=_security(merged["security"]),
         survey_standard=top["survey_standard"],
         help_url=_help_url(top["help_url"]),
+        log_format=_log_format(merged["logging"]["format"]),
+        metrics=metrics_config(merged["metrics"]),
+        oauth2=oauth2_config(merged["oauth2"], base, AUTH_OAUTH2 in (mailbox["auth"], smtp["auth"])),
         database_url=database_url,
         source=source,
     )
+
+
+def _log_format(value: str) -> str:
+    name = value.strip().lower()
+    if name not in ("text", "json"):
+        raise ConfigError(f'logging.format must be "text" or "json", not {value!r}')
+    return name
 
 
 def _redirect_to(value: str) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 from daemon import clock
 from daemon.config.build import build
+from daemon.config.credentials import apply_credentials
 from daemon.config.schema import _FALSE, _SCHEMA, _SECRET_KEYS, _TRUE, SITE_CONFIG, Config, ConfigError
 
 
@@ -32,6 +33,8 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
         base = Path.cwd()
         source = "embedded defaults"
     _apply_environment(env, values)
+    # systemd's LoadCredential= files: after the environment, before the *_file keys.
+    apply_credentials(env, values)
     merged = _merge_defaults(values)
     return build(merged, base, source)
 
@@ -53,7 +56,7 @@ def _read_file(path: Path, values: dict[str, dict[str, Any]]) -> None:
                 if (key, sub_key) in _SECRET_KEYS:
                     raise ConfigError(
                         f"{path}: [{key}] {sub_key} must not be written in the config file; "
-                        f"use {key}.password_file or CAREDESK_{key.upper()}_PASSWORD"
+                        f"use {key}.{sub_key}_file or CAREDESK_{key.upper()}_{sub_key.upper()}"
                     )
                 values[key][sub_key] = sub_value
         else:

@@ -46,6 +46,7 @@ _SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
         "timeout": (int, 60),
         "max_message_bytes": (int, 25 * 1024 * 1024),
         "plus_addressing": (bool, False),
+        "auth": (str, "password"),
     },
     "security": {
         "trust": (str, "authentication-results"),
@@ -63,6 +64,20 @@ _SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
         "retry_base_seconds": (int, 60),
         "verp": (bool, False),
         "redirect_to": (str, ""),
+        "auth": (str, "password"),
+    },
+    "oauth2": {
+        "provider": (str, ""),
+        "tenant": (str, "organizations"),
+        "client_id": (str, ""),
+        "client_secret": (str, ""),
+        "client_secret_file": (str, ""),
+        "token_url": (str, ""),
+        "device_url": (str, ""),
+        "authorize_url": (str, ""),
+        "scope": (str, ""),
+        "mechanism": (str, "xoauth2"),
+        "token_file": (str, ""),
     },
     "limits": {
         "auto_per_hour": (int, 3),
@@ -75,11 +90,21 @@ _SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
     "database": {
         "url": (str, "sqlite:///var/caredesk.db"),
     },
+    "periodic": {
+        "max_clock_forward_hours": (int, 72),
+        "max_clock_backward_minutes": (int, 10),
+    },
+    "logging": {
+        "format": (str, "text"),
+    },
+    "metrics": {
+        "listen": (str, ""),
+    },
 }
 
 # Secrets may come from the environment or a *_file, but not from the config file
 # itself: config files get copied into tickets, backups and version control.
-_SECRET_KEYS = {("mailbox", "password"), ("smtp", "password"), ("", "secret")}
+_SECRET_KEYS = {("mailbox", "password"), ("smtp", "password"), ("", "secret"), ("oauth2", "client_secret")}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -107,6 +132,8 @@ class MailboxConfig:
     sent_folder: str = ""
     """The mailbox's folder of mail sent from it ("Sent", "Sent Items", "[Gmail]/Sent Mail"),
     read (never changed) for customer care's answers; '' = not read."""
+    auth: str = "password"
+    """How caredesk logs in: "password", or "oauth2" with the `[oauth2]` client's token."""
 
     @property
     def scheme(self) -> str:
@@ -129,6 +156,8 @@ class SmtpConfig:
     """Send with a signed per-mail return path (care+b.TOKEN@...): needs plus-addressing."""
     redirect_to: str = ""
     """Staging: every outgoing mail goes to this one address instead ('' = to its recipients)."""
+    auth: str = "password"
+    """How caredesk logs in: "password" (with `username`), or "oauth2" as `username`."""
 
     @property
     def scheme(self) -> str:
@@ -137,6 +166,63 @@ class SmtpConfig:
     @property
     def file_path(self) -> Path:
         return Path(self.url.partition(":")[2])
+
+
+@dataclass(frozen=True)
+class OAuth2Config:
+    """`[oauth2]`: who the client is, where it gets tokens, where the refresh token is kept.
+
+    Built and checked by `daemon.config.oauth2` (provider presets for Microsoft and Google).
+    """
+
+    provider: str = ""
+    """"microsoft", "google", "custom"; '' = OAuth2 is not configured."""
+    client_id: str = ""
+    client_secret: str = field(default="", repr=False)
+    """'' for a public client (the usual Microsoft registration); Google's always has one."""
+    token_url: str = ""
+    device_url: str = ""
+    authorize_url: str = ""
+    scope: str = ""
+    mechanism: str = "xoauth2"
+    """The SASL mechanism for IMAP and SMTP: "xoauth2" (Microsoft, Google) or "oauthbearer" (RFC 7628)."""
+    token_file: Path | None = None
+    """Where the encrypted refresh token is kept; None = in the database (`setting` table)."""
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.provider)
+
+
+@dataclass(frozen=True)
+class PeriodicConfig:
+    """`[periodic]`: how far the clock may move between two runs of the periodic jobs.
+
+    The SLA ladder, the monthly report, its reminder and the branch-recap deadlines
+    are held, and the admin told once, when the clock moves further than this from
+    the last time the database saw them run, until `caredesk clock confirm`.
+    """
+
+    max_clock_forward_hours: int = 72
+    """A longer step forward (or a daemon stopped longer) holds them; 0 = no limit."""
+    max_clock_backward_minutes: int = 10
+    """A longer step back holds them; 0 = no limit."""
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    """`[metrics]`: where `caredesk run` serves Prometheus metrics; off while `listen` is ''."""
+
+    listen: str = ""
+    """`HOST:PORT` (`127.0.0.1:9464`, `[::1]:9464`), checked by `config.build`; '' = no endpoint."""
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
 
 
 @dataclass(frozen=True)
@@ -221,6 +307,13 @@ class Config:
     """A satisfaction score under this (1-5) opens a new complaint linked to the old one."""
     help_url: str = ""
     """Where staff read the reply commands (a published cheat-sheet); '' = the list goes in the mail."""
+    periodic: PeriodicConfig = PeriodicConfig()
+    log_format: str = "text"
+    """`[logging] format`: "text" lines or "json" objects (with the mail's and ticket's fields)."""
+    metrics: MetricsConfig = MetricsConfig()
+    """`[metrics]`: the Prometheus endpoint of `caredesk run` (off by default)."""
+    oauth2: OAuth2Config = OAuth2Config()
+    """`[oauth2]`: the token client of `auth = "oauth2"` (unset by default)."""
 
     @property
     def domain(self) -> str:

@@ -21,10 +21,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from imapclient import IMAPClient
+from imapclient.exceptions import LoginError
 from imapclient.util import to_bytes
 
 from daemon.config import MailboxConfig, imap_login
 from daemon.fetch.mailbox import Batch, SentRead, Unfetched, sent_source
+from daemon.oauth.tokens import TokenSource
 from daemon.store.queries import Fetched
 
 log = logging.getLogger("caredesk.imap")
@@ -68,9 +70,11 @@ def oversize_note(size: int, max_message_bytes: int, folder: str) -> str:
 
 
 class ImapMailbox:
-    def __init__(self, settings: MailboxConfig) -> None:
+    def __init__(self, settings: MailboxConfig, tokens: TokenSource | None = None) -> None:
         parts = urlsplit(settings.url)
         self.settings = settings
+        self.tokens = tokens
+        """The access tokens of `[mailbox] auth = "oauth2"` (None: log in with the password)."""
         self.ssl = parts.scheme == "imaps"
         self.host = parts.hostname or "localhost"
         self.port = parts.port or (993 if self.ssl else 143)
@@ -103,11 +107,30 @@ class ImapMailbox:
         try:
             if not self.ssl:
                 self._starttls(client)
-            client.login(self.user, self.settings.password)
+            if self.tokens is not None:
+                self._token_login(client, self.tokens)
+            else:
+                client.login(self.user, self.settings.password)
         except BaseException:
             _close_quietly(client)
             raise
         return client
+
+    def _token_login(self, client: IMAPClient, tokens: TokenSource) -> None:
+        """AUTHENTICATE with the access token; a refused one is refreshed and tried once more."""
+        for attempt in (1, 2):
+            token = tokens.access_token()
+            try:
+                if tokens.settings.mechanism == "oauthbearer":
+                    client.oauthbearer_login(self.user, token)
+                else:
+                    client.oauth2_login(self.user, token)
+                return
+            except LoginError:
+                # Revoked early, or our clock is behind the server's: a new token, once.
+                tokens.invalidate()
+                if attempt == 2:
+                    raise
 
     def _reconnect(self, folder: str, uidvalidity: int) -> None:
         """A fresh session on `folder` after a failed FETCH (Dovecot ends the session then).

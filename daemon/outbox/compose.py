@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from daemon import shipped
 from daemon.classify.automated import LOOP_HEADER
 
 if TYPE_CHECKING:
@@ -52,6 +53,9 @@ class _CachedHeaderRegistry(HeaderRegistry):
 
 
 SMTP_POLICY = email.policy.SMTP.clone(max_line_length=998, header_factory=_CachedHeaderRegistry())
+# An address in UTF-8 (josé@example.com) cannot be an RFC 2047 word: such a mail's
+# headers are written in UTF-8 (RFC 6532), and it goes out only over SMTPUTF8.
+SMTPUTF8_POLICY = SMTP_POLICY.clone(utf8=True)
 
 _UNSAFE_HEADER_CHARS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 _QUOTED_LOCAL = re.compile(r'"[^"\\]+"')
@@ -68,12 +72,20 @@ class Rendered:
 
 
 class Renderer:
-    """Renders the named mail templates from one folder in the jinja2 sandbox."""
+    """Renders the named mail templates from one folder in the jinja2 sandbox.
+
+    A template the folder lacks is the shipped one: a site that copied the
+    templates at `caredesk init` keeps its own texts, and a template a later
+    version added works after the upgrade instead of stopping the start.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        folders = [str(folder)]
+        if folder.resolve() != shipped.templates().resolve():
+            folders.append(str(shipped.templates()))
         self.environment = ImmutableSandboxedEnvironment(
-            loader=FileSystemLoader(str(folder)),
+            loader=FileSystemLoader(folders),
             undefined=StrictUndefined,
             autoescape=select_autoescape(["html", "xml"], default_for_string=False),
             trim_blocks=True,
@@ -127,7 +139,8 @@ Attachment = tuple[str, str, bytes]
 
 def compose(envelope: Envelope, rendered: Rendered, attachments: Sequence[Attachment] = ()) -> bytes:
     """The exact bytes we will send (and store before the first attempt)."""
-    message = EmailMessage(policy=SMTP_POLICY)
+    addresses = (envelope.from_address, envelope.to, envelope.reply_to or "")
+    message = EmailMessage(policy=SMTP_POLICY if all(a.isascii() for a in addresses) else SMTPUTF8_POLICY)
     message["From"] = formataddr((header_safe(envelope.from_name), envelope.from_address))
     message["To"] = checked_address(envelope.to)
     message["Subject"] = rendered.subject

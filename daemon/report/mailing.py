@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
-from daemon.outbox.enqueue import Mailer, Outgoing
+from daemon.outbox.enqueue import Mailer, Outgoing, Queued
 from daemon.report import labels
 from daemon.report.monthly import MonthlyReport, build_monthly
 from daemon.report.periods import AsOf, Month
@@ -61,6 +61,8 @@ class ReportMail:
     timezone: str
     organisation: str
     """The organisation's name, as the reports and their mails show it."""
+    reissue: str = ""
+    """Why a report already sent goes out again (`report monthly --resend`); '' for the first time."""
 
     @property
     def zone(self) -> ZoneInfo:
@@ -122,35 +124,32 @@ def send_monthly_reports(engine: Engine, job: ReportMail) -> Counter[str]:
         with db.session(engine) as session:
             if not claims.claim(session, REPORT_JOB, periods[recipient.address], now=job.now):
                 continue
-            _queue_report(session, job, month, recipient)
+            queue_report(session, job, month, recipient)
             session.commit()
         counts["monthly_reports"] += 1
     return counts
 
 
-def _queue_report(session: Session, job: ReportMail, month: Month, recipient: Recipient) -> None:
-    """Queue `recipient`'s part of the report of `month`, as an xlsx attachment."""
+def queue_report(session: Session, job: ReportMail, month: Month, recipient: Recipient) -> Queued | None:
+    """Queue `recipient`'s part of the report of `month`, as an xlsx attachment; what was queued."""
     report = build_monthly(session, job.rules, month, job.as_of, recipient.departments)
+    context = {**_report_context(report, job.organisation), "reissue": job.reissue}
     if recipient.departments and report.total == 0 and not report.open_tickets:
         # A general manager whose departments had nothing: one line, not an empty workbook.
-        job.mailer.queue(
+        return job.mailer.queue(
             session,
             Outgoing(
-                kind=REPORT_KIND,
-                recipient=recipient.address,
-                template=NOTHING_TEMPLATE,
-                context=_report_context(report, job.organisation),
+                kind=REPORT_KIND, recipient=recipient.address, template=NOTHING_TEMPLATE, context=context
             ),
         )
-        return
     workbook = monthly_xlsx(report, organisation=job.organisation)
-    job.mailer.queue(
+    return job.mailer.queue(
         session,
         Outgoing(
             kind=REPORT_KIND,
             recipient=recipient.address,
             template="report_monthly.txt",
-            context=_report_context(report, job.organisation),
+            context=context,
             attachments=[(f"laporan-keluhan-{month}.xlsx", XLSX_MIME, workbook)],
         ),
     )

@@ -31,11 +31,13 @@ from daemon.route.section_records import (
     read_products,
     read_reports,
 )
+from daemon.route.section_retired import read_retired
 from daemon.route.section_rules import read_rules
 from daemon.route.section_sla import read_sla
 
 _TOP_KEYS = (
     "departments",
+    "retired_departments",
     "products",
     "branches",
     "customers",
@@ -97,6 +99,7 @@ def _read(reader: NodeReader, text: str) -> Rules | None:
     if top is None:
         return None
     departments = read_departments(reader, top.get("departments"))
+    retired = read_retired(reader, top.get("retired_departments"), top.get("departments"))
     products = read_products(reader, top.get("products"))
     branches = read_branches(reader, top.get("branches"))
     customers = read_customers(reader, top.get("customers"))
@@ -107,7 +110,7 @@ def _read(reader: NodeReader, text: str) -> Rules | None:
     calendar_config = read_calendar(reader, top.get("calendar"))
     sla_config = read_sla(reader, top.get("sla"), rule_nodes)
     reports_config = read_reports(reader, top.get("reports"))
-    if reader.errors or default is None or calendar_config is None or sla_config is None:
+    if reader.errors or default is None or calendar_config is None or sla_config is None or retired is None:
         return None
     return Rules(
         departments=departments,
@@ -125,4 +128,5 @@ def _read(reader: NodeReader, text: str) -> Rules | None:
         reports_config=reports_config or ReportsConfig(),
         categories=categories,
         organisations=tuple(organisations),
+        retired=retired,
     )

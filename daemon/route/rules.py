@@ -2,7 +2,7 @@
 
 This module owns the frozen values the rest of the daemon reads: `Rules`, with
 its departments, products, branches, customers, categories, organisations and
-compiled `Rule`s, the `calendar:`, `sla:` and `reports:` settings, and the
+compiled `Rule`s, the `calendar:`, `sla:`, `reports:` and `retired_departments:` settings, and the
 lookup tables routing uses (built once here, so routing never scans a list);
 and `Problem` and `RulesError`, what is wrong with a rules file.
 
@@ -201,6 +201,16 @@ class ReportsConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class Retirement:
+    """The `retired_departments:` section: where the open tickets of a department no longer listed go."""
+
+    moves: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """Retired department id -> the listed department its open tickets move to."""
+    departments_line: int = 0
+    """The line of `departments:`: where a problem about a department gone from the list points."""
+
+
+@dataclass(frozen=True, slots=True)
 class Rule:
     """One entry of `rules:`: a compiled condition, its actions, and its line in the file."""
 
@@ -259,6 +269,8 @@ class Rules:
     """The `categories:` list: what a rule, a `#category` command or a recap row may set."""
     organisations: tuple[Organisation, ...] = ()
     """The `organisations:` section: the organisation a sender's address or domain belongs to."""
+    retired: Retirement = field(default_factory=Retirement)
+    """The `retired_departments:` section: departments gone from the file, and where their tickets go."""
     # Lookup tables derived from the fields above, built once here so that
     # routing never scans a list.
     product_words: tuple[tuple[str, WordSet, WordSet], ...] = field(init=False, repr=False, compare=False)

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, or_, select, update
 from sqlmodel import Session, col
 
+from daemon import logfields
 from daemon.send.transports import (
     DeliveryError,
     PermanentFailure,
@@ -94,6 +95,8 @@ class OutboxSender:
         self.owner = owner
         self.retries = retries
         self._outage_logged = False
+        self.attempts: Counter[tuple[str, str]] = Counter()
+        """Every delivery attempt since start, by (kind, end state): the metrics' counts by kind."""
 
     def deliver_due(self, stop: threading.Event | None = None, batch: int = 200) -> Counter[str]:
         """Send every row that is due now, batch by batch; return counts by end state."""
@@ -169,8 +172,11 @@ class OutboxSender:
                 row.attempts += 1
                 session.add(row)
                 session.commit()
-                outcome = self._attempt(transport, row, references.get(row.ticket_id, ""))
+                reference = references.get(row.ticket_id, "")
+                with logfields.bound(outbound=row.id, message_id=row.message_id, ticket=reference):
+                    outcome = self._attempt(transport, row, reference)
                 counts[row.state] += 1
+                self.attempts[row.kind, row.state] += 1
                 if outcome == "outage":
                     self._release(session, rows[index + 1 :])
                     session.commit()

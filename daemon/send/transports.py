@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 
 from daemon import private
 from daemon.config import SmtpConfig
+from daemon.oauth import sasl
+from daemon.oauth.tokens import ReauthorizationNeeded, TokenSource, TokenUnavailable
 from daemon.send.redirect import RedirectingTransport
 
 log = logging.getLogger("caredesk.transport")
@@ -103,8 +105,10 @@ class SmtpTransport:
     reported as uncertain instead of being retried blindly into a duplicate.
     """
 
-    def __init__(self, settings: SmtpConfig) -> None:
+    def __init__(self, settings: SmtpConfig, tokens: TokenSource | None = None) -> None:
         self.settings = settings
+        self.tokens = tokens
+        """The access tokens of `[smtp] auth = "oauth2"` (None: log in with the password)."""
         parts = urlsplit(settings.url)
         self.host = parts.hostname or "localhost"
         self.implicit_tls = parts.scheme == "smtps"
@@ -141,6 +145,9 @@ class SmtpTransport:
             # Wrong credentials stop every mail alike: pause sending (an outage, logged
             # once) instead of spending each mail's attempts on it.
             raise ServerUnavailable(f"SMTP login refused: {error.smtp_code}", error.smtp_code) from error
+        except (ReauthorizationNeeded, TokenUnavailable) as error:
+            # No token, no sending: an outage like a refused password (the mailbox side alerts).
+            raise ServerUnavailable(f"SMTP OAuth2 login: {error}") from error
         except (smtplib.SMTPException, OSError) as error:
             raise ServerUnavailable(f"cannot connect to {self.host}:{self.port}: {error}") from error
         self.connection = connection
@@ -164,7 +171,9 @@ class SmtpTransport:
                     connection.ehlo()
                 elif self.host not in LOOPBACK_HOSTS:
                     raise TemporaryFailure(f"{self.host} does not offer STARTTLS; refusing plain text")
-            if self.username:
+            if self.tokens is not None:
+                self._token_login(connection, self.tokens)
+            elif self.username:
                 connection.login(self.username, self.settings.password)
         except BaseException:
             # A refused STARTTLS, certificate or login left the socket open for the
@@ -172,6 +181,24 @@ class SmtpTransport:
             connection.close()
             raise
         return connection
+
+    def _token_login(self, connection: smtplib.SMTP, tokens: TokenSource) -> None:
+        """AUTH XOAUTH2 / OAUTHBEARER as `username`; a refused token is refreshed and tried once more."""
+        mechanism = tokens.settings.mechanism.upper()
+        for attempt in (1, 2):
+            response = sasl.initial_response(tokens.settings.mechanism, self.username, tokens.access_token())
+
+            def answer(challenge: bytes | None = None, response: str = response) -> str:
+                # After a refusal the server sends an error challenge; an empty line ends the exchange.
+                return response if challenge is None else ""
+
+            try:
+                connection.auth(mechanism, answer, initial_response_ok=True)
+                return
+            except smtplib.SMTPAuthenticationError:
+                tokens.invalidate()
+                if attempt == 2:
+                    raise
 
     def send(self, envelope_from: str, recipients: list[str], raw: bytes, name: str) -> None:
         connection = self._connect()
@@ -266,9 +293,10 @@ def _classify(code: int, reply: bytes | str, step: str) -> DeliveryError:
     return PermanentFailure(message, code)
 
 
-def make_transport(settings: SmtpConfig) -> Transport:
+def make_transport(settings: SmtpConfig, tokens: TokenSource | None = None) -> Transport:
+    """The transport `[smtp] url` names; `tokens` for `auth = "oauth2"`."""
     transport: Transport = (
-        FileTransport(settings.file_path) if settings.scheme == "file" else SmtpTransport(settings)
+        FileTransport(settings.file_path) if settings.scheme == "file" else SmtpTransport(settings, tokens)
     )
     if settings.redirect_to:
         return RedirectingTransport(transport, settings.redirect_to)

@@ -258,6 +258,28 @@ class JobClaim(SQLModel, table=True):
     owner: str = Field(default="", max_length=128)
 
 
+class OperationEvent(SQLModel, table=True):
+    """An append-only record of what was done outside any ticket, with who, when and why.
+
+    A monthly report mailed again (`report monthly --resend`), periodic jobs held
+    because the clock jumped, an administrator confirming the clock: the actions
+    are `daemon.store.vocabulary.Operation`; `subject` names what it was about
+    (`report/2026-06/care@...`, `clock`).
+    """
+
+    __tablename__ = "operation_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _when(default_factory=utcnow)
+    action: str = Field(max_length=32, index=True)
+    subject: str = Field(default="", max_length=255, index=True)
+    actor: str = Field(default="", max_length=320)
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    outbound_id: int | None = Field(default=None, foreign_key="outbound_message.id")
+    data: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))
+    """The facts of the event as data (the clock readings of a hold, the report's counts)."""
+
+
 class MailboxCheckpoint(SQLModel, table=True):
     """How far an IMAP folder has been read: committed in the same transaction as the mail."""
 

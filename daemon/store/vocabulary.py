@@ -85,6 +85,17 @@ class OutboundKind(StrEnum):
     RECAP_MISSING = "recap-missing"
 
 
+class Operation(StrEnum):
+    """What an operations record says happened (`operation_event.action`)."""
+
+    REPORT_RESENT = "report-resent"
+    """A month's report queued again to a recipient (`caredesk report monthly --resend`), with why."""
+    CLOCK_HELD = "clock-held"
+    """The clock moved past a `[periodic]` bound: periodic jobs wait for `caredesk clock confirm`."""
+    CLOCK_CONFIRMED = "clock-confirmed"
+    """An administrator confirmed the clock: periodic jobs run again."""
+
+
 class Action(StrEnum):
     """What a history entry says happened (`ticket_event.action`).
 

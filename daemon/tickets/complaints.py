@@ -19,6 +19,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from daemon import logfields
 from daemon.outbox.compose import ticket_fields
 from daemon.outbox.enqueue import Outgoing
 from daemon.parse.message import InboundMail
@@ -77,6 +78,7 @@ class NewComplaints:
         now = self.desk.clock()
         received_local = arrival(row).astimezone(self.desk.zone)
         reference = queries.next_reference(session, self.desk.config.reference_prefix, received_local.year)
+        logfields.add(ticket=reference)
         ticket = self._ticket(complaint, reference, now)
         stamp_due_dates(ticket, complaint.rules, now, timezone=self.desk.config.timezone)
         ticket_store.add_ticket(session, ticket)

@@ -33,6 +33,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
+from daemon import logfields
 from daemon.classify.kinds import Classification, Kind, RecapInbox, classify
 from daemon.fetch.mailbox import is_sent_source
 from daemon.outbox.deliverability import BounceSettings, record_bounce
@@ -192,7 +193,8 @@ class Processor:
         row = ticket_store.claim_mail(session, inbound_id, self.owner)
         if row is None:
             return "skipped"  # another daemon took the lease over when it ran out
-        outcome = self._try(session, row) if row.state in WAITING_STATES else "skipped"
+        with logfields.bound(inbound=row.id, message_id=row.message_id):
+            outcome = self._try(session, row) if row.state in WAITING_STATES else "skipped"
         ticket_store.end_lease(row)
         session.add(row)
         return outcome
@@ -284,6 +286,7 @@ class Processor:
     def _parse(self, row: InboundMessage) -> InboundMail:
         mail = parse(row.raw, own_addresses=self.own_addresses)
         row.message_id = mail.message_id[:998]
+        logfields.add(message_id=row.message_id)
         row.from_address = mail.from_address[:320]
         row.subject = mail.subject[:998]
         row.logical_key = logical_key(mail)
@@ -358,6 +361,7 @@ class Processor:
         with stage("conversation"):
             ticket = ticket_store.ticket_by_id(session, incoming.classification.ticket_id)
             assert ticket is not None
+            logfields.add(ticket=ticket.reference)
             survey = self.parts.conversation.handle(session, FollowUp(row, mail, ticket, incoming.rules))
             if survey is not None:
                 # A survey answer under the standard becomes a new complaint (DOMAIN.md §7).

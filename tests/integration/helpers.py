@@ -17,6 +17,9 @@ PROJECT = Path(__file__).resolve().parents[2]
 CARE_ADDRESS = "care@example.co.id"
 TRUST_OUR_MX = f'[security]\ntrusted_authserv_ids = "{OUR_MX}"\n'
 """`extra=` for `write_config`: staff replies and recaps stamped by `mailfactory.stamped` are verified."""
+FREE_CLOCK = "[periodic]\nmax_clock_forward_hours = 0\n"
+"""`extra=` for `write_config`, for a test that moves the daemon's clock days ahead between runs on one
+database: no forward bound. A real site would be held at such a step until `caredesk clock confirm`."""
 
 
 def write_config(

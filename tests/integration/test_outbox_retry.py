@@ -28,9 +28,10 @@ pytestmark = pytest.mark.integration
 
 CUSTOMER = "budi.santoso@example.net"
 # A misspelt variable passes the start-up check (which gives every variable a
-# stand-in) and fails on the first real mail; a template removed or broken while
-# the daemon runs fails there too (a broken one at start-up stops the daemon).
-BREAKAGES = ("unknown variable", "removed while running", "syntax error while running")
+# stand-in) and fails on the first real mail; a template broken while the daemon
+# runs fails there too (a broken one at start-up stops the daemon). One removed
+# from the site's folder is the shipped one (test_a_site_template_removed_...).
+BREAKAGES = ("unknown variable", "syntax error while running")
 SYNTAX_ERROR = "{% block subject %}[{{ ticket.reference }] {% endblock %}{% block body %}x{% endblock %}"
 
 
@@ -47,36 +48,37 @@ def _process_with_broken_template(breakage: str, config: str, acknowledgement: P
         assert run_cli("--config", config, "run", "--once") == 0
         return
     with Daemon(load_config(config)) as daemon:
-        if breakage == "removed while running":
-            acknowledgement.unlink()
-        else:
-            acknowledgement.write_text(SYNTAX_ERROR)
+        acknowledgement.write_text(SYNTAX_ERROR)
         daemon.run_once()
 
 
-@pytest.mark.parametrize("breakage", BREAKAGES)
-def test_a_failed_acknowledgement_is_recorded_listed_and_sent_by_retry(
-    breakage: str, tmp_path: Path, database_url: str, smtp_sink: Any, capsys: Any
-) -> None:
-    templates = tmp_path / "templates"
+def _site_with_a_complaint(folder: Path, database_url: str, smtp_sink: Any) -> tuple[str, Path]:
+    """A config with its own copy of the templates, and one complaint in its Maildir."""
+    templates = folder / "templates"
     shutil.copytree(PROJECT / "templates", templates)
-    acknowledgement = templates / "acknowledgement.txt"
-    maildir = tmp_path / "mail"
+    maildir = folder / "mail"
     (maildir / "new").mkdir(parents=True)
-    config = str(
-        write_config(
-            tmp_path,
-            database_url=database_url,
-            mailbox_url=f"maildir:{maildir}",
-            smtp_url=smtp_sink.url,
-            extra=f'templates = "{templates}"',
-        )
+    config = write_config(
+        folder,
+        database_url=database_url,
+        mailbox_url=f"maildir:{maildir}",
+        smtp_url=smtp_sink.url,
+        extra=f'templates = "{templates}"',
     )
     dropped = maildir / "new" / "1.eml"
     dropped.write_bytes(mailfactory.complaint(1, sender=CUSTOMER))
     # Arrived now on the (pinned) clock: not backlog, so it is acknowledged.
     arrived = clock.now().timestamp()
     os.utime(dropped, (arrived, arrived))
+    return str(config), templates
+
+
+@pytest.mark.parametrize("breakage", BREAKAGES)
+def test_a_failed_acknowledgement_is_recorded_listed_and_sent_by_retry(
+    breakage: str, tmp_path: Path, database_url: str, smtp_sink: Any, capsys: Any
+) -> None:
+    config, templates = _site_with_a_complaint(tmp_path, database_url, smtp_sink)
+    acknowledgement = templates / "acknowledgement.txt"
 
     _process_with_broken_template(breakage, config, acknowledgement)
 
@@ -147,3 +149,19 @@ def test_a_failed_acknowledgement_is_recorded_listed_and_sent_by_retry(
 
     assert run_cli("--config", config, "outbox", "retry", "99999") == 1
     assert "#99999: no such outgoing mail" in capsys.readouterr().out
+
+
+def test_a_site_template_removed_while_running_is_the_shipped_one(
+    tmp_path: Path, database_url: str, smtp_sink: Any
+) -> None:
+    # The customer still hears from us: the shipped text, not a failed acknowledgement.
+    config, templates = _site_with_a_complaint(tmp_path, database_url, smtp_sink)
+
+    with Daemon(load_config(config)) as daemon:
+        (templates / "acknowledgement.txt").unlink()
+        daemon.run_once()
+
+    [ack] = [row for row in outbound(database_url) if row.kind == "ack"]
+    assert ack.state == "sent"
+    [received] = [r for r in smtp_sink.wait_for(2) if CUSTOMER in r.rcpt_tos]
+    assert "Keluhan Anda telah kami catat" in received.message.get_body().get_content()

@@ -18,7 +18,7 @@ import pytest
 from daemon.app.service import Daemon
 from daemon.config import load_config
 from tests import mailfactory
-from tests.integration.helpers import outbound, write_config
+from tests.integration.helpers import FREE_CLOCK, outbound, write_config
 from tests.integration.test_recap_deadlines import RULES_TEXT, Clock, drop_into
 
 pytestmark = pytest.mark.integration
@@ -35,6 +35,7 @@ def test_new_installation_does_not_remind_for_month_before_it(
         mailbox_url=f"maildir:{maildir}",
         smtp_url=smtp_sink.url,
         rules=tmp_path / "rules.yaml",
+        extra=FREE_CLOCK,  # a month in four steps on one database
     )
     clock = Clock(datetime(2026, 8, 2, 1, 0, tzinfo=UTC))  # 08:00 in Jakarta
     totals: Counter[str] = Counter()

@@ -22,4 +22,5 @@ def test_the_example_production_config_loads(tmp_path: Path) -> None:
     assert config.mailbox.plus_addressing and config.smtp.verp
     assert config.security.trusted_authserv_ids == ("mx.example.co.id",)
     assert config.limits.auto_per_hour == 3
+    assert config.metrics.listen == "127.0.0.1:9464"
     assert not re.search(r"^\s*password\s*=", text, re.M)  # no secret in the example

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from daemon import shipped
 from daemon.app.preflight import INCLUDED_TEMPLATES, check_templates, required_templates
 from daemon.config import ConfigError
+from daemon.outbox.compose import Renderer
 
 
 @pytest.fixture
@@ -31,10 +33,21 @@ def test_every_template_the_daemon_sends_is_required() -> None:
     assert len(names) + len(INCLUDED_TEMPLATES) == len(list(shipped.templates().glob("*.txt")))
 
 
-def test_missing_template_is_named(templates: Path) -> None:
+def test_a_template_the_site_lacks_is_the_shipped_one(
+    templates: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A site that copied the templates before an upgrade added one still starts.
     (templates / "acknowledgement.txt").unlink()
-    with pytest.raises(ConfigError, match=r"acknowledgement\.txt: template missing"):
+    (templates / "survey.txt").write_text(
+        "{% block subject %}Our own survey{% endblock %}{% block body %}b{% endblock %}\n", encoding="utf-8"
+    )
+    with caplog.at_level(logging.INFO, logger="caredesk.templates"):
         check_templates(templates)
+    assert f"acknowledgement.txt is not in {templates}; the shipped one is used" in caplog.text
+    renderer = Renderer(templates)
+    ack = renderer.environment.get_template("acknowledgement.txt")
+    assert ack.filename == str(shipped.templates() / "acknowledgement.txt")
+    assert renderer.render("survey.txt", {}).subject == "Our own survey"  # the site's own still wins
 
 
 def test_syntax_error_names_file_and_line(templates: Path) -> None:
@@ -76,10 +89,12 @@ def test_folder_that_does_not_exist(tmp_path: Path) -> None:
         check_templates(tmp_path / "nope")
 
 
-def test_missing_commands_help_is_named(templates: Path) -> None:
+def test_missing_commands_help_is_the_shipped_one(templates: Path) -> None:
     (templates / "commands_help.txt").unlink()
-    with pytest.raises(ConfigError, match=r"commands_help\.txt: template missing"):
-        check_templates(templates)
+    check_templates(templates)
+    assert Renderer(templates).environment.get_template("commands_help.txt").filename == str(
+        shipped.templates() / "commands_help.txt"
+    )
 
 
 def test_broken_commands_help_names_file_and_line(templates: Path) -> None:

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from daemon.cli import main
-from daemon.commands.ticket_list import Paging, Selection, count_line, status_choice
+from daemon.commands.parsers.tickets import status_choice
+from daemon.commands.ticket_list import Paging, Selection, count_line
 from daemon.commands.ticket_values import clip, write_json_list
 
 ALLOWED = "open, closed, all, new, acknowledged, assigned, in-progress, resolved"

@@ -41,19 +41,42 @@ def test_anything_else_is_refused(address: str) -> None:
 
 
 def test_a_quoted_local_part_survives_the_to_header_and_the_smtp_envelope() -> None:
-    envelope = Envelope(
-        from_name="Customer Care",
-        from_address="cs@example.co.id",
-        to=QUOTED,
-        message_id="<ack-1@example.co.id>",
-        date=datetime(2026, 11, 6, 3, 0, tzinfo=UTC),
-        auto_submitted="auto-replied",
-        loop_marker="caredesk-test",
+    raw = compose(
+        _envelope(QUOTED), Rendered(subject="[CC-2026-000001] Keluhan diterima", body="Terima kasih.\n")
     )
-    raw = compose(envelope, Rendered(subject="[CC-2026-000001] Keluhan diterima", body="Terima kasih.\n"))
 
     message = email.message_from_bytes(raw, policy=email.policy.default)
     assert b'\nTo: "system administrator"@example.com\r\n' in raw
     assert message["To"].addresses[0].addr_spec == QUOTED
     # smtplib writes the envelope recipient as it is, in angle brackets.
     assert smtplib.quoteaddr(QUOTED) == f"<{QUOTED}>"
+
+
+def _envelope(to: str) -> Envelope:
+    return Envelope(
+        from_name="Customer Care",
+        from_address="cs@example.co.id",
+        to=to,
+        message_id="<ack-2@example.co.id>",
+        date=datetime(2026, 11, 6, 3, 0, tzinfo=UTC),
+        auto_submitted="auto-replied",
+        loop_marker="caredesk-test",
+    )
+
+
+def test_a_utf8_address_is_written_in_utf8_not_as_an_encoded_word() -> None:
+    # RFC 2047 words are not allowed in an addr-spec: `=?utf-8?q?jos=C3=A9?=@...` reaches nobody.
+    rendered = Rendered(subject="[CC-2026-000002] Keluhan diterima – José", body="Terima kasih.\n")
+    raw = compose(_envelope("josé@example.com"), rendered)
+
+    assert "\nTo: josé@example.com\r\n".encode() in raw
+    assert b"=?utf-8?" not in raw.split(b"\r\n\r\n", 1)[0]
+    # RFC 6532 headers are UTF-8 text (the standard library's byte parser would escape them).
+    message = email.message_from_string(raw.decode("utf-8"), policy=email.policy.default)
+    assert message["To"].addresses[0].addr_spec == "josé@example.com"
+    assert str(message["Subject"]).endswith("José")
+
+
+def test_an_ascii_address_keeps_ascii_headers() -> None:
+    raw = compose(_envelope("jose@example.com"), Rendered(subject="Keluhan – José", body="x\n"))
+    assert raw.split(b"\r\n\r\n", 1)[0].isascii()

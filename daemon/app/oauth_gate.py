@@ -1,0 +1,111 @@
+"""`auth = "oauth2"` in the daemon: one token source, the paused mailbox and the admin's one alert.
+
+When the provider refuses the refresh token (expired, revoked, the password or
+the policy changed) no retry can help until an admin runs `caredesk auth login`.
+So the mailbox is paused, not retried: one ERROR line per process, one mail to
+`admin_address` per refused grant (claimed in `daemon.store.claims`, so a restart
+or a second daemon does not send it again), and every later poll returns at once
+with `mailbox_paused` until a new grant is stored. SMTP sending waits as an
+outage meanwhile (`daemon.send.transports`).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+
+from daemon.config import Config
+from daemon.config.oauth2 import AUTH_OAUTH2
+from daemon.oauth.tokens import ReauthorizationNeeded, TokenSource
+from daemon.oauth.vault import Grant, TokenVault
+from daemon.outbox.enqueue import Mailer, Outgoing
+from daemon.store import claims, db
+from daemon.store.vocabulary import OutboundKind
+
+log = logging.getLogger("caredesk.oauth2")
+
+JOB = "oauth2-revoked"
+TEMPLATE = "oauth2_revoked.txt"
+PAUSED = Counter({"mailbox_paused": 1})
+
+
+def token_source(
+    config: Config, engine: Engine, signing_key: bytes, clock: Callable[[], datetime]
+) -> TokenSource | None:
+    """The one token source of the mailbox and SMTP, or None when neither uses OAuth2."""
+    if AUTH_OAUTH2 not in (config.mailbox.auth, config.smtp.auth):
+        return None
+    vault = TokenVault(engine, signing_key, config.oauth2.token_file)
+    return TokenSource(config.oauth2, vault, clock)
+
+
+class RevokedAlert:
+    """Queues the one mail to `admin_address` about a refused grant."""
+
+    def __init__(self, engine: Engine, mailer: Mailer, config: Config, clock: Callable[[], datetime]) -> None:
+        self.engine = engine
+        self.mailer = mailer
+        self.config = config
+        self.clock = clock
+
+    def __call__(self, grant: Grant, reason: str) -> None:
+        admin = self.config.admin_address
+        if not admin:
+            log.warning("no admin_address configured: the refused OAuth2 grant is reported in this log only")
+            return
+        now = self.clock()
+        zone = ZoneInfo(self.config.timezone)
+        with db.session(self.engine) as session:
+            if not claims.claim(session, JOB, grant.fingerprint, now=now):
+                return
+            context = {
+                "instance": self.config.instance,
+                "host": socket.gethostname(),
+                "reason": reason,
+                "grant": grant.fingerprint,
+                "saved_at": grant.saved_at,
+                "provider": self.config.oauth2.provider,
+                "refused_at": f"{now.astimezone(zone):%d-%m-%Y %H:%M:%S %Z}",
+            }
+            mail = Outgoing(kind=OutboundKind.OPS_ALERT, recipient=admin, template=TEMPLATE, context=context)
+            self.mailer.queue(session, mail)
+            session.commit()
+        log.info("refused OAuth2 grant %s reported to %s", grant.fingerprint, admin)
+
+
+class OAuthGate:
+    """Holds the mailbox while the stored grant is one the provider refused."""
+
+    def __init__(self, tokens: TokenSource, alert: Callable[[Grant, str], None]) -> None:
+        self.tokens = tokens
+        tokens.on_revoked = alert
+        self._said = False
+        """The ERROR of this pause was logged (once per pause and process)."""
+
+    def holds(self) -> bool:
+        """True while the stored grant is the refused one: the mailbox waits for `caredesk auth login`."""
+        revoked = self.tokens.paused_for()
+        if revoked:
+            self.refused(
+                ReauthorizationNeeded(
+                    f"the OAuth2 grant {revoked} was refused by the provider: run `caredesk auth login`"
+                )
+            )
+            return True
+        if self._said and self.tokens.grant() is not None:
+            log.info("OAuth2: a new grant is stored, the mailbox is polled again")
+            self._said = False
+        return False
+
+    def refused(self, error: ReauthorizationNeeded) -> Counter[str]:
+        """The poll met `error`: one ERROR line for the whole pause, however many polls it lasts."""
+        if not self._said:
+            self._said = True
+            log.error("mailbox paused: %s", error)
+        return PAUSED
