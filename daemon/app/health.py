@@ -100,6 +100,8 @@ class Facts:
     outbox: OutboxSummary | None = None
     inbound: InboundSummary | None = None
     rules: RulesFacts | None = None
+    redirect_to: str = ""
+    """`[smtp] redirect_to`: the one address every outgoing mail goes to ('' = its recipients)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,8 +160,18 @@ def evaluate(facts: Facts, thresholds: Thresholds) -> Report:
             _quarantine(facts.inbound.quarantined, thresholds),
         ]
     token = Section("token_expiry", Status.HEALTHY, TOKEN_NOTE, {"applicable": False}, "not applicable")
-    sections += [_rules(facts), token]
+    sections += [_rules(facts), token, _delivery(facts)]
     return Report(facts.now, tuple(sections), thresholds)
+
+
+def _delivery(facts: Facts) -> Section:
+    """Where outgoing mail goes: its recipients, or (staging) one address; either is healthy."""
+    if not facts.redirect_to:
+        return Section(
+            "delivery", Status.HEALTHY, "outgoing mail goes to its recipients", {"redirect_to": None}
+        )
+    summary = f"staging: every outgoing mail goes to {facts.redirect_to} ([smtp] redirect_to)"
+    return Section("delivery", Status.HEALTHY, summary, {"redirect_to": facts.redirect_to})
 
 
 def _database(facts: Facts) -> Section:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 
 from daemon import clock
 from daemon.app import health, health_facts
@@ -19,7 +20,8 @@ from daemon.commands import configure
 def cmd_health(args: argparse.Namespace) -> int:
     config = configure(args)
     thresholds = health.Thresholds.for_poll_interval(config.mailbox.poll_interval)
-    report = health.evaluate(health_facts.gather(config, clock.now(), thresholds), thresholds)
+    facts = health_facts.gather(config, clock.now(), thresholds)
+    report = health.evaluate(replace(facts, redirect_to=config.smtp.redirect_to), thresholds)
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
     else:

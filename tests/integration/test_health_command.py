@@ -262,6 +262,7 @@ def test_an_unreachable_postgresql_is_down(tmp_path: Path, monkeypatch: pytest.M
         "database",
         "rules",
         "token_expiry",
+        "delivery",
     ]
 
 

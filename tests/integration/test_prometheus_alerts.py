@@ -3,15 +3,14 @@
 The file is read as Prometheus reads a rules file (groups of rules with an
 `alert`, an `expr` and labels), every `caredesk_*` name in an expression is
 looked up among the metrics a pinned-clock daemon serves at `/metrics` after a
-poll, and `promtool check rules` runs too where Prometheus is installed.
+poll. (`promtool check rules deploy/prometheus-alerts.yml` is the check to run
+where Prometheus is installed; it is not on the test machines.)
 """
 
 from __future__ import annotations
 
 import re
-import shutil
 import socket
-import subprocess
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -85,11 +84,3 @@ def test_the_alerts_use_only_metrics_caredesk_serves(tmp_path: Path, monkeypatch
     used = {name for rule in _rules() for name in re.findall(r"\bcaredesk_[a-z_]+", rule["expr"])}
     assert used, "no caredesk metric in any alert"
     assert used - served == set(), f"alerts on metrics caredesk does not serve: {sorted(used - served)}"
-
-
-@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool (Prometheus) is not installed")
-def test_promtool_accepts_the_rules() -> None:
-    result = subprocess.run(
-        ["promtool", "check", "rules", str(RULES)], capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, result.stdout + result.stderr

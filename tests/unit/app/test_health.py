@@ -147,3 +147,12 @@ def test_refused_rules_are_degraded_and_a_changed_file_is_only_noted() -> None:
     assert report.status is Status.HEALTHY
     assert report.as_dict()["rules"]["in_force"] == "abc"
     assert report.as_dict()["rules"]["file"] == "def"
+
+
+def test_a_staging_redirect_is_named_and_healthy() -> None:
+    report = evaluate(facts(redirect_to="qa@example.co.id"), THRESHOLDS)
+    delivery = report.as_dict()["delivery"]
+    assert report.status is Status.HEALTHY
+    assert delivery["redirect_to"] == "qa@example.co.id"
+    assert "staging: every outgoing mail goes to qa@example.co.id" in delivery["summary"]
+    assert evaluate(facts(), THRESHOLDS).as_dict()["delivery"]["redirect_to"] is None
