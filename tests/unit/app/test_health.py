@@ -129,7 +129,7 @@ def test_an_unreadable_database_is_down_and_reports_only_what_it_can() -> None:
         THRESHOLDS,
     )
     assert report.status is Status.DOWN
-    assert [s.name for s in report.sections] == ["database", "rules", "token_expiry"]
+    assert [s.name for s in report.sections] == ["database", "rules", "token_expiry", "delivery"]
     assert report.as_dict()["database"]["reachable"] is False
 
 

@@ -562,7 +562,9 @@ def test_a_part_bomb_never_reaches_mail_parser(monkeypatch: pytest.MonkeyPatch) 
     with pytest.raises(ParseError, match="limit exceeded: more than 200 MIME parts"):
         parse(raw.encode())
 
-    assert time.process_time() - started < 0.5
+    # Refused from a count, not a parse: 0.02 s idle; parsing the 20,000 parts with
+    # the standard library alone takes 3.3 s (CPU of this process, xdist threads included).
+    assert time.process_time() - started < 1.5
 
 
 def test_two_hundred_mime_parts_are_the_limit() -> None:
