@@ -325,11 +325,11 @@ def test_subject_is_capped_at_998_characters() -> None:
 
 def test_huge_encoded_subject_is_cut_before_parsing_so_it_stays_fast() -> None:
     raw = ("From: a@example.net\r\nSubject: " + "=?utf-8?q?a?= " * 50_000 + "\r\n\r\nisi\r\n").encode()
-    started = time.process_time()
+    started = time.thread_time()
 
     mail = parse(raw)
 
-    assert time.process_time() - started < 2
+    assert time.thread_time() - started < 2
     assert "header field truncated" in mail.defects
     assert mail.subject == "a" * 998
     assert mail.text == "isi"
@@ -506,12 +506,12 @@ def test_multipart_nested_twenty_deep_still_finds_the_text() -> None:
 
 @pytest.mark.parametrize("depth", [21, 5000])
 def test_multipart_nested_deeper_than_twenty_is_a_quick_parse_error(depth: int) -> None:
-    started = time.process_time()
+    started = time.thread_time()
 
     with pytest.raises(ParseError, match="limit exceeded: MIME parts nested deeper than 20 levels"):
         parse(_nested_multipart(depth))
 
-    assert time.process_time() - started < 0.5
+    assert time.thread_time() - started < 0.5
 
 
 # --- input limits -------------------------------------------------------------------------
@@ -557,14 +557,14 @@ def test_a_part_bomb_never_reaches_mail_parser(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(mailparser, "parse_from_bytes", must_not_run)
     parts = "".join(f"--b\r\nContent-Type: text/plain\r\n\r\npart {n}\r\n" for n in range(20_000))
     raw = f"From: a@example.net\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n{parts}--b--\r\n"
-    started = time.process_time()
+    started = time.thread_time()
 
     with pytest.raises(ParseError, match="limit exceeded: more than 200 MIME parts"):
         parse(raw.encode())
 
     # Refused from a count, not a parse: 0.02 s idle; parsing the 20,000 parts with
-    # the standard library alone takes 3.3 s (CPU of this process, xdist threads included).
-    assert time.process_time() - started < 1.5
+    # the standard library alone takes 3.3 s (CPU time of this thread only).
+    assert time.thread_time() - started < 1.5
 
 
 def test_two_hundred_mime_parts_are_the_limit() -> None:
@@ -665,12 +665,12 @@ def test_an_outsized_parameter_field_in_a_part_is_a_parse_error() -> None:
         "From: a@example.net\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
         f"--b\r\nContent-Type: text/plain\r\n\r\nisi\r\n--b\r\n{field}\r\n\r\nx\r\n--b--\r\n"
     )
-    started = time.process_time()
+    started = time.thread_time()
 
     with pytest.raises(ParseError, match="a MIME part's Content-Type field is over 8,192 bytes"):
         parse(raw.encode())
 
-    assert time.process_time() - started < 0.5
+    assert time.thread_time() - started < 0.5
 
 
 def test_the_message_own_outsized_content_type_is_cut_not_refused() -> None:
@@ -679,11 +679,11 @@ def test_the_message_own_outsized_content_type_is_cut_not_refused() -> None:
         + "; a=b" * 100_000
         + "\r\n\r\nisi\r\n"
     ).encode()
-    started = time.process_time()
+    started = time.thread_time()
 
     mail = parse(raw)
 
-    assert time.process_time() - started < 1
+    assert time.thread_time() - started < 1
     assert mail.text == "isi" and "header field truncated" in mail.defects
 
 
