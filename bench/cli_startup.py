@@ -13,6 +13,7 @@ the packages whose modules took longest to import (their own time, summed).
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import shlex
 import statistics
@@ -44,6 +45,9 @@ def main() -> int:
     )
     args = parser.parse_args()
     commands = args.command or list(COMMANDS)
+    # As an installed caredesk starts: from bytecode, which pip writes at install. A checkout
+    # run with PYTHONDONTWRITEBYTECODE=1 would compile every module of ours at every start.
+    compileall.compile_dir(ROOT / "daemon", quiet=1)
     print(f"python {sys.version.split()[0]}, {args.runs} runs each; load average before: {_load()}")
     print(f"{'command':<28} {'wall median':>12} {'wall min':>9} {'CPU median':>11}")
     for command in commands:

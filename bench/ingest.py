@@ -8,12 +8,16 @@ mails/second, the daemon's peak RSS, where the time went (from its log lines) an
 the counts. Then checks that every mail is accounted for.
 
     .venv/bin/python bench/ingest.py [--count 1000] [--seed 7] [--keep]
-        [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+        [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench]
         [--profile run.prof [--profiler cprofile|pyinstrument]] [--baseline]
+        [--count-sql] [--sink process|inprocess]
 
 A PostgreSQL URL without a search_path gets a fresh schema, dropped afterwards.
 `--profile` runs the daemon under a profiler and prints its top functions;
-`--baseline` also times batch FETCH plus mail-parser alone on the same corpus.
+`--baseline` also times batch FETCH plus mail-parser alone on the same corpus and
+prints the ratio of the two rates; `--count-sql` prints SQL statements, flushes
+and commits per mail. The SMTP server is aiosmtpd in a process of its own
+(`fast_sink.py`) unless `--sink inprocess` picks the parsing test sink.
 Exits 1 when a consistency check fails. bench/README.md explains the figures.
 """
 
@@ -58,6 +62,7 @@ from daemon.store.models import InboundMessage, OutboundMessage, Ticket
 from tests import mailfactory
 from tests.integration.helpers import write_config
 from tests.servers import Dovecot, SmtpSink
+from tests.servers.dovecot import free_port
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -315,9 +320,16 @@ def profiler_prefix(profiler: str, profile: Path | None) -> list[str]:
     return ["-m", "cProfile", "-o", str(profile)]
 
 
-def run_daemon(config: Path, log_path: Path, timeout: float, profiling: list[str]) -> Run:
-    """`caredesk run --once` as a child process: wall time to exit, and its own peak RSS."""
-    command = [sys.executable, *profiling, "-m", "daemon", "--config", str(config), "run", "--once"]
+def run_daemon(
+    config: Path, log_path: Path, timeout: float, profiling: list[str], sql_report: Path | None = None
+) -> Run:
+    """`caredesk run --once` as a child process: wall time to exit, and its own peak RSS.
+
+    With `sql_report`, the daemon runs under `counting.py`, which writes its SQL counts there.
+    """
+    counting = [str(PROJECT / "bench" / "counting.py"), str(sql_report)]
+    entry = ["-m", "daemon"] if sql_report is None else counting
+    command = [sys.executable, *profiling, *entry, "--config", str(config), "run", "--once"]
     report = log_path.with_suffix(".rusage")
     load_before = os.getloadavg()[0]
     with log_path.open("wb") as log:
@@ -420,15 +432,82 @@ class Sink:
     """Acknowledgements that carry `Auto-Submitted: auto-replied`, as RFC 3834 wants."""
 
 
-def sink_counts(sink: SmtpSink, sent: dict[str, str]) -> Sink:
-    received = sink.messages
+def sink_counts(received: list[tuple[str, str]], sent: dict[str, str]) -> Sink:
+    """Count what the sink received: (Message-ID, Auto-Submitted) of each mail."""
     kinds: Counter[str] = Counter()
     auto_replied = 0
-    for item in received:
-        kind = sent.get(str(item.message.get("Message-ID", "")).strip(), "unknown")
+    for message_id, submitted in received:
+        kind = sent.get(message_id.strip(), "unknown")
         kinds[kind] += 1
-        auto_replied += kind == "ack" and item.message.get("Auto-Submitted") == "auto-replied"
+        auto_replied += kind == "ack" and submitted == "auto-replied"
     return Sink(len(received), kinds, auto_replied)
+
+
+class ProcessSink:
+    """aiosmtpd in a child process (`fast_sink.py`): what it received is read once it stopped."""
+
+    def __init__(self, folder: Path) -> None:
+        self.port = free_port()
+        self.record = folder / "sink.tsv"
+        self.process: subprocess.Popen[str] | None = None
+        self.url = f"smtp://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        script = str(PROJECT / "bench" / "fast_sink.py")
+        self.process = subprocess.Popen(
+            [sys.executable, script, str(self.port), str(self.record)],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=PROJECT,
+        )
+        assert self.process.stdout is not None
+        if self.process.stdout.readline().strip() != "ready":
+            raise RuntimeError("the SMTP sink did not start")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)
+        self.process = None
+
+    def received(self) -> list[tuple[str, str]]:
+        self.stop()
+        rows = [line.split("\t", 1) for line in self.record.read_text().splitlines()]
+        return [(row[0], row[1] if len(row) > 1 else "") for row in rows]
+
+
+def in_process_received(sink: SmtpSink) -> list[tuple[str, str]]:
+    return [
+        (str(item.message.get("Message-ID", "")), str(item.message.get("Auto-Submitted", "")))
+        for item in sink.messages
+    ]
+
+
+def print_sql_counts(report_path: Path, total: int) -> None:
+    """Statements, flushes and commits per mail, and the most frequent statements."""
+    if not report_path.exists():
+        print("sql: no report (the daemon did not exit normally)")
+        return
+    counters: dict[str, int] = {}
+    shapes: list[tuple[str, int]] = []
+    flushes: list[tuple[str, int]] = []
+    for line in report_path.read_text().splitlines():
+        name, _, value = line.rpartition(" ")
+        if name.startswith("by "):
+            shapes.append((name[3:], int(value)))
+        elif name.startswith("flush-at "):
+            flushes.append((name[9:], int(value)))
+        else:
+            counters[name] = int(value)
+    statements = counters.get("statements", 0)
+    print(
+        f"sql: {statements} statements ({statements / total:.1f} per mail), "
+        f"{counters.get('flushes', 0) / total:.1f} flushes and "
+        f"{counters.get('commits', 0) / total:.2f} commits per mail"
+    )
+    print("sql per mail: " + ", ".join(f"{shape} {n / total:.2f}" for shape, n in shapes[:12]))
+    print("flushes per mail from: " + ", ".join(f"{site} {n / total:.2f}" for site, n in flushes[:8]))
 
 
 def check(corpus: Corpus, run: Run, counts: Counts, box: Mailbox, sink: Sink) -> list[str]:
@@ -552,7 +631,8 @@ def _stopping(stop: Callable[[], None]) -> None:
 def bench(args: argparse.Namespace, folder: Path) -> int:
     corpus = build_corpus(args.count, args.seed)
     dovecot = Dovecot()
-    sink = SmtpSink()
+    sink: SmtpSink | ProcessSink = SmtpSink() if args.sink == "inprocess" else ProcessSink(folder)
+    sql_report = folder / "sql.txt" if args.count_sql else None
     try:
         dovecot.start()
         sink.start()
@@ -564,16 +644,21 @@ def bench(args: argparse.Namespace, folder: Path) -> int:
                 folder, database_url=url, mailbox_url=dovecot.url, smtp_url=sink.url, batch_size=100
             )
             profiling = profiler_prefix(args.profiler, args.profile)
-            run = run_daemon(config, folder / "caredesk.log", args.timeout, profiling)
+            run = run_daemon(config, folder / "caredesk.log", args.timeout, profiling, sql_report)
             split = phases(folder / "caredesk.log", run)
             counts = read_counts(url)
             box = Mailbox(dovecot.count("INBOX"), dovecot.count("Processed"), dovecot.count("Quarantine"))
-            received = sink_counts(sink, counts.sent)
+            got = sink.received() if isinstance(sink, ProcessSink) else in_process_received(sink)
+            received = sink_counts(got, counts.sent)
             report(corpus, _label(url), run, split, counts, box, received)
+            if sql_report is not None:
+                print_sql_counts(sql_report, len(corpus.raws))
         if args.baseline:
             seconds = baseline(dovecot, "Processed", box.processed)
             rate = box.processed / seconds
+            ratio = (len(corpus.raws) / run.seconds) / rate
             print(f"baseline: batch FETCH + mail-parser alone {seconds:.2f} s, {rate:.0f} mails/s")
+            print(f"ratio: run --once / baseline {ratio:.2f}")
     finally:
         _stopping(sink.stop)
         _stopping(dovecot.stop)
@@ -606,6 +691,16 @@ def main() -> int:
         help="cprofile (pstats file, stdlib) or pyinstrument (text report, sampling; install it first)",
     )
     parser.add_argument("--baseline", action="store_true", help="also time batch FETCH + mail-parser alone")
+    parser.add_argument(
+        "--count-sql", action="store_true", help="count the daemon's SQL statements, flushes and commits"
+    )
+    parser.add_argument(
+        "--sink",
+        choices=["process", "inprocess"],
+        default="process",
+        help="process: aiosmtpd in a child process, reading headers only (default); "
+        "inprocess: the test sink, which parses every mail in the benchmark's process",
+    )
     args = parser.parse_args()
     if args.count < 1:
         parser.error("--count must be at least 1")

@@ -14,19 +14,16 @@ themselves live in `daemon.commands.*`.
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-import psycopg
-from sqlalchemy.exc import OperationalError
-
 from daemon.commands import EX_TEMPFAIL, EX_UNAVAILABLE, EX_USAGE_ERROR, UserError
-from daemon.commands import database as db_commands
+from daemon.commands.parsers import auth as auth_commands
 from daemon.commands.parsers import calendar as calendar_commands
 from daemon.commands.parsers import clock as clock_commands
+from daemon.commands.parsers import database as db_commands
 from daemon.commands.parsers import health as health_commands
 from daemon.commands.parsers import init as init_commands
 from daemon.commands.parsers import outbox as outbox_commands
@@ -36,13 +33,14 @@ from daemon.commands.parsers import report as report_commands
 from daemon.commands.parsers import rules as rules_commands
 from daemon.commands.parsers import run as run_commands
 from daemon.commands.parsers import tickets as ticket_commands
-from daemon.config import EX_CONFIG, ConfigError
-from daemon.store import db
+from daemon.commands.parsers import web as web_commands
 
 __all__ = ["EX_BROKEN_PIPE", "EX_CONFIG", "EX_TEMPFAIL", "EX_UNAVAILABLE", "build_parser", "main"]
 
 # What a shell reports for a process ended by SIGPIPE (128 + 13).
 EX_BROKEN_PIPE = 141
+EX_CONFIG = 78
+"""`daemon.config.EX_CONFIG` (sysexits.h), named here so that parsing needs no configuration code."""
 CONFIG_HELP = "path to caredesk.toml (default: $CAREDESK_CONFIG, ./caredesk.toml or embedded defaults)"
 
 COMMAND_GROUPS = (
@@ -58,6 +56,8 @@ COMMAND_GROUPS = (
     clock_commands,
     db_commands,
     health_commands,
+    auth_commands,
+    web_commands,
 )
 
 
@@ -76,20 +76,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     except BrokenPipeError:
         return _stdout_closed()
-    except ConfigError as error:
-        print(f"caredesk: configuration error: {error}", file=sys.stderr)
-        return EX_CONFIG
-    except (UserError, db.DatabaseNotReady) as error:
-        print(f"caredesk: {error}", file=sys.stderr)
-        return EX_USAGE_ERROR
-    except db.DatabaseUnavailable as error:
-        print(f"caredesk: {error}", file=sys.stderr)
-        return EX_UNAVAILABLE
-    except (OperationalError, psycopg.OperationalError) as error:
+    except Exception as error:
+        answer = _failure(error)
+        if answer is None:
+            raise
+        message, code = answer
+        print(f"caredesk: {message}", file=sys.stderr)
+        return code
+
+
+def _raised(error: BaseException, module: str, name: str) -> bool:
+    """Whether `error` is `module.name`, without importing `module`.
+
+    A command can only raise a class whose module it imported: one that is not
+    loaded was not raised, and looking it up here keeps the libraries of the
+    database and the configuration out of the commands that use neither.
+    """
+    kind = getattr(sys.modules.get(module), name, None)
+    return isinstance(kind, type) and isinstance(error, kind)
+
+
+def _failure(error: Exception) -> tuple[str, int] | None:
+    """The one line and the exit code for a failure the command line reports; None for a bug."""
+    if _raised(error, "daemon.config.schema", "ConfigError"):
+        return f"configuration error: {error}", EX_CONFIG
+    if isinstance(error, UserError) or _raised(error, "daemon.store.db", "DatabaseNotReady"):
+        return str(error), EX_USAGE_ERROR
+    if _raised(error, "daemon.store.db", "DatabaseUnavailable"):
+        return str(error), EX_UNAVAILABLE
+    if _raised(error, "sqlalchemy.exc", "OperationalError") or _raised(error, "psycopg", "OperationalError"):
         # The connection was lost after the first one succeeded (a connection
         # failure at the start is DatabaseUnavailable, which names the database).
-        print(f"caredesk: database unreachable: {db.unreachable_reason(error)}", file=sys.stderr)
-        return EX_UNAVAILABLE
+        from daemon.store import db
+
+        return f"database unreachable: {db.unreachable_reason(error)}", EX_UNAVAILABLE
+    return None
 
 
 def _stdout_closed() -> int:
@@ -127,15 +148,28 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="caredesk", description="Email-driven complaint ticketing.", config_default=None)
-    parser.add_argument("--version", action="version", version=f"caredesk {version()}")
+    parser.add_argument("--version", action=_VersionAction, help="show program's version number and exit")
     commands = parser.add_subparsers(title="commands")
     for group in COMMAND_GROUPS:
         group.register(commands)
     return parser
 
 
+class _VersionAction(argparse.Action):
+    """`--version`: looks the version up only when asked (`importlib.metadata` is slow to import)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        print(f"caredesk {version()}")
+        parser.exit()
+
+
 def version() -> str:
     """The installed distribution's version (pyproject.toml's, in a checkout installed with -e)."""
+    import importlib.metadata
+
     try:
         return importlib.metadata.version("caredesk")
     except importlib.metadata.PackageNotFoundError:

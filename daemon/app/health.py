@@ -5,11 +5,11 @@ into a `Report` of sections, each healthy, degraded or down, and the report is
 as bad as its worst section. What counts (docs/operations.md, "Health"):
 
 * **down**: the database cannot be reached, does not exist, has no caredesk
-  schema or one newer than this caredesk; the configured mailbox was never
-  polled successfully, or not for `poll_down` (30 poll intervals, at least
-  30 minutes).
-* **degraded**: the last successful poll is older than `poll_degraded` (5 poll
-  intervals, at least 5 minutes); outgoing mail has waited longer than
+  schema or one newer than this caredesk; a configured mailbox (of one or
+  several) was never polled successfully, or not for `poll_down` (30 poll
+  intervals, at least 30 minutes).
+* **degraded**: a configured mailbox's last successful poll is older than
+  `poll_degraded` (5 poll intervals, at least 5 minutes); outgoing mail has waited longer than
   `backlog` (15 minutes), or incoming mail has been stored that long without
   being processed; outgoing mail queued in the last `attention` (7 days) failed
   or its delivery is uncertain, or incoming mail was quarantined in that time
@@ -26,12 +26,12 @@ from datetime import datetime, timedelta
 from enum import IntEnum
 from typing import Any
 
+from daemon.app.health_token import TOKEN_NOTE, GrantFacts, judge_grants
 from daemon.store.heartbeat import PollRecord
 from daemon.store.monitoring import Held, InboundSummary, OutboxSummary
 
 BACKLOG = timedelta(minutes=15)
 ATTENTION = timedelta(days=7)
-TOKEN_NOTE = "no OAuth yet: the mailbox and SMTP log in with a password (or none), so no token can expire"
 
 
 class Status(IntEnum):
@@ -84,6 +84,14 @@ class RulesFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class Configured:
+    """A mailbox of the configuration: its name and its identity (the key of its poll records)."""
+
+    name: str
+    identity: str
+
+
+@dataclass(frozen=True, slots=True)
 class Facts:
     """What the database and the configuration say at `now`; `broken` when the database could not be read."""
 
@@ -102,6 +110,14 @@ class Facts:
     rules: RulesFacts | None = None
     redirect_to: str = ""
     """`[smtp] redirect_to`: the one address every outgoing mail goes to ('' = its recipients)."""
+    grants: tuple[GrantFacts, ...] = ()
+    """The OAuth2 grants of `auth = "oauth2"` (none: nothing logs in with OAuth2)."""
+    mailboxes: tuple[Configured, ...] = ()
+    """Every configured mailbox, `mailbox` first; () = `mailbox` alone."""
+
+    @property
+    def configured(self) -> tuple[Configured, ...]:
+        return self.mailboxes or (Configured("default", self.mailbox),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,9 +175,16 @@ def evaluate(facts: Facts, thresholds: Thresholds) -> Report:
             _inbound(facts.inbound, facts.now, thresholds),
             _quarantine(facts.inbound.quarantined, thresholds),
         ]
-    token = Section("token_expiry", Status.HEALTHY, TOKEN_NOTE, {"applicable": False}, "not applicable")
-    sections += [_rules(facts), token, _delivery(facts)]
+    sections += [_rules(facts), _token(facts), _delivery(facts)]
     return Report(facts.now, tuple(sections), thresholds)
+
+
+def _token(facts: Facts) -> Section:
+    """The OAuth2 grants (`daemon.app.health_token`); not applicable without OAuth2."""
+    if not facts.grants:
+        return Section("token_expiry", Status.HEALTHY, TOKEN_NOTE, {"applicable": False}, "not applicable")
+    status, summary, fields = judge_grants(facts.grants)
+    return Section("token_expiry", Status(status), summary, fields)
 
 
 def _delivery(facts: Facts) -> Section:
@@ -194,32 +217,46 @@ def _database(facts: Facts) -> Section:
 
 
 def _mailboxes(facts: Facts, thresholds: Thresholds) -> Section:
+    """Each configured mailbox judged by its last successful poll; the section is as bad as the worst."""
     records = {record.mailbox: record for record in facts.polls}
-    configured = records.get(facts.mailbox, PollRecord(facts.mailbox))
-    listed = [
-        _poll_fields(record, facts.now, configured=record.mailbox == facts.mailbox)
-        for record in records.values()
+    configured = facts.configured
+    names = {box.identity: box.name for box in configured}
+    listed = [_poll_fields(record, facts.now, name=names.get(record.mailbox)) for record in records.values()]
+    missing = [box for box in configured if box.identity not in records]
+    listed[:0] = [_poll_fields(PollRecord(box.identity), facts.now, name=box.name) for box in missing]
+    judged = [
+        _judged(records.get(box.identity, PollRecord(box.identity)), facts.now, thresholds)
+        for box in configured
     ]
-    if facts.mailbox not in records:
-        listed.insert(0, _poll_fields(configured, facts.now, configured=True))
-    fields = {"mailboxes": listed}
-    failure = _failure_text(configured)
-    if configured.succeeded_at is None:
-        return Section("mailbox", Status.DOWN, f"{facts.mailbox}: never polled successfully{failure}", fields)
-    age = facts.now - configured.succeeded_at
-    summary = f"{facts.mailbox}: last successful poll {_ago(age)} ago{failure}"
+    status = max(status for status, _ in judged)
+    if len(configured) == 1:
+        summary = judged[0][1]
+    else:
+        summary = "; ".join(f"{box.name} {text}" for box, (_, text) in zip(configured, judged, strict=True))
+    return Section("mailbox", status, summary, {"mailboxes": listed})
+
+
+def _judged(record: PollRecord, now: datetime, thresholds: Thresholds) -> tuple[Status, str]:
+    """One mailbox's status and line: by the age of its last successful poll."""
+    failure = _failure_text(record)
+    if record.succeeded_at is None:
+        return Status.DOWN, f"{record.mailbox}: never polled successfully{failure}"
+    age = now - record.succeeded_at
+    summary = f"{record.mailbox}: last successful poll {_ago(age)} ago{failure}"
     if age > thresholds.poll_down:
-        return Section("mailbox", Status.DOWN, summary, fields)
+        return Status.DOWN, summary
     if age > thresholds.poll_degraded:
-        return Section("mailbox", Status.DEGRADED, summary, fields)
-    return Section("mailbox", Status.HEALTHY, summary, fields)
+        return Status.DEGRADED, summary
+    return Status.HEALTHY, summary
 
 
-def _poll_fields(record: PollRecord, now: datetime, *, configured: bool) -> dict[str, Any]:
+def _poll_fields(record: PollRecord, now: datetime, *, name: str | None) -> dict[str, Any]:
+    """One mailbox's poll record as data; `name` is its configured name (None: no longer configured)."""
     age = None if record.succeeded_at is None else _seconds(now - record.succeeded_at)
     return {
         "mailbox": record.mailbox,
-        "configured": configured,
+        "name": name,
+        "configured": name is not None,
         "last_success": _iso(record.succeeded_at),
         "last_success_age_seconds": age,
         "last_failure": _iso(record.failed_at),

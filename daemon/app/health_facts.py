@@ -8,6 +8,7 @@ be reached, does not exist or holds no caredesk schema is a fact to report
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 import psycopg
@@ -15,7 +16,9 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Session
 
-from daemon.app.health import Facts, RulesFacts, Schema, Thresholds
+from daemon.app.health import Configured, Facts, RulesFacts, Schema, Thresholds
+from daemon.app.oauth_gate import grant_facts
+from daemon.app.polling import by_identity
 from daemon.app.rules_reload import content_version
 from daemon.app.service import make_mailbox_factory
 from daemon.config import Config
@@ -33,6 +36,7 @@ def gather(config: Config, now: datetime, thresholds: Thresholds) -> Facts:
         database=public_database_url(url),
         mailbox=make_mailbox_factory(config)().identity,
         rules=rules_facts(config),
+        mailboxes=tuple(Configured(box.name, identity) for identity, box in by_identity(config).items()),
     )
     try:
         engine = db.read_only_engine(url)
@@ -46,7 +50,11 @@ def gather(config: Config, now: datetime, thresholds: Thresholds) -> Facts:
                 facts, f"database {facts.database} unreachable: {db.unreachable_reason(error)}", False
             )
         with connection:
-            return _read(connection, facts, thresholds)
+            facts = _read(connection, facts, thresholds)
+            if facts.broken:
+                return facts
+            with Session(bind=connection) as session:
+                return replace(facts, grants=grant_facts(config, session))
     finally:
         engine.dispose()
 
@@ -76,6 +84,7 @@ def _read(connection: Connection, facts: Facts, thresholds: Thresholds) -> Facts
         now=facts.now,
         database=facts.database,
         mailbox=facts.mailbox,
+        mailboxes=facts.mailboxes,
         schema=schema,
         polls=polls,
         outbox=outbox,
@@ -89,6 +98,7 @@ def _broken(facts: Facts, reason: str, reachable: bool = True, schema: Schema | 
         now=facts.now,
         database=facts.database,
         mailbox=facts.mailbox,
+        mailboxes=facts.mailboxes,
         schema=schema,
         broken=reason,
         reachable=reachable,
@@ -104,6 +114,6 @@ def rules_facts(config: Config) -> RulesFacts:
     except (OSError, UnicodeDecodeError) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
         return RulesFacts(str(path), None, (f"cannot read the rules file: {reason}",))
-    rules, problems = check_rules(text, str(path), (config.address,))
+    rules, problems = check_rules(text, str(path), config.own_addresses)
     errors = () if rules is not None else tuple(format_problem(p) for p in problems if p.severity == "error")
     return RulesFacts(str(path), content_version(text), errors)

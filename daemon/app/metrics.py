@@ -92,14 +92,34 @@ class Metrics:
             buckets=POLL_BUCKETS,
             registry=registry,
         )
+        self.mailbox_polls = prometheus_client.Counter(
+            "caredesk_mailbox_polls",
+            "Polls of each mailbox (by identity, as in caredesk_mailbox_last_success_timestamp_seconds), "
+            "by outcome (succeeded, failed)",
+            ["mailbox", "outcome"],
+            registry=registry,
+        )
+        self.mailbox_fetched = prometheus_client.Counter(
+            "caredesk_mailbox_fetched_mails",
+            "Mails fetched and stored, by the mailbox they came from (its intake and Sent folders)",
+            ["mailbox"],
+            registry=registry,
+        )
         for outcome in INBOUND_OUTCOMES:
             self.processed.labels(outcome)
         for folder in ("intake", "sent"):
             self.fetched.labels(folder)
 
-    def observe_poll(self, counts: Counter[str], seconds: float) -> None:
-        """One poll's counts (`Intake.poll`, or the daemon's `mailbox_errors`) and its duration."""
+    def observe_poll(self, counts: Counter[str], seconds: float, mailbox: str = "") -> None:
+        """One poll's counts (`Intake.poll`, or the daemon's `mailbox_errors`) and its duration.
+
+        `mailbox` (the identity of the mailbox polled) labels the per-mailbox series; '' = none.
+        """
         self.poll_duration.observe(seconds)
+        if mailbox:
+            outcome = "failed" if counts["mailbox_errors"] else "succeeded"
+            self.mailbox_polls.labels(mailbox, outcome).inc()
+            self._add(self.mailbox_fetched.labels(mailbox), counts["fetched"] + counts["fetched_sent"])
         self._add(self.fetched.labels("intake"), counts["fetched"])
         self._add(self.fetched.labels("sent"), counts["fetched_sent"])
         for outcome in INBOUND_OUTCOMES:

@@ -48,26 +48,31 @@ class _WatchedTurn:
 
 
 class Poll:
-    """One poll in progress: `succeeded` or `failed` records it and observes its duration."""
+    """One poll of `mailbox` in progress: `succeeded` or `failed` records it and observes its duration."""
 
-    def __init__(self, monitor: Monitor) -> None:
+    def __init__(self, monitor: Monitor, mailbox: str) -> None:
         self.monitor = monitor
+        self.mailbox = mailbox
+        self.turn = monitor.turn_of(mailbox)
         self.started = time.monotonic()
-        monitor.turn.polled = False
+        self.turn.polled = False
 
     def succeeded(self, counts: Counter[str], rules_version: str) -> None:
-        self.monitor.metrics.observe_poll(counts, time.monotonic() - self.started)
-        if self.monitor.turn.polled:
+        self.monitor.metrics.observe_poll(counts, time.monotonic() - self.started, self.mailbox)
+        if self.turn.polled:
             self.monitor.record(
-                lambda session, mailbox, at: heartbeat.record_success(session, mailbox, at, rules_version)
+                lambda session, mailbox, at: heartbeat.record_success(session, mailbox, at, rules_version),
+                self.mailbox,
             )
 
     def failed(self, error: BaseException) -> None:
-        self.monitor.metrics.observe_poll(Counter({"mailbox_errors": 1}), time.monotonic() - self.started)
-        if self.monitor.turn.polled:
+        counts = Counter({"mailbox_errors": 1})
+        self.monitor.metrics.observe_poll(counts, time.monotonic() - self.started, self.mailbox)
+        if self.turn.polled:
             reason = f"{type(error).__name__}: {error}"
             self.monitor.record(
-                lambda session, mailbox, at: heartbeat.record_failure(session, mailbox, at, reason)
+                lambda session, mailbox, at: heartbeat.record_failure(session, mailbox, at, reason),
+                self.mailbox,
             )
 
 
@@ -80,18 +85,25 @@ class Monitor:
         self.config = config
         self.clock = clock
         self.mailbox = mailbox
+        """The first mailbox's identity: the one `watch`, `poll` and `record` mean when given none."""
         self.metrics = Metrics()
-        self.turn = _WatchedTurn(_Always())
+        self.turns: dict[str, _WatchedTurn] = {}
         self.server: Server | None = None
         self._attempts_seen: Counter[tuple[str, str]] = Counter()
 
-    def watch(self, turn: PollTurn) -> PollTurn:
-        """The poller's turn, watched: hand the result to the intake in its place."""
-        self.turn = _WatchedTurn(turn)
-        return self.turn
+    def watch(self, turn: PollTurn, mailbox: str | None = None) -> PollTurn:
+        """The poller's turn on `mailbox`, watched: hand the result to its intake in its place."""
+        watched = _WatchedTurn(turn)
+        self.turns[mailbox or self.mailbox] = watched
+        return watched
 
-    def poll(self) -> Poll:
-        return Poll(self)
+    def turn_of(self, mailbox: str) -> _WatchedTurn:
+        """The watched turn of `mailbox` (always held when none was watched: one daemon per database)."""
+        return self.turns.setdefault(mailbox, _WatchedTurn(_Always()))
+
+    def poll(self, mailbox: str | None = None) -> Poll:
+        """One poll of `mailbox` (by identity; the first mailbox when None) starts."""
+        return Poll(self, mailbox or self.mailbox)
 
     def delivered(self, counts: Counter[str], attempts: Counter[tuple[str, str]]) -> None:
         """A delivery round: its counts, and the sender's attempts by (kind, outcome) since start."""
@@ -101,10 +113,10 @@ class Monitor:
     def periodic(self, counts: Counter[str]) -> None:
         self.metrics.observe_periodic(counts)
 
-    def record(self, write: Recording) -> None:
+    def record(self, write: Recording, mailbox: str | None = None) -> None:
         try:
             with db.session(self.engine) as session:
-                write(session, self.mailbox, self.clock())
+                write(session, mailbox or self.mailbox, self.clock())
                 session.commit()
         except SQLAlchemyError as error:
             log.warning("could not record the poll for caredesk health: %s", str(error).splitlines()[0])

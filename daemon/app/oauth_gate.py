@@ -19,11 +19,13 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
+from sqlmodel import Session
 
+from daemon.app.health_token import GrantFacts
 from daemon.config import Config
 from daemon.config.oauth2 import AUTH_OAUTH2
 from daemon.oauth.tokens import ReauthorizationNeeded, TokenSource
-from daemon.oauth.vault import Grant, TokenVault
+from daemon.oauth.vault import Grant, TokenVault, read_state
 from daemon.outbox.enqueue import Mailer, Outgoing
 from daemon.store import claims, db
 from daemon.store.vocabulary import OutboundKind
@@ -35,14 +37,10 @@ TEMPLATE = "oauth2_revoked.txt"
 PAUSED = Counter({"mailbox_paused": 1})
 
 
-def token_source(
-    config: Config, engine: Engine, signing_key: bytes, clock: Callable[[], datetime]
-) -> TokenSource | None:
-    """The one token source of the mailbox and SMTP, or None when neither uses OAuth2."""
-    if AUTH_OAUTH2 not in (config.mailbox.auth, config.smtp.auth):
-        return None
-    vault = TokenVault(engine, signing_key, config.oauth2.token_file)
-    return TokenSource(config.oauth2, vault, clock)
+def grant_slot(config: Config, mailbox: str | None = None) -> str:
+    """The vault slot of mailbox `mailbox` (None: the first mailbox, and SMTP): '' or its name."""
+    first = config.every_mailbox[0].name
+    return "" if mailbox is None or mailbox == first else mailbox
 
 
 class RevokedAlert:
@@ -109,3 +107,67 @@ class OAuthGate:
             self._said = True
             log.error("mailbox paused: %s", error)
         return PAUSED
+
+
+class Grants:
+    """A daemon's token sources and gates: one per vault slot something logs in with.
+
+    The first mailbox and SMTP share the slot '' (one account); each other mailbox
+    with `auth = "oauth2"` has its own, so each pauses on its own refused grant.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        engine: Engine,
+        signing_key: bytes,
+        clock: Callable[[], datetime],
+        alert: Callable[[Grant, str], None],
+    ) -> None:
+        self.config = config
+        self.sources: dict[str, TokenSource] = {}
+        self.gates: dict[str, OAuthGate] = {}
+        for slot in grant_users(config):
+            vault = TokenVault(engine, signing_key, config.oauth2.token_file, slot)
+            self.sources[slot] = TokenSource(config.oauth2, vault, clock)
+            self.gates[slot] = OAuthGate(self.sources[slot], alert)
+
+    def source(self, mailbox: str | None = None) -> TokenSource | None:
+        """The tokens of `mailbox` (None: the first mailbox's, which SMTP shares)."""
+        return self.sources.get(grant_slot(self.config, mailbox))
+
+    def gate(self, mailbox: str | None = None) -> OAuthGate | None:
+        return self.gates.get(grant_slot(self.config, mailbox))
+
+
+def grant_users(config: Config) -> dict[str, list[str]]:
+    """Each vault slot that something logs in with, and what: "mailbox <name>", "smtp"."""
+    slots: dict[str, list[str]] = {}
+    for box in config.every_mailbox:
+        if box.auth == AUTH_OAUTH2:
+            slots.setdefault(grant_slot(config, box.name), []).append(f"mailbox {box.name}")
+    if config.smtp.auth == AUTH_OAUTH2:
+        slots.setdefault("", []).append("smtp")
+    return slots
+
+
+def grant_facts(config: Config, session: Session) -> tuple[GrantFacts, ...]:
+    """The grants `caredesk health` judges, read in `session` without decrypting them."""
+    found = []
+    for slot, users in grant_users(config).items():
+        state = read_state(session, config.oauth2.token_file, slot)
+        status = state.status
+        found.append(
+            GrantFacts(
+                used_by=tuple(users),
+                stored=state.stored,
+                paused=state.paused,
+                grant=status.grant,
+                account=status.account,
+                expires_at=status.expires_at,
+                refreshed_at=status.refreshed_at,
+                error=status.error,
+                error_at=status.error_at,
+            )
+        )
+    return tuple(found)

@@ -68,7 +68,7 @@ class ReportSettings:
     @classmethod
     def from_config(cls, config: Config) -> ReportSettings:
         """The settings as caredesk.toml gives them."""
-        own = tuple(address for address in (config.address, config.admin_address) if address)
+        own = tuple(address for address in (*config.own_addresses, config.admin_address) if address)
         return cls(config.admin_address, config.instance, config.timezone, config.backlog_hours, own)
 
 

@@ -13,7 +13,7 @@ import signal
 import threading
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from types import FrameType
 
 import schedule
@@ -21,19 +21,20 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from daemon import clock as daemon_clock
+from daemon.app import polling
 from daemon.app.clock_guard import ClockGuard, GuardSettings
 from daemon.app.monitor import Monitor
-from daemon.app.oauth_gate import OAuthGate, RevokedAlert, token_source
+from daemon.app.oauth_gate import Grants, RevokedAlert
 from daemon.app.preflight import check_templates
 from daemon.app.quarantine_alert import QuarantineReport, ReportSettings
 from daemon.app.retired_departments import OpenTicketGuard
 from daemon.app.rules_reload import AdminAlert, AlertSettings, RulesHolder
 from daemon.app.sdnotify import Notifier
-from daemon.config import Config, ConfigError, public_url
-from daemon.fetch.imap import ImapMailbox
+from daemon.app.upkeep import CHECKPOINT_EVERY_MINUTES, OPTIMIZE_EVERY_HOURS, Upkeep
+from daemon.config import Config, public_url
+from daemon.fetch.idle import Waiter, watch
 from daemon.fetch.intake import Intake
 from daemon.fetch.mailbox import Mailbox
-from daemon.fetch.maildir import MaildirMailbox
 from daemon.oauth.tokens import ReauthorizationNeeded, TokenSource
 from daemon.outbox import signing
 from daemon.outbox.compose import Renderer
@@ -55,7 +56,7 @@ from daemon.tickets.threads import Threads
 
 log = logging.getLogger("caredesk.service")
 
-MAX_BACKOFF = 15 * 60  # seconds between mailbox tries during a long outage
+MAX_BACKOFF = polling.MAX_BACKOFF  # seconds between a mailbox's tries during a long outage
 
 Clock = Callable[[], datetime]
 
@@ -65,13 +66,8 @@ utc_now: Clock = daemon_clock.now
 
 
 def make_mailbox_factory(config: Config, tokens: TokenSource | None = None) -> Callable[[], Mailbox]:
-    """The mailbox `[mailbox] url` names; `tokens` log in to IMAP when `auth = "oauth2"`."""
-    if config.mailbox.scheme == "maildir":
-        path = config.mailbox.maildir_path
-        return lambda: MaildirMailbox(path)
-    settings = config.mailbox
-    imap_tokens = tokens if settings.auth == "oauth2" else None
-    return lambda: ImapMailbox(settings, imap_tokens)
+    """The first mailbox (`[mailbox] url`); `tokens` log in to IMAP when `auth = "oauth2"`."""
+    return polling.mailbox_factory(config.mailbox, tokens)
 
 
 def make_processor(engine: Engine, rules: Callable[[], Rules], desk: Desk) -> Processor:
@@ -93,21 +89,13 @@ class Daemon:
         # systemd (Type=notify): READY=1, WATCHDOG=1 from each look at the stop event, STOPPING=1.
         self.notify = Notifier.from_environment()
         self.stop = self.notify.watched(stop or threading.Event())
-        self._mailbox_failures = 0
-        self._mailbox_retry_at: datetime | None = None
-        if "oauth2" in (config.mailbox.auth, config.smtp.auth):
-            # The token plumbing is in place, but no command stores a grant yet and no
-            # test has run it against a real server: refuse rather than pause for ever.
-            raise ConfigError(
-                'auth = "oauth2" is not available in this version yet (no `caredesk auth login` to '
-                'store a token); use auth = "password" for now'
-            )
         # Refuse a broken template before anything is fetched or migrated.
         check_templates(config.templates)
         # So are unusable rules: all configuration is checked before the engine is
         # made, and the engine is reachable before it is migrated. The admin alert
         # for later refused rules needs the database, so it is attached below.
-        self.rules = RulesHolder(config.rules, own_addresses=(config.address,))
+        self.rules = RulesHolder(config.rules, own_addresses=config.own_addresses)
+        polling.check_departments(config, self.rules())
         self.engine = db.open_for_writing(config.database_url)
         try:
             # Rules that drop a department still owning open tickets stop the start too.
@@ -139,27 +127,44 @@ class Daemon:
         self.clock_guard = ClockGuard(
             self.engine, self.mailer, GuardSettings.from_config(config), owner=process_owner()
         )
-        # `auth = "oauth2"`: one token source for IMAP and SMTP; a refused grant pauses the mailbox.
-        self.tokens = token_source(config, self.engine, self.signing_key, clock)
-        self.oauth = (
-            OAuthGate(self.tokens, RevokedAlert(self.engine, self.mailer, config, clock))
-            if self.tokens is not None
-            else None
-        )
-        desk = Desk(config, clock, self.mailer, self.signing_key)
+        # `auth = "oauth2"`: a token source per grant (the first mailbox's is SMTP's too);
+        # a refused grant pauses its mailbox (daemon.app.oauth_gate).
+        revoked = RevokedAlert(self.engine, self.mailer, config, clock)
+        self.grants = Grants(config, self.engine, self.signing_key, clock, revoked)
+        self.tokens, self.oauth = self.grants.source(), self.grants.gate()
+        desk = Desk(config, clock, self.mailer, self.signing_key, polling.by_identity(config))
         self.processor = make_processor(self.engine, self.rules, desk)
-        self.intake = Intake(
-            self.engine,
-            make_mailbox_factory(config, self.tokens),
-            self.processor,
-            clock,
-            config.mailbox,
-        )
-        # Several daemons on one PostgreSQL: one polls the mailbox, all process and send.
-        self.poller = PollerLock(self.engine, make_mailbox_factory(config)().identity)
+        # Each mailbox its own intake, poller lock and backoff (daemon.app.polling); the first
+        # one's are also `self.intake` and `self.poller`. Several daemons on one PostgreSQL:
+        # one polls each mailbox, all process and send.
+        self.pollers = [PollerLock(self.engine, identity) for identity in desk.mailboxes]
         # Poll records for `caredesk health` and the Prometheus metrics (daemon.app.monitor).
-        self.monitor = Monitor(self.engine, config, clock, self.poller.identity)
-        self.intake.turn = self.monitor.watch(self.poller)
+        self.monitor = Monitor(self.engine, config, clock, self.pollers[0].identity)
+        self.mailboxes = [
+            polling.MailboxTurn(
+                settings,
+                Intake(
+                    self.engine,
+                    polling.mailbox_factory(settings, self.grants.source(settings.name)),
+                    self.processor,
+                    clock,
+                    settings,
+                ),
+                identity,
+                polling.loop_interval(config),
+            )
+            for identity, settings in desk.mailboxes.items()
+        ]
+        for mailbox, poller in zip(self.mailboxes, self.pollers, strict=True):
+            mailbox.intake.turn = self.monitor.watch(poller, mailbox.identity)
+        self.intake, self.poller = self.mailboxes[0].intake, self.pollers[0]
+        # Between polls the loop waits on the mailbox (IMAP IDLE, a Maildir's new/), not the clock alone.
+        self.waiter: Waiter = watch(
+            make_mailbox_factory(config, self.tokens)(),
+            config.mailbox,
+            self.stop,
+            step=self.notify.watchdog_interval,
+        )
         self.outbox = OutboxSender(
             self.engine,
             lambda: make_transport(config.smtp, self.tokens if config.smtp.auth == "oauth2" else None),
@@ -170,8 +175,10 @@ class Daemon:
 
     def close(self) -> None:
         """Release database connections (the daemon object is not used afterwards)."""
+        self.waiter.close()
         self.monitor.close()
-        self.poller.release()
+        for poller in self.pollers:
+            poller.release()
         self.engine.dispose()
 
     def __enter__(self) -> Daemon:
@@ -181,47 +188,62 @@ class Daemon:
         self.close()
 
     def poll_mailbox(self) -> Counter[str]:
-        """One poll; after a failure the next tries back off (poll interval × 2ⁿ, at most 15 min)."""
+        """One poll of each mailbox; after a failure a mailbox's next tries back off (its poll
+        interval × 2ⁿ, at most 15 min) while the others are polled as usual."""
         self.rules.refresh()
+        counts: Counter[str] = Counter()
+        for mailbox in self.mailboxes:
+            if self.stop.is_set():
+                break
+            counts.update(self._poll(mailbox))
+        return counts
+
+    @property
+    def _mailbox_failures(self) -> int:
+        """The failed tries in a row of the first mailbox (the one the wait between polls watches)."""
+        return self.mailboxes[0].failures
+
+    def _poll(self, mailbox: polling.MailboxTurn) -> Counter[str]:
+        """One poll of `mailbox`, unless its backoff or its own poll interval holds it back."""
         now = self.clock()
-        if self._mailbox_retry_at is not None and now < self._mailbox_retry_at:
+        if mailbox.waiting(now):
             return Counter({"mailbox_waiting": 1})
-        if self.oauth is not None and self.oauth.holds():
+        if not mailbox.due(now):
+            return Counter()
+        gate = self.grants.gate(mailbox.settings.name)
+        if gate is not None and gate.holds():
             return Counter({"mailbox_paused": 1})
-        poll = self.monitor.poll()
+        mailbox.started(now)
+        poll = self.monitor.poll(mailbox.identity)
         try:
-            counts = self.intake.poll(self.stop)
+            counts = mailbox.intake.poll(self.stop)
         except ReauthorizationNeeded as error:
             # No retry mends a refused grant: paused (one ERROR) until `caredesk auth login`.
             poll.failed(error)
-            assert self.oauth is not None
-            return self.oauth.refused(error)
+            assert gate is not None
+            return gate.refused(error)
         except Exception as error:
             poll.failed(error)
-            self._mailbox_failures += 1
-            delay = min(self.config.mailbox.poll_interval * 2 ** (self._mailbox_failures - 1), MAX_BACKOFF)
-            self._mailbox_retry_at = now + timedelta(seconds=delay)
+            delay = mailbox.failed(now)
             # One error line when the outage starts; quieter lines while it lasts. Say
             # which side failed: a locked or lost database is not a mailbox problem.
-            report = log.error if self._mailbox_failures == 1 else log.warning
+            report = log.error if mailbox.failures == 1 else log.warning
             what = (
                 "database"
                 if isinstance(error, DBAPIError)
-                else f"mailbox {public_url(self.config.mailbox.url)}"
+                else f"mailbox {mailbox.settings.name} ({public_url(mailbox.settings.url)})"
             )
             first_line = str(error).splitlines()[0] if str(error) else ""
             report(
                 "%s unavailable (try %d): %s: %s; next try in %ds",
                 what,
-                self._mailbox_failures,
+                mailbox.failures,
                 type(error).__name__,
                 first_line,
                 delay,
             )
             return Counter({"mailbox_errors": 1})
-        if self._mailbox_failures:
-            log.info("mailbox reachable again after %d failed tries", self._mailbox_failures)
-        self._mailbox_failures, self._mailbox_retry_at = 0, None
+        mailbox.succeeded()
         poll.succeeded(counts, self.rules().version)
         return counts
 
@@ -311,13 +333,17 @@ class Daemon:
 
     def run_forever(self) -> None:
         scheduler = schedule.Scheduler()
-        scheduler.every(self.config.mailbox.poll_interval).seconds.do(self.run_once)
+        scheduler.every(polling.loop_interval(self.config)).seconds.do(self.run_once)
         scheduler.every(10).minutes.do(self.run_recap_deadlines)
         scheduler.every(1).minutes.do(self._periodic_and_deliver)
+        # The WAL checkpoint and the planner statistics (daemon.app.upkeep).
+        upkeep = Upkeep(self.engine)
+        scheduler.every(CHECKPOINT_EVERY_MINUTES).minutes.do(upkeep.checkpoint)
+        scheduler.every(OPTIMIZE_EVERY_HOURS).hours.do(upkeep.optimize)
         log.info(
             "caredesk running: mailbox %s, every %ss, database %s",
-            self.config.mailbox.url,
-            self.config.mailbox.poll_interval,
+            ", ".join(public_url(box.url) for box in self.config.every_mailbox),
+            polling.loop_interval(self.config),
             _safe_db_url(self.config.database_url),
         )
         self.notify.ready(f"polling {public_url(self.config.mailbox.url)}")
@@ -326,12 +352,27 @@ class Daemon:
             self.run_once()
             while not self.stop.is_set():
                 idle = scheduler.idle_seconds
-                self.stop.wait(timeout=max(0.0, min(idle if idle is not None else 1.0, 5.0)))
-                if not self.stop.is_set():
-                    scheduler.run_pending()
+                woke = self._wait(max(0.0, min(idle if idle is not None else 1.0, 5.0)))
+                if self.stop.is_set():
+                    break
+                if woke:
+                    # New mail: fetched, processed and its acknowledgement sent in this one cycle,
+                    # even when the watched mailbox's own poll interval is longer than the loop's.
+                    self.mailboxes[0].next_at = None
+                    self.run_once()
+                scheduler.run_pending()
         finally:
+            self.waiter.close()
             self.notify.stopping()
         log.info("caredesk stopped")
+
+    def _wait(self, timeout: float) -> bool:
+        """Between polls: the mailbox's watch (True: mail came), plain sleep while the mailbox fails."""
+        if self._mailbox_failures:
+            # The backoff of `poll_mailbox` decides when to try a failing mailbox again.
+            self.stop.wait(timeout)
+            return False
+        return self.waiter.wait(timeout)
 
     def serve_metrics(self) -> None:
         """Serve the metrics of `[metrics] listen`, if set (`run_forever` does so; `close` stops it)."""

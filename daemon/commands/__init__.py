@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import getpass
-import logging
 from collections.abc import Iterator
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from sqlalchemy import Engine
 
     from daemon.config import Config
@@ -42,6 +41,8 @@ def configure(args: argparse.Namespace) -> Config:
     The database URL is checked here too, so that a driver caredesk does not
     support is a configuration error before any command fetches or migrates.
     """
+    import logging
+
     from daemon import logfields
     from daemon.config import load_config
     from daemon.store import db
@@ -85,6 +86,8 @@ def iso(value: datetime | None) -> str | None:
 
 def who() -> str:
     """The operating-system user running the command, for the records of what they did."""
+    import getpass
+
     try:
         return getpass.getuser()
     except (KeyError, OSError):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy.engine import make_url
 
@@ -20,16 +19,6 @@ from daemon.store import backup as store_backup
 from daemon.store import db
 
 GUIDE = "docs/operations.md, 'Backup and restore'"
-
-
-def register(group: Any) -> None:
-    """Adds `backup` and `restore` to the `db` group of `daemon.commands.database`."""
-    make = group.add_parser("backup", help="copy the SQLite database into FILE, also while the daemon runs")
-    make.add_argument("file", metavar="FILE", type=Path)
-    make.set_defaults(handler=cmd_db_backup)
-    back = group.add_parser("restore", help="copy a backup FILE into the configured (new) SQLite database")
-    back.add_argument("file", metavar="FILE", type=Path)
-    back.set_defaults(handler=cmd_db_restore)
 
 
 def cmd_db_backup(args: argparse.Namespace) -> int:

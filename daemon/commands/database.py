@@ -1,5 +1,7 @@
 """`caredesk db upgrade|status`: the database schema's migrations (`backup|restore`: `backup.py`).
 
+The arguments are `daemon.commands.parsers.database`.
+
 (Named `database`, not `db`: `daemon.commands` already binds `db` to `daemon.store.db`,
 which a submodule of that name would shadow.)
 
@@ -15,20 +17,9 @@ import argparse
 import json
 from typing import Any
 
-from daemon.commands import backup as backup_commands
 from daemon.commands import configure
 from daemon.store import db, migrations
 from daemon.store.db import public_database_url
-
-
-def register(commands: Any) -> None:
-    group = commands.add_parser("db", help="the database schema").add_subparsers(title="db")
-    upgrade = group.add_parser("upgrade", help="apply the migrations the database is missing")
-    upgrade.set_defaults(handler=cmd_db_upgrade)
-    status = group.add_parser("status", help="the database's schema revision and the migrations pending")
-    status.add_argument("--json", action="store_true")
-    status.set_defaults(handler=cmd_db_status)
-    backup_commands.register(group)
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:

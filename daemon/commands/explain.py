@@ -196,11 +196,11 @@ def _outcome(mail: InboundMail, decided: Classification, found: Found) -> str:
 def explain_mail(name: str, raw: bytes, rules: Rules, lookups: Lookups) -> dict[str, Any]:
     """Everything `--explain` says about one mail, as the JSON object `--json` prints."""
     config = lookups.config
-    mail = parse(raw, own_addresses=(config.address,))
+    mail = parse(raw, own_addresses=config.own_addresses)
     found = _look_up(lookups, mail, raw, rules)
     decided = classify(
         mail,
-        own_addresses=(config.address,),
+        own_addresses=config.own_addresses,
         thread_ticket_id=found.thread_ticket_id,
         recaps=RecapInbox(rules, config.address),
     )

@@ -19,7 +19,7 @@ from daemon.commands import configure
 
 def cmd_health(args: argparse.Namespace) -> int:
     config = configure(args)
-    thresholds = health.Thresholds.for_poll_interval(config.mailbox.poll_interval)
+    thresholds = health.Thresholds.for_poll_interval(max(box.poll_interval for box in config.every_mailbox))
     facts = health_facts.gather(config, clock.now(), thresholds)
     report = health.evaluate(replace(facts, redirect_to=config.smtp.redirect_to), thresholds)
     if args.json:

@@ -55,7 +55,7 @@ def _read_rules(path: Path, own_addresses: tuple[str, ...]) -> tuple[Rules | Non
 
 def _usable_rules(path: Path, config: Config) -> Rules:
     """The rules at `path`; problems go to stderr, and an invalid file ends the command."""
-    rules, messages = _read_rules(path, (config.address,))
+    rules, messages = _read_rules(path, config.own_addresses)
     for message in messages:
         print(message, file=sys.stderr)
     if rules is None:
@@ -82,7 +82,7 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
     else:
         config = load_config(args.config)
         path = config.rules
-    rules, messages = _read_rules(path, (config.address,) if config is not None else ())
+    rules, messages = _read_rules(path, config.own_addresses if config is not None else ())
     for message in messages:
         print(message)
     if rules is None:
@@ -185,7 +185,7 @@ class _TestRun:
 
 def _test_one(run: _TestRun, name: str, raw: bytes) -> dict[str, Any]:
     """How the rules route one mail, as the JSON object `rules test --json` prints."""
-    rules, own_addresses = run.rules, (run.config.address,)
+    rules, own_addresses = run.rules, run.config.own_addresses
     mail = parse(raw, own_addresses=own_addresses)
     context, prior, history_note = run.history.context(mail)
     decision = route(mail, rules, context, trace=run.verbose)
@@ -345,7 +345,7 @@ def cmd_rules_replay(args: argparse.Namespace) -> int:
     with open_engine(config) as engine:
         try:
             complaints = past_complaints(engine, since, until)
-            report = replay(complaints, rules, own_addresses=(config.address,), examples=args.examples)
+            report = replay(complaints, rules, own_addresses=config.own_addresses, examples=args.examples)
         except SQLAlchemyError as error:
             raise UserError(f"cannot read the database: {_db_error(error)}") from None
     period = {"since": args.since, "until": args.until, "timezone": config.timezone}

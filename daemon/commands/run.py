@@ -7,6 +7,11 @@ or SIGTERM/SIGINT ends the wait. A restart loop under systemd would print the
 same failure every few seconds and hide the first one. `run --once` and the other
 commands exit 69 (EX_UNAVAILABLE) instead; `ingest` exits 75 so the MTA retries.
 
+`ingest`'s exit code is for the MTA that piped the mail to it: 0 once the mail is
+stored, also when processing it fails afterwards (the daemon retries or
+quarantines it, and the sender must not get a bounce); 75 (EX_TEMPFAIL) when it
+could not be stored; 65 (EX_DATAERR) for a mail bigger than caredesk takes whole.
+
 `ingest --explain` stores and sends nothing: it says what the daemon would make
 of each mail and why (`daemon.commands.explain`).
 """
@@ -14,22 +19,27 @@ of each mail and why (`daemon.commands.explain`).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import logging
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 from typing import BinaryIO
 
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, col
 
 from daemon.app.service import Daemon
 from daemon.commands import EX_TEMPFAIL, UserError, configure, explain
 from daemon.config import Config, ConfigError
 from daemon.fetch.imap import hard_cap
 from daemon.store import db, queries
+from daemon.store.models import InboundMessage
 
 INGEST_SOURCE = "ingest"
 READ_CHUNK = 1024 * 1024
@@ -49,8 +59,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     started = start_when_reachable(config)
     if started is None:
         return 0
-    with started as daemon:
+    with started as daemon, _web_beside(config):
         return _run(daemon, once=False)
+
+
+@contextlib.contextmanager
+def _web_beside(config: Config) -> Iterator[None]:
+    """`[web] listen`: the read-only web view served by this process too, while the daemon runs."""
+    if not config.web.listen:
+        yield
+        return
+    from daemon.web.serve import WebThread
+
+    web = WebThread(config)
+    web.start()
+    try:
+        yield
+    finally:
+        web.stop()
 
 
 def start_when_reachable(config: Config, stop: threading.Event | None = None) -> Daemon | None:
@@ -148,17 +174,45 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     with daemon:
         try:
             with db.session(daemon.engine) as session:
-                queries.record_fetched(session, INGEST_SOURCE, fetched, received_at=daemon.clock())
+                new = queries.record_fetched(session, INGEST_SOURCE, fetched, received_at=daemon.clock())
                 session.commit()
+                stored = _stored_ids(session, fetched)
         except (SQLAlchemyError, OSError) as error:
             print(f"caredesk: could not store the mail, try again later: {error}", file=sys.stderr)
             return EX_TEMPFAIL
-        # Stored is what an MTA needs to hear; processing and sending are retried by
-        # the daemon if anything below fails.
-        counts = daemon.processor.process_stored().counts
+        # Stored is what an MTA needs to hear: from here on the exit code is 0, whatever
+        # fails. A mail not processed now is the daemon's to retry or quarantine; a
+        # bounce would tell the customer it never arrived.
+        try:
+            counts = daemon.processor.process_stored().counts
+        except Exception as error:
+            # The mail is safe: say why and leave it to the daemon.
+            print(
+                f"caredesk: stored as {stored}; processing failed ({type(error).__name__}: "
+                f"{_first_line(error)}): the daemon processes it again",
+                file=sys.stderr,
+            )
+            return 0
         counts.update(daemon.deliver())
-    print("caredesk: " + ", ".join(f"{key} {value}" for key, value in sorted(counts.items())))
+    if new < len(fetched):
+        counts["already stored"] = len(fetched) - new
+    print(f"caredesk: {', '.join(f'{key} {value}' for key, value in sorted(counts.items()))} ({stored})")
     return 0
+
+
+def _stored_ids(session: Session, fetched: list[queries.Fetched]) -> str:
+    """`inbound #3, #4`: the rows the ingested mails are (a mail ingested before keeps its row)."""
+    keys = [mail.key for mail in fetched]
+    found = session.execute(
+        select(col(InboundMessage.id))
+        .where(col(InboundMessage.source) == INGEST_SOURCE, col(InboundMessage.source_key).in_(keys))
+        .order_by(col(InboundMessage.id))
+    ).scalars()
+    return "inbound " + ", ".join(f"#{number}" for number in found)
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else "no message"
 
 
 def _read_mail(name: str, cap: int) -> bytes | int:

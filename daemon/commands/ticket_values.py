@@ -16,48 +16,12 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime, tzinfo
 from typing import Any
 
-from daemon.sla.stamping import sla_view
-from daemon.store.models import Ticket
+from daemon.tickets.views import breaches, ticket_summary
+
+__all__ = ["breaches", "ticket_summary"]
 
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 ELLIPSIS = "…"
-
-
-def ticket_summary(ticket: Ticket, now: datetime) -> dict[str, Any]:
-    """One ticket as the register lists it, with its due dates and breaches as of `now`."""
-    sla = sla_view(ticket, now)
-    return {
-        "reference": ticket.reference,
-        "status": ticket.status,
-        "department": ticket.department,
-        "severity": ticket.severity,
-        "product": ticket.product,
-        "customer_email": ticket.customer_email,
-        "customer_name": ticket.customer_name,
-        "subject": ticket.subject,
-        "origin": ticket.origin,
-        "channel": ticket.channel,
-        "escalated": ticket.escalated,
-        "received_at": ticket.received_at,
-        "created_at": ticket.created_at,
-        "updated_at": ticket.updated_at,
-        "first_response_due": sla.first_response_due,
-        "first_responded_at": sla.first_responded_at,
-        "first_response_status": sla.first_response_status,
-        "first_response_breached": sla.first_response_breached,
-        "resolution_due": sla.resolution_due,
-        "resolution_status": sla.resolution_status,
-        "resolution_breached": sla.resolution_breached,
-    }
-
-
-def breaches(ticket: Ticket, now: datetime) -> str:
-    """`FR!` for a missed first response, `RES!` for a missed resolution, `ok` for neither."""
-    sla = sla_view(ticket, now)
-    flags = [
-        name for name, hit in (("FR!", sla.first_response_breached), ("RES!", sla.resolution_breached)) if hit
-    ]
-    return " ".join(flags) or "ok"
 
 
 def json_value(value: object) -> str:

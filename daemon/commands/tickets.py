@@ -13,109 +13,19 @@ mails (name, type, size, SHA-256); `tickets attachments` writes them out
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlmodel import col
-
 from daemon import clock
 from daemon.commands import UserError, configure, open_engine
 from daemon.commands.ticket_attachments import attachment_lines
-from daemon.commands.ticket_values import json_text, local_time, text_value, ticket_summary
+from daemon.commands.ticket_values import json_text, local_time, text_value
 from daemon.config import Config
 from daemon.route.decision import BY_DETECTION, BY_PRODUCT
 from daemon.store import db, queries
-from daemon.store.models import InboundMessage, OutboundMessage, Ticket, TicketEvent
-from daemon.tickets.mail_attachments import ticket_attachments
-
-
-def _ticket_detail(session: Any, ticket: Ticket, now: datetime) -> dict[str, Any]:
-    """One ticket as `--json` gives it: summary, form fields, history, messages, attachments."""
-    detail = ticket_summary(ticket, now) | _form_fields(session, ticket)
-    detail["history"] = [_history_entry(event) for event in _events(session, ticket)]
-    detail["messages"] = _inbound_entries(session, ticket) + _outbound_entries(session, ticket)
-    detail["attachments"] = [item.as_dict() for item in ticket_attachments(session, ticket)]
-    return detail
-
-
-def _form_fields(session: Any, ticket: Ticket) -> dict[str, Any]:
-    """The complaint-form fields the summary leaves out."""
-    return {
-        "customer_organisation": ticket.customer_organisation,
-        "category": ticket.category,
-        "tags": [tag for tag in ticket.tags.split(",") if tag],
-        "sla_class": ticket.sla_class,
-        "pic_phone": ticket.pic_phone,
-        "pic_email": ticket.pic_email,
-        "language": ticket.language,
-        "description": ticket.description,
-        "root_cause": ticket.root_cause,
-        "corrective_action": ticket.corrective_action,
-        "action_target": ticket.action_target,
-        "preventive_action": ticket.preventive_action,
-        "effectiveness": ticket.effectiveness,
-        "completed_at": ticket.completed_at,
-        "closed_by": ticket.closed_by,
-        "rules_version": ticket.rules_version,
-        "watchers": [a for a in ticket.watchers.split(",") if a],
-        "survey_score": ticket.survey_score,
-        "survey_comment": ticket.survey_comment,
-        "related_ticket": _reference_of(session, ticket.related_ticket_id),
-    }
-
-
-def _events(session: Any, ticket: Ticket) -> Iterable[TicketEvent]:
-    statement = select(TicketEvent).where(col(TicketEvent.ticket_id) == ticket.id)
-    events: Iterable[TicketEvent] = session.execute(statement.order_by(col(TicketEvent.id))).scalars()
-    return events
-
-
-def _history_entry(event: TicketEvent) -> dict[str, Any]:
-    """One history entry; `data` is what the event decided (the routing decision on `routed`), or None."""
-    return {
-        "at": event.at,
-        "actor": event.actor,
-        "action": event.action,
-        "field": event.field_name,
-        "old": event.old_value,
-        "new": event.new_value,
-        "reason": event.reason,
-        "data": event.data,
-    }
-
-
-def _inbound_entries(session: Any, ticket: Ticket) -> list[dict[str, Any]]:
-    statement = select(InboundMessage).where(col(InboundMessage.ticket_id) == ticket.id)
-    return [
-        {
-            "direction": "in",
-            "at": m.received_at,
-            "from": m.from_address,
-            "subject": m.subject,
-            "message_id": m.message_id,
-            "state": m.state,
-        }
-        for m in session.execute(statement.order_by(col(InboundMessage.id))).scalars()
-    ]
-
-
-def _outbound_entries(session: Any, ticket: Ticket) -> list[dict[str, Any]]:
-    statement = select(OutboundMessage).where(col(OutboundMessage.ticket_id) == ticket.id)
-    return [
-        {
-            "direction": "out",
-            "at": m.created_at,
-            "kind": m.kind,
-            "to": m.recipient,
-            "subject": m.subject,
-            "message_id": m.message_id,
-            "state": m.state,
-        }
-        for m in session.execute(statement.order_by(col(OutboundMessage.id))).scalars()
-    ]
+from daemon.tickets.views import ticket_detail
 
 
 def cmd_tickets_show(args: argparse.Namespace) -> int:
@@ -127,7 +37,7 @@ def cmd_tickets_show(args: argparse.Namespace) -> int:
         ticket = queries.find_ticket(session, args.reference)
         if ticket is None:
             raise UserError(f"no ticket {args.reference}")
-        detail = _ticket_detail(session, ticket, now)
+        detail = ticket_detail(session, ticket, now)
     if args.json or args.format == "json":
         print(json_text(detail))
         return 0
@@ -140,7 +50,7 @@ ALWAYS_SHOWN = frozenset({"customer_organisation", "category"})
 
 
 def print_detail(detail: Mapping[str, Any], zone: tzinfo) -> None:
-    """The text view of `_ticket_detail`: times in `zone`, yes/no, lists joined with commas."""
+    """The text view of `ticket_detail`: times in `zone`, yes/no, lists joined with commas."""
     skip = {"history", "messages", "description", "attachments"}
     for key, value in detail.items():
         if key in skip:
@@ -242,10 +152,3 @@ def _complaint_form(config: Config, args: argparse.Namespace, now: datetime) -> 
     except PdfUnavailable as error:
         raise UserError(str(error)) from None
     return 0
-
-
-def _reference_of(session: Any, ticket_id: int | None) -> str | None:
-    if ticket_id is None:
-        return None
-    related = session.get(Ticket, ticket_id)
-    return related.reference if related is not None else None

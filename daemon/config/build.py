@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from daemon import shipped
+from daemon.config.mailboxes import NAME
 from daemon.config.metrics import metrics_config
 from daemon.config.oauth2 import AUTH_OAUTH2, check_auth, oauth2_config
 from daemon.config.schema import (
@@ -23,6 +24,7 @@ from daemon.config.schema import (
     SecurityConfig,
     SmtpConfig,
 )
+from daemon.config.web import web_config
 
 _MOST_AUTHSERV_HEADERS = 10
 """More stamps than this from one's own servers is a mistake in the setting, not a mail path."""
@@ -75,10 +77,6 @@ def _check_url(label: str, url: str, schemes: set[str], local_scheme: str) -> No
 
 def _check_numbers(merged: dict[str, dict[str, Any]]) -> None:
     positive = [
-        ("mailbox", "poll_interval"),
-        ("mailbox", "batch_size"),
-        ("mailbox", "timeout"),
-        ("mailbox", "max_message_bytes"),
         ("smtp", "timeout"),
         ("smtp", "max_attempts"),
         ("smtp", "retry_base_seconds"),
@@ -103,16 +101,24 @@ def _periodic(periodic: dict[str, Any]) -> PeriodicConfig:
     return PeriodicConfig(**periodic)
 
 
-def build(merged: dict[str, dict[str, Any]], base: Path, source: str) -> Config:
-    top, mailbox, smtp = merged[""], merged["mailbox"], merged["smtp"]
-    _check_url("mailbox.url", mailbox["url"], _MAILBOX_SCHEMES, "maildir")
+def build(
+    merged: dict[str, dict[str, Any]], base: Path, source: str, tables: list[dict[str, Any]] | None = None
+) -> Config:
+    """The `Config`; `tables` are the `[[mailbox]]` tables (defaults merged), None for one `[mailbox]`."""
+    top, smtp = merged[""], merged["smtp"]
+    if tables is None:
+        boxes: tuple[MailboxConfig, ...] = (_mailbox("mailbox", merged["mailbox"], base),)
+    else:
+        boxes = tuple(_mailbox(f"mailbox[{table['name']}]", table, base) for table in tables)
+    _check_distinct(boxes)
     _check_url("smtp.url", smtp["url"], _SMTP_SCHEMES, "file")
     _check_numbers(merged)
     if "@" not in top["address"]:
         raise ConfigError(f"address must be an email address, got {top['address']!r}")
     if top["admin_address"] and not _EMAIL.fullmatch(top["admin_address"].strip()):
         raise ConfigError(f"admin_address must be an email address, got {top['admin_address']!r}")
-    if top["admin_address"].strip().lower() == top["address"].strip().lower():
+    own = {top["address"].strip().lower(), *(box.reply_from for box in boxes)} - {""}
+    if top["admin_address"].strip().lower() in own:
         raise ConfigError(
             "admin_address is the mailbox caredesk reads: alerts sent there come back in and are "
             "dropped as our own; name the administrator's own address"
@@ -122,7 +128,6 @@ def build(merged: dict[str, dict[str, Any]], base: Path, source: str) -> Config:
     if not top["reference_prefix"].isalnum():
         raise ConfigError("reference_prefix must be letters and digits only")
     _check_timezone(top["timezone"])
-    _check_sent_folder(mailbox)
     database_url = merged["database"]["url"]
     if database_url.startswith("sqlite:///") and not database_url.startswith("sqlite:////"):
         relative = database_url.removeprefix("sqlite:///")
@@ -143,19 +148,8 @@ def build(merged: dict[str, dict[str, Any]], base: Path, source: str) -> Config:
         secret=_read_secret(
             "secret_file", {"password": top["secret"], "password_file": top["secret_file"]}, base
         ),
-        mailbox=MailboxConfig(
-            url=_resolve_url(base, mailbox["url"], "maildir"),
-            password=_read_secret("mailbox.password_file", mailbox, base),
-            processed_folder=mailbox["processed_folder"],
-            quarantine_folder=mailbox["quarantine_folder"],
-            poll_interval=mailbox["poll_interval"],
-            batch_size=mailbox["batch_size"],
-            timeout=mailbox["timeout"],
-            max_message_bytes=mailbox["max_message_bytes"],
-            plus_addressing=mailbox["plus_addressing"],
-            sent_folder=mailbox["sent_folder"].strip(),
-            auth=check_auth("mailbox.auth", mailbox["auth"]),
-        ),
+        mailbox=boxes[0],
+        mailboxes=boxes,
         smtp=SmtpConfig(
             url=_resolve_url(base, smtp["url"], "file"),
             username=smtp["username"],
@@ -174,7 +168,10 @@ def build(merged: dict[str, dict[str, Any]], base: Path, source: str) -> Config:
         help_url=_help_url(top["help_url"]),
         log_format=_log_format(merged["logging"]["format"]),
         metrics=metrics_config(merged["metrics"]),
-        oauth2=oauth2_config(merged["oauth2"], base, AUTH_OAUTH2 in (mailbox["auth"], smtp["auth"])),
+        web=web_config(merged["web"], base),
+        oauth2=oauth2_config(
+            merged["oauth2"], base, AUTH_OAUTH2 in (*(box.auth for box in boxes), smtp["auth"])
+        ),
         database_url=database_url,
         source=source,
     )
@@ -229,12 +226,60 @@ def _help_url(value: str) -> str:
     return url
 
 
-def _check_sent_folder(mailbox: dict[str, Any]) -> None:
+def _check_sent_folder(label: str, mailbox: dict[str, Any]) -> None:
     """`[mailbox] sent_folder` is only read: it may not be a folder caredesk moves mail into."""
     sent = mailbox["sent_folder"].strip()
     for key in ("processed_folder", "quarantine_folder"):
         if sent and sent == mailbox[key]:
-            raise ConfigError(f"mailbox.sent_folder is the same folder as mailbox.{key} ({sent!r})")
+            raise ConfigError(f"{label}.sent_folder is the same folder as {label}.{key} ({sent!r})")
+
+
+def _mailbox(label: str, mailbox: dict[str, Any], base: Path) -> MailboxConfig:
+    """One mailbox's settings, checked; `label` names it in messages (`mailbox`, `mailbox[recap]`)."""
+    _check_url(f"{label}.url", mailbox["url"], _MAILBOX_SCHEMES, "maildir")
+    for key in ("poll_interval", "batch_size", "timeout", "max_message_bytes"):
+        if mailbox[key] <= 0:
+            raise ConfigError(f"{label}.{key} must be greater than 0")
+    _check_sent_folder(label, mailbox)
+    if not NAME.fullmatch(mailbox["name"]):
+        raise ConfigError(
+            f"{label}.name must be lower-case letters, digits, '-' and '_', got {mailbox['name']!r}"
+        )
+    reply_from = mailbox["reply_from"].strip().lower()
+    if reply_from and not _EMAIL.fullmatch(reply_from):
+        raise ConfigError(f"{label}.reply_from must be one e-mail address, not {mailbox['reply_from']!r}")
+    return MailboxConfig(
+        url=_resolve_url(base, mailbox["url"], "maildir"),
+        password=_read_secret(f"{label}.password_file", mailbox, base),
+        processed_folder=mailbox["processed_folder"],
+        quarantine_folder=mailbox["quarantine_folder"],
+        poll_interval=mailbox["poll_interval"],
+        batch_size=mailbox["batch_size"],
+        timeout=mailbox["timeout"],
+        max_message_bytes=mailbox["max_message_bytes"],
+        plus_addressing=mailbox["plus_addressing"],
+        sent_folder=mailbox["sent_folder"].strip(),
+        auth=check_auth(f"{label}.auth", mailbox["auth"]),
+        idle=mailbox["idle"],
+        name=mailbox["name"],
+        reply_from=reply_from,
+        default_department=mailbox["default_department"].strip(),
+    )
+
+
+def _check_distinct(boxes: tuple[MailboxConfig, ...]) -> None:
+    """Two tables may not read the same mailbox folder: its mail would be fetched twice."""
+    seen: dict[tuple[str, str, int | None, str, str], str] = {}
+    for box in boxes:
+        parts = urlsplit(box.url)
+        user, folder = imap_login(box.url) if box.scheme != "maildir" else ("", str(box.maildir_path))
+        key = (parts.scheme, (parts.hostname or "").lower(), parts.port, user, folder)
+        if key in seen:
+            raise ConfigError(
+                f"mailbox[{box.name}].url reads the same mailbox as mailbox[{seen[key]}]: "
+                f"{public_url(box.url)}"
+            )
+        seen[key] = box.name
 
 
 def _check_timezone(name: str) -> None:

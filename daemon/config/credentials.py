@@ -13,6 +13,8 @@ credential         setting                     same as
 =================  ==========================  ===========================
 
 `oauth2-client-secret` sets `[oauth2] client_secret` (`CAREDESK_OAUTH2_CLIENT_SECRET`).
+With `[[mailbox]]` tables, each mailbox's password is `imap-password-<name>`
+instead (`daemon.config.mailboxes`).
 
 What the process is given wins over what the config file names: the
 environment variable first, then the credential, then the `password_file` /

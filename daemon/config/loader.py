@@ -5,11 +5,12 @@ from __future__ import annotations
 import difflib
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
 from daemon import clock
+from daemon.config import mailboxes
 from daemon.config.build import build
 from daemon.config.credentials import apply_credentials
 from daemon.config.schema import _FALSE, _SCHEMA, _SECRET_KEYS, _TRUE, SITE_CONFIG, Config, ConfigError
@@ -24,31 +25,41 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
         # The folder `caredesk init` made: `cd mysite && caredesk run` uses its config.
         path = Path.cwd() / SITE_CONFIG
     values: dict[str, dict[str, Any]] = {section: {} for section in _SCHEMA}
+    tables: mailboxes.Tables | None = None
     if path is not None:
         file_path = Path(path)
         base = file_path.resolve().parent
         source = str(file_path)
-        _read_file(file_path, values)
+        tables = _read_file(file_path, values)
     else:
         base = Path.cwd()
         source = "embedded defaults"
-    _apply_environment(env, values)
+    # `[[mailbox]]` tables take their variables by name; the plain ones name no mailbox.
+    used = mailboxes.apply_environment(env, tables, _convert) if tables is not None else set()
+    _apply_environment(env, values, used)
     # systemd's LoadCredential= files: after the environment, before the *_file keys.
+    if tables is not None:
+        mailboxes.apply_credentials(env, tables)
     apply_credentials(env, values)
     merged = _merge_defaults(values)
-    return build(merged, base, source)
+    return build(merged, base, source, mailboxes.merged_tables(tables) if tables is not None else None)
 
 
-def _read_file(path: Path, values: dict[str, dict[str, Any]]) -> None:
+def _read_file(path: Path, values: dict[str, dict[str, Any]]) -> mailboxes.Tables | None:
+    """Fill `values` from the file; the `[[mailbox]]` tables, or None when it has none."""
     try:
-        with path.open("rb") as handle:
-            document = tomllib.load(handle)
+        raw = path.read_bytes()
+        document = tomllib.loads(raw.decode("utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        both = mailboxes.both_forms(path, raw.decode("utf-8", errors="replace"))
+        raise ConfigError(both or f"{path}: not valid TOML: {error}") from None
+    tables = None
     for key, value in document.items():
-        if isinstance(value, dict):
+        if key == "mailbox" and isinstance(value, list):
+            tables = mailboxes.read_tables(path, value)
+        elif isinstance(value, dict):
             if key not in _SCHEMA or key == "":
                 raise ConfigError(f"{path}: unknown section [{key}]{_suggest(key, _SCHEMA)}")
             for sub_key, sub_value in value.items():
@@ -67,6 +78,7 @@ def _read_file(path: Path, values: dict[str, dict[str, Any]]) -> None:
                     "use secret_file or CAREDESK_SECRET"
                 )
             values[""][key] = value
+    return tables
 
 
 def _check_key(path: Path | str, section: str, key: str) -> None:
@@ -90,29 +102,37 @@ def _env_names() -> dict[str, tuple[str, str]]:
     return names
 
 
-def _apply_environment(env: Mapping[str, str], values: dict[str, dict[str, Any]]) -> None:
+def _apply_environment(
+    env: Mapping[str, str], values: dict[str, dict[str, Any]], used: Collection[str] = ()
+) -> None:
+    """The `CAREDESK_*` overrides, but those in `used` (a `[[mailbox]]` table took them)."""
     names = _env_names()
     for name, raw in env.items():
         # The pinned test clock's variables belong to daemon.clock, not to the configuration.
         if not name.startswith("CAREDESK_") or name == "CAREDESK_CONFIG" or name in clock.VARIABLES:
+            continue
+        if name in used:
             continue
         if name not in names:
             hint = difflib.get_close_matches(name, list(names), n=1)
             extra = f" (did you mean {hint[0]}?)" if hint else ""
             raise ConfigError(f"environment: unknown variable {name}{extra}")
         section, key = names[name]
-        kind = _SCHEMA[section][key][0]
-        if kind is bool:
-            if raw.strip().lower() not in _TRUE | _FALSE:
-                raise ConfigError(f"environment: {name} must be true or false, got {raw!r}")
-            values[section][key] = raw.strip().lower() in _TRUE
-        elif kind is int:
-            try:
-                values[section][key] = int(raw)
-            except ValueError:
-                raise ConfigError(f"environment: {name} must be a whole number, got {raw!r}") from None
-        else:
-            values[section][key] = raw
+        values[section][key] = _convert(name, raw, _SCHEMA[section][key][0])
+
+
+def _convert(name: str, raw: str, kind: type) -> Any:
+    """The value of the variable `name` as the schema's `kind`."""
+    if kind is bool:
+        if raw.strip().lower() not in _TRUE | _FALSE:
+            raise ConfigError(f"environment: {name} must be true or false, got {raw!r}")
+        return raw.strip().lower() in _TRUE
+    if kind is int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"environment: {name} must be a whole number, got {raw!r}") from None
+    return raw
 
 
 def _merge_defaults(values: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -47,6 +47,10 @@ _SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
         "max_message_bytes": (int, 25 * 1024 * 1024),
         "plus_addressing": (bool, False),
         "auth": (str, "password"),
+        "idle": (bool, True),
+        "name": (str, "default"),
+        "reply_from": (str, ""),
+        "default_department": (str, ""),
     },
     "security": {
         "trust": (str, "authentication-results"),
@@ -100,6 +104,14 @@ _SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
     "metrics": {
         "listen": (str, ""),
     },
+    "web": {
+        "listen": (str, ""),
+        "auth": (str, "password"),
+        "header": (str, "X-Remote-User"),
+        "trusted_proxies": (str, ""),
+        "accounts": (str, "web-accounts.toml"),
+        "secure_cookies": (bool, True),
+    },
 }
 
 # Secrets may come from the environment or a *_file, but not from the config file
@@ -134,6 +146,15 @@ class MailboxConfig:
     read (never changed) for customer care's answers; '' = not read."""
     auth: str = "password"
     """How caredesk logs in: "password", or "oauth2" with the `[oauth2]` client's token."""
+    idle: bool = True
+    """Wait for new mail between polls (IMAP IDLE, a look at a Maildir's new/ each second)
+    instead of sleeping out `poll_interval` (`daemon.fetch.idle`)."""
+    name: str = "default"
+    """The mailbox's name among several (`[[mailbox]]`); "default" for the one `[mailbox]`."""
+    reply_from: str = ""
+    """The From of the acknowledgements of tickets that came in here; '' = the top-level `address`."""
+    default_department: str = ""
+    """Where a complaint that came in here goes when no rule chooses; '' = rules.yaml's `default`."""
 
     @property
     def scheme(self) -> str:
@@ -226,6 +247,25 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    """`[web]`: the read-only web view (`caredesk web`, or inside `caredesk run` when `listen` is set)."""
+
+    listen: str = ""
+    """`HOST:PORT` the daemon serves the web view on; '' = only `caredesk web` serves it."""
+    auth: str = "password"
+    """"password": accounts log in with their argon2-hashed password; "header": a trusted
+    reverse proxy names the user in `header` (single sign-on)."""
+    header: str = "X-Remote-User"
+    trusted_proxies: tuple[str, ...] = ()
+    """Peers (addresses or networks) whose `header` is believed when auth = "header"; a request
+    from anywhere else is refused. None by default: header log-in needs them named."""
+    accounts: Path | None = None
+    """The accounts file `caredesk web adduser` writes (roles, password hashes, API token hashes)."""
+    secure_cookies: bool = True
+    """Session cookies carry `Secure` (browsers send them over https only, and to localhost)."""
+
+
+@dataclass(frozen=True)
 class LimitsConfig:
     """Limits on automatic mail to one recipient (RFC 3834: never start a mail loop)."""
 
@@ -312,9 +352,24 @@ class Config:
     """`[logging] format`: "text" lines or "json" objects (with the mail's and ticket's fields)."""
     metrics: MetricsConfig = MetricsConfig()
     """`[metrics]`: the Prometheus endpoint of `caredesk run` (off by default)."""
+    web: WebConfig = WebConfig()
+    """`[web]`: the read-only web view."""
     oauth2: OAuth2Config = OAuth2Config()
     """`[oauth2]`: the token client of `auth = "oauth2"` (unset by default)."""
+    mailboxes: tuple[MailboxConfig, ...] = ()
+    """Every mailbox read, `mailbox` first: the `[[mailbox]]` tables, or the one `[mailbox]`."""
 
     @property
     def domain(self) -> str:
         return self.address.rpartition("@")[2]
+
+    @property
+    def every_mailbox(self) -> tuple[MailboxConfig, ...]:
+        """The mailboxes caredesk reads, in the order of the file (`mailbox` alone when built by hand)."""
+        return self.mailboxes or (self.mailbox,)
+
+    @property
+    def own_addresses(self) -> tuple[str, ...]:
+        """The addresses caredesk sends as: `address`, then each mailbox's `reply_from`."""
+        found = [self.address, *(box.reply_from for box in self.every_mailbox)]
+        return tuple(dict.fromkeys(address for address in found if address))

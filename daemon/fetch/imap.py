@@ -14,7 +14,7 @@ import dataclasses
 import imaplib
 import logging
 import ssl
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
@@ -96,6 +96,10 @@ class ImapMailbox:
             raise
         self.client = client
         return self
+
+    def login(self) -> IMAPClient:
+        """A connection of its own, logged in as the intake's is (`daemon.fetch.idle` waits on one)."""
+        return self._login()
 
     def _login(self) -> IMAPClient:
         """A new connection, encrypted and logged in; closed again if any step fails."""
@@ -179,7 +183,13 @@ class ImapMailbox:
         self.uidvalidity = uidvalidity
         return uidvalidity
 
-    def fetch_new(self, checkpoint: tuple[int, int] | None, limit: int) -> Batch:
+    def fetch_new(
+        self,
+        checkpoint: tuple[int, int] | None,
+        limit: int,
+        stored: Callable[[Collection[str]], set[str]] | None = None,
+    ) -> Batch:
+        """The next `limit` UIDs past the checkpoint (`stored` is for a Maildir: IMAP has its checkpoint)."""
         assert self.client is not None
         uidvalidity = self._select()
         last_uid = 0

@@ -89,7 +89,8 @@ class _AlwaysPolls:
         return True
 
 
-# A mail in these states is not settled yet: it stays in the intake folder.
+KEY_CHUNK = 500
+"""Keys per look-up of which are stored already (well under every database's bound-parameter limit)."""
 
 
 class Intake:
@@ -154,12 +155,19 @@ class Intake:
                 return
 
     def _stored(self, source: str) -> Callable[[Collection[str]], set[str]]:
+        """Which of some keys of `source` are stored already: one indexed look-up per chunk of keys."""
+
         def stored(keys: Collection[str]) -> set[str]:
-            if not keys:
-                return set()
+            wanted = sorted(set(keys))
+            found: set[str] = set()
             with db.session(self.engine) as session:
-                statement = select(col(InboundMessage.source_key)).where(col(InboundMessage.source) == source)
-                return set(session.execute(statement).scalars()) & set(keys)
+                for start in range(0, len(wanted), KEY_CHUNK):
+                    chunk = wanted[start : start + KEY_CHUNK]
+                    statement = select(col(InboundMessage.source_key)).where(
+                        col(InboundMessage.source) == source, col(InboundMessage.source_key).in_(chunk)
+                    )
+                    found.update(session.execute(statement).scalars())
+            return found
 
         return stored
 
@@ -192,7 +200,9 @@ class Intake:
         with db.session(self.engine) as session:
             saved = queries.load_checkpoint(session, box.identity)
             checkpoint = (saved.uidvalidity, saved.last_uid) if saved else None
-        batch = box.fetch_new(checkpoint, self.batch_size)
+        # A Maildir file stays in the intake folder until its mail is settled: the
+        # ones stored already are skipped by name, never read again (`_stored`).
+        batch = box.fetch_new(checkpoint, self.batch_size, self._stored(box.identity))
         inserted = 0
         if batch.messages or batch.failures:
             inserted = self._store(box.identity, batch)
@@ -248,6 +258,8 @@ class Intake:
         for row_id, key, state in rows:
             moves[self.folders.get(state, self.default_folder)].append(key)
             ids_by_key[key] = row_id
+        # Nothing leaves the mailbox before the commits that stored it are on disk.
+        db.sync_to_disk(self.engine)
         settled = box.dispose(moves)
         if not settled:
             return

@@ -75,8 +75,17 @@ class Mailbox(Protocol):
         tb: TracebackType | None,
     ) -> None: ...
 
-    def fetch_new(self, checkpoint: tuple[int, int] | None, limit: int) -> Batch:
-        """Up to `limit` messages not yet handed over, given the last checkpoint."""
+    def fetch_new(
+        self,
+        checkpoint: tuple[int, int] | None,
+        limit: int,
+        stored: Callable[[Collection[str]], set[str]] | None = None,
+    ) -> Batch:
+        """Up to `limit` messages not yet handed over, given the last checkpoint.
+
+        `stored` says which keys are stored already: a Maildir, which has no
+        checkpoint, skips those (IMAP moves forward through its checkpoint instead).
+        """
 
     def fetch_again(self, uidvalidity: int, uids: Sequence[int]) -> Batch:
         """Try once more the messages that failed before; a UID in neither list is gone (IMAP only)."""

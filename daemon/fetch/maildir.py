@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import mailbox
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -71,8 +71,23 @@ class MaildirMailbox:
     def _key(path: Path) -> str:
         return path.name.split(":", 1)[0]
 
-    def fetch_new(self, checkpoint: tuple[int, int] | None, limit: int) -> Batch:
-        return Batch(messages=_read(self._files()[:limit]))
+    def fetch_new(
+        self,
+        checkpoint: tuple[int, int] | None,
+        limit: int,
+        stored: Callable[[Collection[str]], set[str]] | None = None,
+    ) -> Batch:
+        """The oldest `limit` files whose mail is not stored yet; a stored one is skipped by its name.
+
+        A stored file stays in `new/` (or `cur/`) until its mail is settled and moved:
+        mail waiting for a retry must not be read again on every poll, nor fill the
+        batch so that newer files behind it are never reached.
+        """
+        files = self._files()
+        if stored is not None:
+            known = stored([self._key(path) for path in files])
+            files = [path for path in files if self._key(path) not in known]
+        return Batch(messages=_read(files[:limit]))
 
     def sent_identity(self, folder: str) -> str:
         return sent_source(f"maildir:{self.path / f'.{folder}'}")

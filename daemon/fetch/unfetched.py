@@ -63,14 +63,27 @@ def due(session: Session, source: str, uidvalidity: int, now: datetime) -> list[
 
 
 def record(session: Session, source: str, batch: Batch, now: datetime) -> None:
-    """With the batch's commit-1: forget what came in at last, count what failed."""
-    for message in batch.messages:
-        if message.uidvalidity is None or message.uid is None:
-            continue
-        row = session.get(UnfetchedMessage, (source, message.uidvalidity, message.uid))
-        if row is not None:
-            session.delete(row)
-            _fill_placeholder(session, source, message, row.attempts + 1, now)
+    """With the batch's commit-1: forget what came in at last, count what failed.
+
+    One look-up for the whole batch: the mails that failed before are few, if any.
+    """
+    by_uid = {
+        (message.uidvalidity, message.uid): message
+        for message in batch.messages
+        if message.uidvalidity is not None and message.uid is not None
+    }
+    if by_uid:
+        failed_before = session.execute(
+            select(UnfetchedMessage).where(
+                col(UnfetchedMessage.source) == source,
+                col(UnfetchedMessage.uid).in_(sorted({uid for _, uid in by_uid})),
+            )
+        ).scalars()
+        for row in list(failed_before):
+            message = by_uid.get((row.uidvalidity, row.uid))
+            if message is not None:
+                session.delete(row)
+                _fill_placeholder(session, source, message, row.attempts + 1, now)
     for failure in batch.failures:
         _count(session, source, failure, now)
 

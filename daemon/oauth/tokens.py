@@ -2,7 +2,9 @@
 
 One `TokenSource` serves the mailbox and the SMTP transport (one grant for the
 shared mailbox). It keeps the access token in memory and asks the token endpoint
-for a new one `MARGIN` before the old one expires, or when a server refused it.
+for a new one `MARGIN` before the old one expires (a quarter of its life for a
+token that lives less than 20 minutes), or when a server refused it. Each
+refresh and each failure is noted in the vault's status (`caredesk auth status`).
 A refresh token the provider rotates is stored at once (a lost rotation is how
 other help desks lost their grant after 90 days).
 
@@ -18,14 +20,16 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import requests
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
+from sqlalchemy.exc import SQLAlchemyError
 
 from daemon.config import OAuth2Config
-from daemon.oauth.vault import Grant, TokenVault
+from daemon.oauth.vault import Grant, TokenStatus, TokenVault
 
 log = logging.getLogger("caredesk.oauth2")
 
@@ -38,6 +42,11 @@ REFUSED_ERRORS = {"invalid_grant", "invalid_client", "unauthorized_client"}
 HTTP_TIMEOUT = 30
 
 
+def refresh_margin(lifetime: timedelta) -> timedelta:
+    """How long before its expiry a token of `lifetime` is replaced."""
+    return min(MARGIN, lifetime / 4)
+
+
 class ReauthorizationNeeded(Exception):
     """The refresh token is gone (expired, revoked) or was never stored: run `caredesk auth login`."""
 
@@ -46,8 +55,11 @@ class TokenUnavailable(ConnectionError):
     """The token endpoint could not be reached or failed; try again later."""
 
 
-def session_for(settings: OAuth2Config) -> OAuth2Session:
-    """An authlib session for the app registration (a public client when it has no secret)."""
+def session_for(settings: OAuth2Config, **extra: str) -> OAuth2Session:
+    """An authlib session for the app registration (a public client when it has no secret).
+
+    `extra`: more of authlib's session settings (`redirect_uri`, `code_challenge_method`).
+    """
     method = "client_secret_post" if settings.client_secret else "none"
     return OAuth2Session(
         settings.client_id,
@@ -55,6 +67,7 @@ def session_for(settings: OAuth2Config) -> OAuth2Session:
         token_endpoint_auth_method=method,
         scope=settings.scope or None,
         default_timeout=HTTP_TIMEOUT,
+        **extra,
     )
 
 
@@ -69,6 +82,7 @@ class TokenSource:
         self._lock = threading.Lock()
         self._access: str = ""
         self._expires_at: datetime | None = None
+        self._margin = MARGIN
         self._grant: Grant | None = None
         self.refreshes = 0
 
@@ -76,7 +90,7 @@ class TokenSource:
         """A token valid for at least `MARGIN` more; refreshed first when it is not."""
         with self._lock:
             now = self.clock()
-            if self._access and self._expires_at is not None and now < self._expires_at - MARGIN:
+            if self._access and self._expires_at is not None and now < self._expires_at - self._margin:
                 return self._access
             return self._refresh(now)
 
@@ -107,20 +121,36 @@ class TokenSource:
             with session_for(self.settings) as session:
                 token = session.refresh_token(self.settings.token_url, refresh_token=grant.refresh_token)
         except OAuthError as error:
+            reason = f"{error.error}: {error.description or ''}".strip(": ")
+            self._note_error(now, reason)
             if error.error in REFUSED_ERRORS:
-                self._refused(grant, f"{error.error}: {error.description or ''}".strip(": "))
+                self._refused(grant, reason)
             raise TokenUnavailable(f"token endpoint refused the refresh: {error.error}") from error
         except (requests.RequestException, ValueError) as error:
+            self._note_error(now, f"{type(error).__name__}: {error}")
             raise TokenUnavailable(f"token endpoint {self.settings.token_url} failed: {error}") from error
         self.refreshes += 1
         self._access = str(token["access_token"])
         lifetime = timedelta(seconds=int(token.get("expires_in") or DEFAULT_LIFETIME.total_seconds()))
         self._expires_at = now + lifetime
+        self._margin = refresh_margin(lifetime)
         rotated = token.get("refresh_token")
         if rotated and rotated != grant.refresh_token:
             self.vault.save(Grant(str(rotated), now.isoformat(), grant.account))
+        status = self.vault.status()
+        self.vault.note(
+            replace(status, refreshed_at=now.isoformat(), expires_at=self._expires_at.isoformat(), error="")
+        )
         log.info("OAuth2 access token refreshed, valid until %s", self._expires_at.isoformat())
         return self._access
+
+    def _note_error(self, now: datetime, reason: str) -> None:
+        # Only a record: a database that fails too must not hide the token endpoint's error.
+        try:
+            status: TokenStatus = self.vault.status()
+            self.vault.note(replace(status, error=reason, error_at=now.isoformat()))
+        except SQLAlchemyError as error:
+            log.warning("cannot record the OAuth2 refresh error: %s", error)
 
     def _refused(self, grant: Grant, reason: str) -> None:
         self._access, self._expires_at = "", None

@@ -41,7 +41,8 @@ from daemon.outbox.compose import (
     new_message_id,
     without_tag,
 )
-from daemon.store import claims, queries
+from daemon.sla.stamping import UPDATE_KINDS
+from daemon.store import claims, queries, sla_due
 from daemon.store.models import AddressStatus, OutboundMessage, Ticket
 from daemon.store.vocabulary import Action, OutboundKind, OutboundState
 
@@ -86,6 +87,8 @@ class Outgoing:
     in_reply_to: str | None = None
     language: str = "id"
     attachments: Sequence[Attachment] = ()
+    sender: str = ""
+    """The From, and where replies go: a mailbox's `reply_from` ('' = the top-level `address`)."""
 
 
 class Mailer:
@@ -100,7 +103,7 @@ class Mailer:
         self.renderer = renderer
         self.clock = clock
         self.signing_key = signing_key
-        self.own_addresses = frozenset({config.address, config.admin_address} - {""})
+        self.own_addresses = frozenset({*config.own_addresses, config.admin_address} - {""})
 
     def queue(self, session: Session, mail: Outgoing) -> Queued | None:
         """Queue one mail and say what was stored; None when this (kind, cause, recipient) was queued before.
@@ -120,6 +123,9 @@ class Mailer:
         outbound_id = queries.insert_ignore_returning(session, OutboundMessage, values, keys)
         if outbound_id is None:
             return None
+        if mail.kind in UPDATE_KINDS and mail.ticket is not None and mail.ticket.id is not None:
+            # A human message to the customer moves the update interval: the SLA ladder looks again.
+            sla_due.mark_changed(session, [mail.ticket.id])
         if self.config.smtp.verp and self.signing_key is not None:
             # The return path names this very row, so a bounce can be tied to it
             # without trusting anything inside the bounce.
@@ -154,13 +160,13 @@ class Mailer:
     def _row(self, mail: Outgoing, now: datetime) -> dict[str, object]:
         """The outbox row of `mail`, rendered; `failed` with what renders it again when it cannot be."""
         message_id = new_message_id(mail.kind, self.config.domain)
-        reply_to = self.reply_address(mail.ticket)
+        reply_to = mail.sender or self.reply_address(mail.ticket)
         values: dict[str, object] = {
             "kind": mail.kind,
             "ticket_id": mail.ticket.id if mail.ticket is not None else None,
             "cause_inbound_id": mail.cause_inbound_id,
             "recipient": mail.recipient,
-            "envelope_from": self.config.address,
+            "envelope_from": mail.sender or self.config.address,
             "message_id": message_id,
             "automatic": mail.auto_submitted == AUTO_REPLIED and mail.kind != LIMIT_NOTICE_KIND,
             "subject": "",
@@ -239,6 +245,7 @@ class Mailer:
             in_reply_to=record.get("in_reply_to"),
             language=str(record.get("language") or "id"),
             attachments=attachments,
+            sender=str(record.get("sender") or ""),
         )
         return self._render(mail, message_id=row.message_id, date=now, reply_to=record.get("reply_to"))
 
@@ -256,7 +263,7 @@ class Mailer:
         rendered = self.renderer.render(mail.template, mail.context)
         envelope = Envelope(
             from_name=self.config.name,
-            from_address=self.config.address,
+            from_address=mail.sender or self.config.address,
             to=mail.recipient,
             message_id=message_id,
             date=date,
@@ -307,7 +314,9 @@ class Mailer:
         """Our own addresses, and an address that bounced lately, get no automatic mail."""
         if without_tag(recipient) in self.own_addresses:
             return "our own address: never answered automatically"
-        status = session.get(AddressStatus, recipient)
+        # Bounces are recorded by the mails before this one, flushed by their SAVEPOINTs.
+        with session.no_autoflush:
+            status = session.get(AddressStatus, recipient)
         if status is not None and status.undeliverable_until > now:
             until = f"{status.undeliverable_until:%Y-%m-%d}"
             return f"address bounced ({status.reason}); no automatic mail until {until}"
@@ -326,7 +335,9 @@ class Mailer:
             col(OutboundMessage.state) != OutboundState.SUPPRESSED,
             created >= now - timedelta(days=1),
         )
-        last_day, last_hour = session.execute(statement).one()
+        # Outbox rows are written straight away (`queries.insert_ignore_returning`): no flush needed.
+        with session.no_autoflush:
+            last_day, last_hour = session.execute(statement).one()
         return int(last_hour), int(last_day)
 
     def _limit_notice(self, session: Session, recipient: str, reason: str, now: datetime) -> None:
@@ -361,6 +372,7 @@ def render_record(mail: Outgoing, reply_to: str | None) -> str | None:
         "context": dict(mail.context),
         "auto_submitted": mail.auto_submitted,
         "reply_to": reply_to,
+        "sender": mail.sender,
         "in_reply_to": mail.in_reply_to,
         "language": mail.language,
         "attachments": [

@@ -19,6 +19,13 @@ A run works in two passes:
    writes each ticket's history entry, then commits. A manager with 500
    overdue tickets gets one mail, not 500.
 
+Only the tickets whose next look has come are read (`ticket.next_sla_step_at`,
+through its index: `daemon.store.sla_due`), not every open ticket: when the run
+is over, each of them gets, in the transaction that reads it again, the moment
+it earns its next step (`daemon.sla.policy.next_step_at`), or NULL when none is
+left. A change to the ticket, a human message to its customer or other rules
+make it due again at once. An idle run reads an empty index range.
+
 Claims and mail commit together, so a crash mid-run loses nothing and sends
 nothing twice: a committed bucket's steps are claimed with their mail, a
 bucket that did not commit is planned again by the next run. A step is mailed
@@ -50,7 +57,7 @@ from daemon.periodic.plan import Bucket, plan_steps, recipient_for
 from daemon.periodic.steps import NO_UPDATES, LadderRun, Updates, earned_steps
 from daemon.sla.policy import LADDER_JOB
 from daemon.sla.stamping import CLOSED_STATUSES, RECAP_ORIGIN_PREFIX, UPDATE_KINDS
-from daemon.store import claims, db
+from daemon.store import claims, db, sla_due
 from daemon.store.models import JobClaim, OutboundMessage, Ticket
 
 __all__ = [
@@ -94,10 +101,72 @@ def run_ladder(engine: Engine, run: LadderRun) -> Counter[str]:
     `sla_no_recipient`) and of mails listing several (`sla_digests`).
     """
     counts: Counter[str] = Counter()
-    buckets = _plan(engine, run)
+    _note_rules(engine, run)
+    with db.read_session(engine) as session:
+        due = sla_due.due_ticket_ids(session, run.now)
+    if not due:
+        return counts
+    buckets = _plan(engine, run, due)
     for bucket in sorted(buckets, key=Bucket.sort_key):
         counts.update(_claim_and_mail(engine, bucket, buckets[bucket], run))
+    # Only once every bucket committed: a failed one leaves its tickets due for the next run.
+    _settle(engine, run, due)
     return counts
+
+
+MATHS = 1
+"""Counted up when the SLA maths change: the next looks stored before are worked out again."""
+
+
+def rules_fingerprint(run: LadderRun) -> str:
+    """What the stored next looks depend on besides the tickets: the rules, the zone, the maths."""
+    return f"{run.rules.version}/{run.timezone}/{MATHS}"
+
+
+def _note_rules(engine: Engine, run: LadderRun) -> None:
+    """Under other rules than the last run, every open ticket is looked at again."""
+    fingerprint = rules_fingerprint(run)
+    with db.read_session(engine) as session:
+        if sla_due.recorded_rules(session) == fingerprint:
+            return
+    with db.session(engine) as session:
+        sla_due.rules_changed(session, fingerprint, CLOSED_STATUSES)
+        session.commit()
+
+
+def _settle(engine: Engine, run: LadderRun, due: list[int]) -> None:
+    """Write when each looked-at ticket is next due, each from its state as it is now."""
+    for start in range(0, len(due), BATCH):
+        chunk = due[start : start + BATCH]
+        with db.session(engine) as session:
+            # Locked (PostgreSQL; SQLite's writer holds the database): a change
+            # committed after this read waits, and then marks the ticket again.
+            statement = (
+                select(Ticket)
+                .options(load_only(*(getattr(Ticket, name) for name in _COLUMNS)))
+                .where(col(Ticket.id).in_(chunk))
+                .order_by(col(Ticket.id))
+                .with_for_update()
+            )
+            tickets = list(session.execute(statement).scalars())
+            updates = customer_updates(session, chunk)
+            earned = {
+                ticket.id: run.earned(ticket, updates.get(ticket.id, NO_UPDATES))
+                for ticket in tickets
+                if ticket.id is not None
+            }
+            claimed = _claimed(session, (step.period_key for steps in earned.values() for step in steps))
+            next_at = {
+                ticket.id: (
+                    sla_due.RECHECK
+                    if any(step.period_key not in claimed for step in earned[ticket.id])
+                    else run.next_at(ticket, updates.get(ticket.id, NO_UPDATES))
+                )
+                for ticket in tickets
+                if ticket.id is not None
+            }
+            sla_due.settle(session, next_at)
+            session.commit()
 
 
 def customer_updates(session: Session, ticket_ids: list[int]) -> dict[int, Updates]:
@@ -116,16 +185,12 @@ def customer_updates(session: Session, ticket_ids: list[int]) -> dict[int, Updat
     return {ticket_id: (count, latest) for ticket_id, count, latest in session.execute(statement).all()}
 
 
-def _plan(engine: Engine, run: LadderRun) -> dict[Bucket, Wanted]:
-    """Pass 1: every earned step not claimed yet, by the bucket it goes out in."""
+def _plan(engine: Engine, run: LadderRun, due: list[int]) -> dict[Bucket, Wanted]:
+    """Pass 1: every earned step of the `due` tickets not claimed yet, by the bucket it goes out in."""
     plan: defaultdict[Bucket, defaultdict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
-    last_id = 0
-    while True:
-        with db.session(engine) as session:
-            batch = _open_tickets(session, last_id)
-            if not batch:
-                break
-            last_id = batch[-1].id or last_id
+    for start in range(0, len(due), BATCH):
+        with db.read_session(engine) as session:
+            batch = _open_tickets(session, due[start : start + BATCH])
             updates = customer_updates(session, [ticket.id for ticket in batch if ticket.id is not None])
             planned = {
                 ticket.id: plan_steps(
@@ -172,18 +237,17 @@ def _tickets(session: Session, ids: list[int]) -> Iterable[tuple[Ticket, Updates
             yield ticket, updates.get(ticket.id or 0, NO_UPDATES)
 
 
-def _open_tickets(session: Session, after_id: int) -> list[Ticket]:
+def _open_tickets(session: Session, ids: list[int]) -> list[Ticket]:
     statement = (
         select(Ticket)
         .options(load_only(*(getattr(Ticket, name) for name in _COLUMNS)))
         .where(
-            col(Ticket.id) > after_id,
+            col(Ticket.id).in_(ids),
             col(Ticket.status).not_in(CLOSED_STATUSES),
             col(Ticket.resolution_due).is_not(None),
             col(Ticket.origin).not_like(f"{RECAP_ORIGIN_PREFIX}%"),
         )
         .order_by(col(Ticket.id))
-        .limit(BATCH)
     )
     return list(session.execute(statement).scalars())
 

@@ -9,9 +9,10 @@ sign. This module owns the one rule both report formats follow:
   one, is prefixed with a single quote, as OWASP recommends for CSV
   injection; numbers, dates and flags are written as they are;
 * in xlsx, every text value is written as a string cell (openpyxl would
-  otherwise store a text starting with `=` as a formula), with the quote
-  prefix style on those that look like formulas, so that editing the cell
-  does not turn it into one either.
+  otherwise store a text starting with `=` as a formula, and `#N/A` as an
+  error), with the quote prefix style on those that look like formulas, so
+  that editing the cell does not turn it into one either (`xlsx_text` says
+  which, `daemon.report.xlsx_out` writes the cells).
 
 Everything here is pure.
 """
@@ -20,15 +21,14 @@ from __future__ import annotations
 
 import re
 
-from openpyxl.cell.cell import Cell, MergedCell
-from openpyxl.worksheet.worksheet import Worksheet
-
 FORMULA_SIGNS = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
 """What a spreadsheet may read as the start of a formula: ASCII, and the full-width
 forms some programs (and Japanese or Chinese input methods) treat alike."""
 
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 """Control characters an xlsx cannot hold (openpyxl refuses them)."""
+XLSX_LONGEST = 32767
+"""The longest text a spreadsheet cell holds; longer is cut, as openpyxl cuts it."""
 
 
 def looks_like_formula(text: str) -> bool:
@@ -42,16 +42,7 @@ def csv_text(text: str) -> str:
     return "'" + text if looks_like_formula(text) else text
 
 
-def put(sheet: Worksheet, row: int, column: int, value: object) -> Cell | MergedCell:
-    """Write one value into a cell: text always as a string cell, never a formula."""
-    cell = sheet.cell(row, column)
-    if isinstance(value, str):
-        text = _ILLEGAL.sub("\ufffd", value)
-        cell.value = text
-        # openpyxl typed a text starting with "=" as a formula; a report never holds one.
-        cell.data_type = "s"
-        if looks_like_formula(text):
-            cell.quotePrefix = True
-    else:
-        cell.value = value  # type: ignore[assignment]  # numbers, dates, None: as they are
-    return cell
+def xlsx_text(value: str) -> tuple[str, bool]:
+    """Text for an xlsx string cell, and whether the cell gets the quote prefix (it looks like a formula)."""
+    text = _ILLEGAL.sub("\ufffd", value)[:XLSX_LONGEST]
+    return text, looks_like_formula(text)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 
 from daemon.report import labels
@@ -47,19 +47,29 @@ ACTION_KEYS = (
 
 
 class _Sections:
+    """Sections written a batch of lines at a time: a long register is never one string."""
+
+    BATCH = 1000
+
     def __init__(self) -> None:
         self.buffer = io.StringIO()
         self.writer = csv.writer(self.buffer, lineterminator="\r\n")
 
-    def section(self, name: str, heading: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    def section(self, name: str, heading: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterator[str]:
         self.writer.writerow([f"[{name}]"])
         self.writer.writerow(heading)
-        for row in rows:
+        for number, row in enumerate(rows, start=1):
             self.writer.writerow([cell(value) for value in row])
+            if number % self.BATCH == 0:
+                yield self._take()
         self.writer.writerow([])
+        yield self._take()
 
-    def text(self) -> str:
-        return self.buffer.getvalue()
+    def _take(self) -> str:
+        text = self.buffer.getvalue()
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        return text
 
 
 def cell(value: object) -> str:
@@ -81,6 +91,11 @@ def cell(value: object) -> str:
 
 
 def monthly_csv(report: MonthlyReport) -> str:
+    return "".join(monthly_csv_parts(report))
+
+
+def monthly_csv_parts(report: MonthlyReport) -> Iterator[str]:
+    """The monthly report's CSV, a piece at a time."""
     out = _Sections()
     about = [
         ("month", str(report.month)),
@@ -89,24 +104,29 @@ def monthly_csv(report: MonthlyReport) -> str:
         ("departments", " ".join(report.departments)),
         ("total", report.total),
         ("open", len(report.open_tickets)),
-        ("overdue", len(report.overdue_tickets)),
+        ("overdue", report.overdue),
     ]
-    out.section("report", ("key", "value"), about)
+    yield from out.section("report", ("key", "value"), about)
     for name in ("by_week", "by_department", "by_product", "by_severity", "by_channel", "by_branch"):
-        out.section(name, ("key", "label", "count"), _counts(getattr(report, name)))
+        yield from out.section(name, ("key", "label", "count"), _counts(getattr(report, name)))
     compliance = (report.compliance, *report.compliance_by_department)
-    out.section("compliance", COMPLIANCE_KEYS, (_compliance(item) for item in compliance))
-    out.section("open_tickets", OPEN_KEYS, (_open(row) for row in report.open_tickets))
-    out.section("corrective_actions", ACTION_KEYS, (_action(row) for row in report.corrective_actions))
-    out.section("effectiveness", ("key", "label", "count"), _counts(report.effectiveness))
+    yield from out.section("compliance", COMPLIANCE_KEYS, (_compliance(item) for item in compliance))
+    yield from out.section("open_tickets", OPEN_KEYS, (_open(row) for row in report.open_tickets))
+    actions = (_action(row) for row in report.corrective_actions)
+    yield from out.section("corrective_actions", ACTION_KEYS, actions)
+    yield from out.section("effectiveness", ("key", "label", "count"), _counts(report.effectiveness))
     if report.recaps is not None:
         recaps = ((r.branch, r.name, r.state, r.files, r.last_received) for r in report.recaps)
-        out.section("recaps", ("branch", "name", "state", "files", "last_received"), recaps)
-    out.section("register", REGISTER_KEYS, (_register(row) for row in report.register))
-    return out.text()
+        yield from out.section("recaps", ("branch", "name", "state", "files", "last_received"), recaps)
+    yield from out.section("register", REGISTER_KEYS, (_register(row) for row in report.register))
 
 
 def review_csv(review: ReviewReport) -> str:
+    return "".join(review_csv_parts(review))
+
+
+def review_csv_parts(review: ReviewReport) -> Iterator[str]:
+    """The review's CSV, a piece at a time."""
     out = _Sections()
     about = [
         ("quarter", str(review.quarter)),
@@ -118,26 +138,16 @@ def review_csv(review: ReviewReport) -> str:
         ("received_in_quarter", review.received),
         ("open_at_end", review.still_open),
     ]
-    out.section("review", ("key", "value"), about)
+    yield from out.section("review", ("key", "value"), about)
     for name in ("by_department", "by_product", "by_severity", "by_category", "by_channel", "effectiveness"):
-        out.section(name, ("key", "label", "count"), _counts(getattr(review, name)))
-    out.section("compliance", COMPLIANCE_KEYS, [_compliance(review.compliance)])
+        yield from out.section(name, ("key", "label", "count"), _counts(getattr(review, name)))
+    yield from out.section("compliance", COMPLIANCE_KEYS, [_compliance(review.compliance)])
     keys = (*ACTION_KEYS[:1], "received", *ACTION_KEYS[1:], "working_days", "closed_by")
-    out.section(
-        "resolved",
-        keys,
-        (
-            (
-                row.reference,
-                row.received,
-                *_action(row)[1:],
-                review.working_days.get(row.reference),
-                row.closed_by,
-            )
-            for row in review.resolved
-        ),
+    resolved = (
+        (row.reference, row.received, *_action(row)[1:], review.working_days(row), row.closed_by)
+        for row in review.resolved
     )
-    return out.text()
+    yield from out.section("resolved", keys, resolved)
 
 
 def _counts(counts: Iterable[Count]) -> Iterable[tuple[object, ...]]:

@@ -4,12 +4,20 @@ The layouts are jinja2 templates beside this module (`layouts/`), rendered
 with autoescaping on: whatever a customer wrote reaches the page as text,
 never as markup. The page prints well (A4, landscape for the register), so the
 same html is what `daemon.report.pdf` turns into a PDF.
+
+A page is for reading, not for a whole month's data: each list (the register,
+open tickets, corrective actions, a review's resolved complaints) shows its
+first `LIST_LIMIT` rows and then says how many more there are and that the
+xlsx and csv have them all. The summary tables are always complete. The page
+is rendered a piece at a time (`monthly_html_parts`, `review_html_parts`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
@@ -20,6 +28,15 @@ from daemon.report.monthly import MonthlyReport
 from daemon.report.review import ReviewReport
 
 LAYOUTS = Path(__file__).resolve().parent / "layouts"
+LIST_LIMIT = 500
+"""The rows of one list a page shows; the xlsx and csv have every row."""
+T = TypeVar("T")
+
+
+def _head(rows: Iterable[T], limit: int) -> list[T]:
+    """The first `limit` rows of a list (read no further)."""
+    return list(islice(rows, limit))
+
 
 _environment = Environment(
     loader=FileSystemLoader(str(LAYOUTS)),
@@ -36,14 +53,19 @@ _environment.filters.update(
     severity=lambda value: labels.SEVERITIES.get(value, value),
     channel=lambda value: labels.CHANNELS.get(value, value),
     status=lambda value: labels.STATUSES.get(value, value),
+    head=_head,
 )
 
 
-def _render(layout: str, **context: Any) -> str:
-    return _environment.get_template(layout).render(**context)
+def _render(layout: str, **context: Any) -> Iterator[str]:
+    return _environment.get_template(layout).generate(limit=LIST_LIMIT, **context)
 
 
 def monthly_html(report: MonthlyReport, *, organisation: str) -> str:
+    return "".join(monthly_html_parts(report, organisation=organisation))
+
+
+def monthly_html_parts(report: MonthlyReport, *, organisation: str) -> Iterator[str]:
     charts = {
         "weeks": svg.columns(
             [(count.label, count.count) for count in report.by_week],
@@ -72,6 +94,10 @@ def monthly_html(report: MonthlyReport, *, organisation: str) -> str:
 
 
 def review_html(review: ReviewReport, *, organisation: str) -> str:
+    return "".join(review_html_parts(review, organisation=organisation))
+
+
+def review_html_parts(review: ReviewReport, *, organisation: str) -> Iterator[str]:
     chart = svg.bars(
         [(count.label, count.count) for count in review.by_department if count.count],
         title="Keluhan selesai per departemen / resolved complaints per department",
@@ -80,7 +106,7 @@ def review_html(review: ReviewReport, *, organisation: str) -> str:
 
 
 def form_html(form: ComplaintForm, *, organisation: str) -> str:
-    return _render("form.html", form=form, organisation=organisation)
+    return "".join(_render("form.html", form=form, organisation=organisation))
 
 
 def style() -> Markup:

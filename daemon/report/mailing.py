@@ -27,9 +27,11 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, or_, select
+from sqlalchemy.orm import load_only
 from sqlmodel import Session, col
 
 from daemon.outbox.enqueue import Mailer, Outgoing, Queued
@@ -163,14 +165,18 @@ def remind_results(engine: Engine, job: ReportMail) -> Counter[str]:
         return Counter()
     month = Month.of(today).previous()
     counts: Counter[str] = Counter()
-    with db.session(engine) as session:
+    with db.read_session(engine) as session:
+        # Only departments not reminded yet, and only those with a result missing, are read
+        # (an indexed range of one month): once all are reminded, a run reads no ticket.
+        done = _claimed(session, REMINDER_JOB, (f"{month}/{key}" for key in job.rules.departments))
+        waiting = [key for key in job.rules.departments if f"{month}/{key}" not in done]
+        asked = _missing_somewhere(session, month, zone, waiting) if waiting else []
         resolved = {
             department: tickets
-            for department, tickets in _resolved_by_department(session, month, zone).items()
+            for department, tickets in _resolved_by_department(session, month, zone, asked).items()
             # Nothing to ask of a department whose results are all recorded.
             if any(_missing_results(ticket) for ticket in tickets)
         }
-        done = _claimed(session, REMINDER_JOB, (f"{month}/{key}" for key in resolved))
     for department_id, tickets in resolved.items():
         department = job.rules.departments.get(department_id)
         if department is None or f"{month}/{department_id}" in done:
@@ -222,15 +228,39 @@ def _claimed(session: Session, job: str, periods: Iterable[str]) -> set[str]:
     return set(session.execute(statement).scalars())
 
 
-def _resolved_by_department(session: Session, month: Month, zone: ZoneInfo) -> dict[str, list[Ticket]]:
-    """Last month's resolved tickets that head office resolved (a branch reports its own in its recap)."""
+_REMINDER_COLUMNS = (
+    "id",
+    "reference",
+    "subject",
+    "department",
+    "status",
+    "completed_at",
+    "closed_by",
+    "root_cause",
+    "corrective_action",
+    "effectiveness",
+)
+"""What the reminder reads of a ticket: what its line shows and what says a result is missing."""
+
+
+def _resolved_by_department(
+    session: Session, month: Month, zone: ZoneInfo, departments: list[str]
+) -> dict[str, list[Ticket]]:
+    """Last month's resolved tickets of `departments` that head office resolved.
+
+    A branch reports its own in its recap.
+    """
+    if not departments:
+        return {}
     start, end = month.bounds(zone)
     statement = (
         select(Ticket)
+        .options(load_only(*(getattr(Ticket, name) for name in _REMINDER_COLUMNS)))
         .where(
             col(Ticket.status).in_(CLOSED_STATUSES),
             col(Ticket.completed_at) >= start,
             col(Ticket.completed_at) < end,
+            col(Ticket.department).in_(departments),
         )
         .order_by(col(Ticket.completed_at), col(Ticket.id))
     )
@@ -239,6 +269,37 @@ def _resolved_by_department(session: Session, month: Month, zone: ZoneInfo) -> d
         if not (ticket.closed_by or "").startswith(RECAP_ORIGIN_PREFIX):
             found.setdefault(ticket.department, []).append(ticket)
     return found
+
+
+def _missing_somewhere(session: Session, month: Month, zone: ZoneInfo, departments: list[str]) -> list[str]:
+    """Those of `departments` with a resolved ticket of `month` lacking a result, asked of the database.
+
+    "Lacking" is empty or blank (spaces, tabs, line breaks), as `_missing_results` says.
+    """
+    start, end = month.bounds(zone)
+    blank = or_(
+        *(_blank(column) for column in (Ticket.root_cause, Ticket.corrective_action, Ticket.effectiveness))
+    )
+    statement = (
+        select(col(Ticket.department))
+        .where(
+            col(Ticket.status).in_(CLOSED_STATUSES),
+            col(Ticket.completed_at) >= start,
+            col(Ticket.completed_at) < end,
+            col(Ticket.department).in_(departments),
+            or_(col(Ticket.closed_by).is_(None), col(Ticket.closed_by).not_like(f"{RECAP_ORIGIN_PREFIX}%")),
+            blank,
+        )
+        .distinct()
+    )
+    return sorted(session.execute(statement).scalars())
+
+
+def _blank(column: Any) -> Any:
+    text: Any = col(column)
+    for space in ("\t", "\r", "\n"):
+        text = func.replace(text, space, "")
+    return or_(col(column).is_(None), func.trim(text) == "")
 
 
 def _reminder_line(ticket: Ticket, zone: ZoneInfo) -> dict[str, object]:
@@ -276,7 +337,7 @@ def _report_context(report: MonthlyReport, organisation: str) -> dict[str, objec
         "first_response": _share_line(compliance.first_response_met, compliance.first_response_measured),
         "resolution": _share_line(compliance.resolution_met, compliance.resolution_measured),
         "open": len(report.open_tickets),
-        "overdue": len(report.overdue_tickets),
+        "overdue": report.overdue,
         "departments": [(count.label, count.count) for count in report.by_department if count.count],
         "missing_recaps": [recap.name for recap in report.missing_recaps],
         "full": report.recaps is not None,

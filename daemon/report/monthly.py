@@ -1,8 +1,13 @@
 """The monthly report's numbers: the complaint register of a month and what it adds up to.
 
-`build_monthly` reads the database; `compile_monthly` does the counting on
-the tickets it chose (`MonthTickets`) and is what the unit tests check. Every output format (csv, xlsx,
-html) renders the `MonthlyReport` value and computes nothing of its own.
+`build_monthly` reads the database: the counts come from a few GROUP BY
+queries (`daemon.report.query`), and the lists (the register, the open
+tickets, the corrective actions) are read again, a batch of rows at a time,
+each time an output goes through them, so that a month of 100,000 complaints
+is never in memory at once. `compile_monthly` makes the same report from
+tickets already chosen (`MonthTickets`) and is what the unit tests check. Both
+add their counts up the same way (`daemon.report.rows`). Every output format
+(csv, xlsx, html) renders the `MonthlyReport` value and computes nothing of its own.
 
 What is counted, for the tickets *received* in the month (local time):
 
@@ -27,94 +32,54 @@ and, beyond the month's own tickets:
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlmodel import Session, col
 
-from daemon.report import labels
+from daemon.report import labels, query
 from daemon.report.periods import AsOf, Month
+from daemon.report.rows import (
+    EFFECTIVENESS_ORDER,
+    Compliance,
+    Count,
+    Cube,
+    RegisterRow,
+    Rows,
+    StreamedRows,
+    compliance,
+    count_by,
+    cube_of,
+    department_name,
+    effectiveness_kind,
+    effectiveness_kinds,
+    part,
+    register_row,
+    register_row_of,
+    tally,
+)
 from daemon.route.rules import Rules
-from daemon.sla.stamping import CLOSED_STATUSES, RECAP_ORIGIN_PREFIX, sla_view
 from daemon.store.models import RecapFile, Ticket
 
-
-@dataclass(frozen=True, slots=True)
-class RegisterRow:
-    """One complaint as the register shows it; times are local."""
-
-    reference: str
-    received: datetime
-    customer_name: str
-    organisation: str
-    pic_phone: str
-    pic_email: str
-    product: str
-    product_name: str
-    channel: str
-    branch: str
-    """The branch id of a recap ticket; '' for head office."""
-    branch_name: str
-    subject: str
-    description: str
-    category: str
-    severity: str
-    department: str
-    department_name: str
-    root_cause: str
-    corrective_action: str
-    action_target: date | None
-    preventive_action: str
-    completed: datetime | None
-    effectiveness: str
-    status: str
-    closed_by: str
-    first_response_due: datetime | None
-    first_responded_at: datetime | None
-    first_response_status: str | None
-    resolution_due: datetime | None
-    resolution_status: str | None
-
-    @property
-    def overdue(self) -> bool:
-        return self.resolution_status == "overdue"
-
-    @property
-    def effectiveness_kind(self) -> str:
-        return effectiveness_kind(self.effectiveness)
-
-
-@dataclass(frozen=True, slots=True)
-class Count:
-    key: str
-    label: str
-    count: int
-
-
-@dataclass(frozen=True, slots=True)
-class Compliance:
-    """How many targets were met on time, of those whose outcome is known."""
-
-    key: str
-    label: str
-    tickets: int
-    first_response_met: int
-    first_response_measured: int
-    resolution_met: int
-    resolution_measured: int
-
-    @property
-    def first_response_share(self) -> float | None:
-        return _share(self.first_response_met, self.first_response_measured)
-
-    @property
-    def resolution_share(self) -> float | None:
-        return _share(self.resolution_met, self.resolution_measured)
+__all__ = [
+    "EFFECTIVENESS_ORDER",
+    "Compliance",
+    "Count",
+    "MonthTickets",
+    "MonthlyReport",
+    "RecapState",
+    "RegisterRow",
+    "build_monthly",
+    "compile_monthly",
+    "count_by",
+    "effectiveness_kind",
+    "recap_states",
+    "register_row",
+    "weeks",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +104,7 @@ class MonthlyReport:
     timezone: str
     departments: tuple[str, ...]
     """The departments this part covers; empty for the full report."""
-    register: tuple[RegisterRow, ...]
+    register: Rows
     by_week: tuple[Count, ...]
     by_department: tuple[Count, ...]
     by_product: tuple[Count, ...]
@@ -148,8 +113,10 @@ class MonthlyReport:
     by_branch: tuple[Count, ...]
     compliance: Compliance
     compliance_by_department: tuple[Compliance, ...]
-    open_tickets: tuple[RegisterRow, ...]
-    corrective_actions: tuple[RegisterRow, ...]
+    open_tickets: Rows
+    overdue: int
+    """How many of the open tickets are overdue."""
+    corrective_actions: Rows
     effectiveness: tuple[Count, ...]
     recaps: tuple[RecapState, ...] | None
     """None in a department's part."""
@@ -160,6 +127,7 @@ class MonthlyReport:
 
     @property
     def overdue_tickets(self) -> tuple[RegisterRow, ...]:
+        """The overdue open tickets (read through the open ones: for small reports and tests)."""
         return tuple(row for row in self.open_tickets if row.overdue)
 
     @property
@@ -187,38 +155,60 @@ class MonthTickets:
 def build_monthly(
     session: Session, rules: Rules, month: Month, as_of: AsOf, departments: Sequence[str] = ()
 ) -> MonthlyReport:
-    """The report of `month` from the database, as of `as_of`, for `departments` (all when empty)."""
-    return compile_monthly(
-        month, rules, as_of, _month_tickets(session, month, as_of.zone, departments), departments
-    )
+    """The report of `month` from the database, as of `as_of`, for `departments` (all when empty).
 
-
-def _month_tickets(
-    session: Session, month: Month, zone: ZoneInfo, departments: Sequence[str]
-) -> MonthTickets:
+    The lists are read from `session` when they are gone through: render the
+    report while the session is open.
+    """
+    now, zone = as_of.now, as_of.zone
     start, end = month.bounds(zone)
+    received, completed = col(Ticket.received_at), col(Ticket.completed_at)
+    action = col(Ticket.corrective_action)
+    part_of = [col(Ticket.department).in_(departments)] if departments else []
+    in_month = [received >= start, received < end, *part_of]
+    still_open = [received < end, query.still_open(), *part_of]
+    with_action = [
+        or_(
+            and_(received >= start, received < end, action != ""),
+            and_(completed >= start, completed < end, action.is_not(None)),
+        ),
+        *part_of,
+    ]
+    ends = [(first.isoformat(), _midnight(last + timedelta(days=1), zone)) for first, last in weeks(month)]
+    cube = query.cube(session, in_month, now, weeks=ends)
+    open_count, overdue = query.count_overdue(session, still_open, now)
+    evaluations = query.texts(session, col(Ticket.effectiveness), with_action)
+    by_received = (received, col(Ticket.id))
+    by_reference = (received, col(Ticket.reference))
 
-    def tickets(*conditions: object) -> list[Ticket]:
-        statement = select(Ticket).where(*conditions)  # type: ignore[arg-type]
-        if departments:
-            statement = statement.where(col(Ticket.department).in_(departments))
-        statement = statement.order_by(col(Ticket.received_at), col(Ticket.id))
-        return list(session.execute(statement).scalars())
+    def listed(conditions: Sequence[query.Condition], order: Sequence[object], number: int) -> StreamedRows:
+        def read() -> Iterator[RegisterRow]:
+            for values in query.ticket_rows(session, conditions, order):
+                yield register_row_of(values, rules, zone, now)
 
-    register = tickets(col(Ticket.received_at) >= start, col(Ticket.received_at) < end)
-    completed = tickets(
-        col(Ticket.completed_at) >= start,
-        col(Ticket.completed_at) < end,
-        col(Ticket.corrective_action).is_not(None),
+        return StreamedRows(number, read)
+
+    recap_files = None if departments else _recap_files(session, month)
+    return _assemble(
+        month,
+        rules,
+        as_of,
+        departments,
+        cube,
+        register=listed(in_month, by_received, sum(cube.values())),
+        open_tickets=listed(still_open, by_received, open_count),
+        overdue=overdue,
+        actions=listed(with_action, by_reference, sum(evaluations.values())),
+        evaluations=effectiveness_kinds(evaluations),
+        recap_files=recap_files,
     )
-    still_open = tickets(col(Ticket.received_at) < end, col(Ticket.status).not_in(CLOSED_STATUSES))
-    recap_files: list[tuple[str, str, datetime]] = []
-    if not departments:
-        statement = select(col(RecapFile.branch), col(RecapFile.state), col(RecapFile.received_at)).where(
-            col(RecapFile.month) == str(month)
-        )
-        recap_files = [(branch, state, at) for branch, state, at in session.execute(statement).all()]
-    return MonthTickets(register, completed, still_open, recap_files if not departments else None)
+
+
+def _recap_files(session: Session, month: Month) -> list[tuple[str, str, datetime]]:
+    statement = select(col(RecapFile.branch), col(RecapFile.state), col(RecapFile.received_at)).where(
+        col(RecapFile.month) == str(month)
+    )
+    return [(branch, state, at) for branch, state, at in session.execute(statement).all()]
 
 
 # --- counting -----------------------------------------------------------------
@@ -230,108 +220,75 @@ def compile_monthly(
     """The report from tickets already chosen (see `build_monthly` for which); pure."""
     now, zone = as_of.now, as_of.zone
     rows = tuple(register_row(ticket, rules, zone, now) for ticket in tickets.register)
-    department_ids = tuple(departments) or tuple(rules.departments)
     corrective = {row.reference: row for row in rows if row.corrective_action}
     for ticket in tickets.completed:
         corrective.setdefault(ticket.reference, register_row(ticket, rules, zone, now))
     actions = tuple(sorted(corrective.values(), key=lambda row: (row.received, row.reference)))
-    recap_files = tickets.recap_files
+    open_rows = tuple(register_row(ticket, rules, zone, now) for ticket in tickets.still_open)
+    starts = {first: first.isoformat() for first, _ in weeks(month)}
+
+    def week_of(day: date) -> str:
+        return starts.get(day - timedelta(days=day.weekday()), month.first_day.isoformat())
+
+    return _assemble(
+        month,
+        rules,
+        as_of,
+        departments,
+        cube_of(rows, week_of),
+        register=rows,
+        open_tickets=open_rows,
+        overdue=sum(row.overdue for row in open_rows),
+        actions=actions,
+        evaluations=Counter(row.effectiveness_kind for row in actions),
+        recap_files=tickets.recap_files,
+    )
+
+
+def _assemble(  # noqa: PLR0913  (the parts of a report, each named)
+    month: Month,
+    rules: Rules,
+    as_of: AsOf,
+    departments: Sequence[str],
+    cube: Cube,
+    *,
+    register: Rows,
+    open_tickets: Rows,
+    overdue: int,
+    actions: Rows,
+    evaluations: Mapping[str, int],
+    recap_files: Iterable[tuple[str, str, datetime]] | None,
+) -> MonthlyReport:
+    """The report from its counts (the cube of the month's tickets) and its lists."""
+    zone = as_of.zone
+    department_ids = tuple(departments) or tuple(rules.departments)
+    by_department = tally(cube, "department")
     return MonthlyReport(
         month=month,
-        generated_at=now.astimezone(zone),
+        generated_at=as_of.now.astimezone(zone),
         timezone=str(zone),
         departments=tuple(departments),
-        register=rows,
-        by_week=_by_week(rows, month),
-        by_department=_by_department(rows, rules, department_ids),
-        by_product=_by_product(rows, rules, department_ids),
-        by_severity=count_by(rows, "severity", labels.SEVERITIES, ("major", "minor")),
-        by_channel=count_by(rows, "channel", labels.CHANNELS),
-        by_branch=_by_branch(rows, rules),
-        compliance=compliance("all", "Semua / all", rows),
-        compliance_by_department=tuple(
-            compliance(key, _department_name(rules, key), [r for r in rows if r.department == key])
-            for key in _ordered(department_ids, (row.department for row in rows))
+        register=register,
+        by_week=_by_week(tally(cube, "week"), month),
+        by_department=tuple(
+            Count(key, department_name(rules, key), by_department[key])
+            for key in _ordered(department_ids, by_department)
         ),
-        open_tickets=tuple(register_row(ticket, rules, zone, now) for ticket in tickets.still_open),
+        by_product=_by_product(tally(cube, "product"), rules, department_ids),
+        by_severity=count_by(tally(cube, "severity"), labels.SEVERITIES, ("major", "minor")),
+        by_channel=count_by(tally(cube, "channel"), labels.CHANNELS),
+        by_branch=_by_branch(tally(cube, "branch"), rules),
+        compliance=compliance("all", "Semua / all", cube),
+        compliance_by_department=tuple(
+            compliance(key, department_name(rules, key), part(cube, key))
+            for key in _ordered(department_ids, by_department)
+        ),
+        open_tickets=open_tickets,
+        overdue=overdue,
         corrective_actions=actions,
-        effectiveness=count_by(actions, "effectiveness_kind", labels.EFFECTIVENESS, EFFECTIVENESS_ORDER),
+        effectiveness=count_by(evaluations, labels.EFFECTIVENESS, EFFECTIVENESS_ORDER),
         recaps=None if recap_files is None else recap_states(rules, recap_files, zone),
     )
-
-
-def register_row(ticket: Ticket, rules: Rules, zone: tzinfo, now: datetime) -> RegisterRow:
-    view = sla_view(ticket, now)
-    recap = ticket.origin.startswith(RECAP_ORIGIN_PREFIX)
-    branch = ticket.origin.removeprefix(RECAP_ORIGIN_PREFIX) if recap else ""
-    product = ticket.product or ""
-    known_product = rules.products.get(product)
-    known_branch = rules.branches.get(branch)
-
-    def local(value: datetime | None) -> datetime | None:
-        return value.astimezone(zone) if value is not None else None
-
-    return RegisterRow(
-        reference=ticket.reference,
-        received=ticket.received_at.astimezone(zone),
-        customer_name=ticket.customer_name,
-        organisation=ticket.customer_organisation,
-        pic_phone=ticket.pic_phone,
-        pic_email=ticket.pic_email,
-        product=product,
-        product_name=known_product.name if known_product else product,
-        channel=ticket.channel,
-        branch=branch,
-        branch_name=known_branch.name if known_branch else branch,
-        subject=ticket.subject,
-        description=ticket.description,
-        category=ticket.category or "",
-        severity=ticket.severity,
-        department=ticket.department,
-        department_name=_department_name(rules, ticket.department),
-        root_cause=ticket.root_cause or "",
-        corrective_action=ticket.corrective_action or "",
-        action_target=ticket.action_target,
-        preventive_action=ticket.preventive_action or "",
-        completed=local(ticket.completed_at),
-        effectiveness=ticket.effectiveness or "",
-        status=ticket.status,
-        closed_by=ticket.closed_by or "",
-        first_response_due=local(view.first_response_due),
-        first_responded_at=local(view.first_responded_at),
-        first_response_status=view.first_response_status,
-        resolution_due=local(view.resolution_due),
-        resolution_status=view.resolution_status,
-    )
-
-
-def compliance(key: str, label: str, rows: Sequence[RegisterRow]) -> Compliance:
-    measured = ("met", "met-late", "overdue")
-    first = [row.first_response_status for row in rows if row.first_response_status in measured]
-    resolution = [row.resolution_status for row in rows if row.resolution_status in measured]
-    return Compliance(
-        key,
-        label,
-        len(rows),
-        first.count("met"),
-        len(first),
-        resolution.count("met"),
-        len(resolution),
-    )
-
-
-EFFECTIVENESS_ORDER = ("effective", "not-effective", "evaluated", "not-evaluated")
-_NOT_EFFECTIVE = re.compile(r"\b(tidak|belum|kurang|not|in)\s*(efektif|effective)\b", re.IGNORECASE)
-_EFFECTIVE = re.compile(r"\b(efektif|effective)\b", re.IGNORECASE)
-
-
-def effectiveness_kind(text: str) -> str:
-    """effective / not-effective / evaluated (other words) / not-evaluated (nothing written)."""
-    if not text.strip():
-        return "not-evaluated"
-    if _NOT_EFFECTIVE.search(text):
-        return "not-effective"
-    return "effective" if _EFFECTIVE.search(text) else "evaluated"
 
 
 def recap_states(
@@ -366,47 +323,30 @@ def weeks(month: Month) -> list[tuple[date, date]]:
     return found
 
 
-def _by_week(rows: Sequence[RegisterRow], month: Month) -> tuple[Count, ...]:
+def _by_week(found: Mapping[str, int], month: Month) -> tuple[Count, ...]:
     counts: list[Count] = []
     for first, last in weeks(month):
-        number = sum(first <= row.received.date() <= last for row in rows)
         name = labels.MONTHS_ID[month.month - 1]
         label = f"{first.day}–{last.day} {name}" if first != last else f"{first.day} {name}"
-        counts.append(Count(first.isoformat(), label, number))
+        counts.append(Count(first.isoformat(), label, found.get(first.isoformat(), 0)))
     return tuple(counts)
 
 
-def _by_department(rows: Sequence[RegisterRow], rules: Rules, ids: Sequence[str]) -> tuple[Count, ...]:
-    found = Counter(row.department for row in rows)
-    return tuple(Count(key, _department_name(rules, key), found[key]) for key in _ordered(ids, found))
-
-
-def _by_product(rows: Sequence[RegisterRow], rules: Rules, departments: Sequence[str]) -> tuple[Count, ...]:
-    found = Counter(row.product for row in rows)
+def _by_product(found: Mapping[str, int], rules: Rules, departments: Sequence[str]) -> tuple[Count, ...]:
     known = [p.id for p in rules.products.values() if p.department in departments]
     names = {p.id: p.name for p in rules.products.values()}
     keys = _ordered(known, (key for key in found if key))
-    counts = [Count(key, names.get(key, key), found[key]) for key in keys]
-    if found[""]:
+    counts = [Count(key, names.get(key, key), found.get(key, 0)) for key in keys]
+    if found.get(""):
         counts.append(Count("", labels.NO_PRODUCT, found[""]))
     return tuple(counts)
 
 
-def _by_branch(rows: Sequence[RegisterRow], rules: Rules) -> tuple[Count, ...]:
-    found = Counter(row.branch for row in rows)
+def _by_branch(found: Mapping[str, int], rules: Rules) -> tuple[Count, ...]:
     names = {branch.id: branch.name for branch in rules.branches.values()}
-    counts = [Count("", labels.HEAD_OFFICE, found[""])]
-    counts += [Count(key, names.get(key, key), found[key]) for key in _ordered(names, found) if key]
+    counts = [Count("", labels.HEAD_OFFICE, found.get("", 0))]
+    counts += [Count(key, names.get(key, key), found.get(key, 0)) for key in _ordered(names, found) if key]
     return tuple(counts)
-
-
-def count_by(
-    rows: Sequence[RegisterRow], attribute: str, names: Mapping[str, str], first: Sequence[str] = ()
-) -> tuple[Count, ...]:
-    """Counts of an attribute's values: `first` always (zeros too), then the rest by count."""
-    found = Counter(str(getattr(row, attribute)) for row in rows)
-    rest = sorted((key for key in found if key not in first), key=lambda key: (-found[key], key))
-    return tuple(Count(key, names.get(key, key), found[key]) for key in (*first, *rest))
 
 
 def _ordered(known: Iterable[str], seen: Iterable[str]) -> list[str]:
@@ -416,10 +356,5 @@ def _ordered(known: Iterable[str], seen: Iterable[str]) -> list[str]:
     return keys + extra
 
 
-def _department_name(rules: Rules, department_id: str) -> str:
-    department = rules.departments.get(department_id)
-    return department.name if department else department_id
-
-
-def _share(met: int, measured: int) -> float | None:
-    return met / measured if measured else None
+def _midnight(day: date, zone: tzinfo) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tzinfo=zone)

@@ -1,9 +1,10 @@
 """Charts for the html reports as inline SVG, drawn here: no script, no external file.
 
-Three shapes are enough for the reports: columns over time (complaints per
-week), horizontal bars by name (complaints per department, whose names are
-long) and paired horizontal bars of shares (SLA compliance per department:
-first response and resolution). Every label is XML-escaped; the result is
+Four shapes are enough for the reports and the web view: columns over time
+(complaints per week), lines over months (the web view's trend), horizontal
+bars by name (complaints per department, whose names are long) and paired
+horizontal bars of shares (SLA compliance per department: first response and
+resolution). Every label is XML-escaped; the result is
 `Markup`, safe to put into an autoescaped template as it is.
 """
 
@@ -103,6 +104,41 @@ def columns(items: Sequence[tuple[str, int]], *, title: str, width: int = 560, h
         parts.append(_rect(x, y, bar, h, PRIMARY))
         parts.append(_text(x + bar / 2, y - 5, str(value), VALUE_ABOVE))
         parts.append(_text(x + bar / 2, height - bottom + 18, label, CATEGORY))
+    return _svg(width, height, title, parts)
+
+
+def lines(
+    labels: Sequence[str],
+    series: Sequence[tuple[str, Sequence[int]]],
+    *,
+    title: str,
+    width: int = 560,
+    height: int = 260,
+) -> Markup:
+    """Lines over time: one per named series (at most two: PRIMARY, SECONDARY), a point per label."""
+    left, right, top, bottom = 36, 12, 34, 44
+    plot_w, plot_h = width - left - right, height - top - bottom
+    top_value, step = _axis(max((v for _, values in series for v in values), default=0))
+    parts: list[str] = []
+    for tick in range(0, top_value + 1, step):
+        y = top + plot_h - plot_h * tick / top_value
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="{GRID}"/>')
+        parts.append(_text(left - 6, y + 4, str(tick), AXIS))
+    slot = plot_w / max(len(labels), 1)
+    for index, label in enumerate(labels):
+        parts.append(_text(left + slot * (index + 0.5), height - bottom + 18, label, CATEGORY))
+    for number, (name, values) in enumerate(series):
+        colour = (PRIMARY, SECONDARY)[number % 2]
+        points = [
+            (left + slot * (index + 0.5), top + plot_h - plot_h * value / top_value)
+            for index, value in enumerate(values)
+        ]
+        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+        parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        parts.extend(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}"/>' for x, y in points)
+        legend_x = left + number * 200
+        parts.append(_rect(legend_x, 8, 10, 10, colour))
+        parts.append(_text(legend_x + 14, 17, name, SMALL))
     return _svg(width, height, title, parts)
 
 

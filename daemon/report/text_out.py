@@ -1,17 +1,42 @@
-"""The management-review summary as plain text (the terminal) and as JSON (scripts)."""
+"""The management-review summary as plain text (the terminal) and as JSON (scripts).
+
+Both come a piece at a time (`review_text_parts`, `review_json_parts`), so that a
+quarter of 300,000 resolved complaints is never one string. The text is the
+summary; its list of resolved complaints comes only when asked for (`listed`,
+`report review --list`). The JSON always has the list (`complaints`).
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import json
+from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
 
 from daemon.report import labels
-from daemon.report.monthly import Compliance, Count
+from daemon.report.monthly import Compliance, Count, RegisterRow
 from daemon.report.review import ReviewReport
 
 
 def review_json(review: ReviewReport) -> dict[str, Any]:
+    return {**_json_head(review), "complaints": [_complaint(review, row) for row in review.resolved]}
+
+
+def review_json_parts(review: ReviewReport) -> Iterator[str]:
+    """`review_json` as indented JSON text (as `json.dumps(..., indent=2)` writes it), a piece at a time."""
+    head = json.dumps(_json_head(review), ensure_ascii=False, indent=2)
+    yield head.removesuffix("\n}") + ',\n  "complaints": ['
+    separator = "\n"
+    for row in review.resolved:
+        text = json.dumps(_complaint(review, row), ensure_ascii=False, indent=2)
+        # Indented one level deeper; JSON text has no line of its own inside a string.
+        yield separator + "    " + text.replace("\n", "\n    ")
+        separator = ",\n"
+    yield "]\n}\n" if separator == "\n" else "\n  ]\n}\n"
+
+
+def _json_head(review: ReviewReport) -> dict[str, Any]:
     def counts(items: tuple[Count, ...]) -> list[dict[str, Any]]:
         return [dataclasses.asdict(item) for item in items]
 
@@ -34,18 +59,23 @@ def review_json(review: ReviewReport) -> dict[str, Any]:
         "by_category": counts(review.by_category),
         "by_channel": counts(review.by_channel),
         "effectiveness": counts(review.effectiveness),
-        "complaints": [
-            {
-                **{key: _plain(value) for key, value in dataclasses.asdict(row).items()},
-                "effectiveness_kind": row.effectiveness_kind,
-                "working_days": review.working_days.get(row.reference),
-            }
-            for row in review.resolved
-        ],
     }
 
 
-def review_text(review: ReviewReport) -> str:
+def _complaint(review: ReviewReport, row: RegisterRow) -> dict[str, Any]:
+    return {
+        **{key: _plain(value) for key, value in dataclasses.asdict(row).items()},
+        "effectiveness_kind": row.effectiveness_kind,
+        "working_days": review.working_days(row),
+    }
+
+
+def review_text(review: ReviewReport, *, listed: bool = False) -> str:
+    return "".join(review_text_parts(review, listed=listed))
+
+
+def review_text_parts(review: ReviewReport, *, listed: bool = False) -> Iterator[str]:
+    """The summary; then, when `listed`, every resolved complaint with its root cause and action."""
     lines = [
         f"Tinjauan manajemen / management review {review.quarter}",
         f"generated {labels.when(review.generated_at)} ({review.timezone})",
@@ -67,19 +97,32 @@ def review_text(review: ReviewReport) -> str:
         shown = [item for item in items if item.count]
         if shown:
             lines += ["", f"{title}:"] + [f"  {item.count:>5}  {item.label}" for item in shown]
+    if not listed:
+        if review.total:
+            lines += [
+                "",
+                f"the {review.total} resolved complaints: add --list, or use --format csv|json|html",
+            ]
+        yield "\n".join(lines) + "\n"
+        return
     lines += ["", "resolved complaints:"]
+    yield "\n".join(lines) + "\n"
     for row in review.resolved:
-        days = review.working_days.get(row.reference)
-        lines.append(
-            f"  {row.reference}  {labels.when(row.completed, with_time=False)}  {row.department:<14} "
-            f"{row.severity:<6} {_number(days):>3} wd  {labels.EFFECTIVENESS[row.effectiveness_kind]}"
-        )
-        for label, text in (("root cause", row.root_cause), ("action", row.corrective_action)):
-            if text:
-                lines.append(f"      {label}: {' '.join(text.split())[:200]}")
-    if not review.resolved:
-        lines.append("  (none)")
-    return "\n".join(lines) + "\n"
+        yield "\n".join(_listed(review, row)) + "\n"
+    if not review.total:
+        yield "  (none)\n"
+
+
+def _listed(review: ReviewReport, row: RegisterRow) -> list[str]:
+    days = review.working_days(row)
+    lines = [
+        f"  {row.reference}  {labels.when(row.completed, with_time=False)}  {row.department:<14} "
+        f"{row.severity:<6} {_number(days):>3} wd  {labels.EFFECTIVENESS[row.effectiveness_kind]}"
+    ]
+    for label, text in (("root cause", row.root_cause), ("action", row.corrective_action)):
+        if text:
+            lines.append(f"      {label}: {' '.join(text.split())[:200]}")
+    return lines
 
 
 def _compliance(item: Compliance) -> dict[str, Any]:

@@ -7,25 +7,38 @@ form), *Terbuka* (open and overdue), *Tindakan Perbaikan* (corrective
 actions and their effectiveness) and, in the full report, *Rekap Biro* (which
 branches sent their recap). Times are local and written as spreadsheet dates
 without a zone, which is what people filter and sort on.
+
+The workbook is written in openpyxl's write-only mode: each row goes to the
+sheet's file as it is appended, so a register of 100,000 complaints is never
+held as cells in memory. A sheet's layout (widths, frozen panes, page setup)
+is therefore set before its first row, and the summary, which places tables
+at fixed rows, is laid out in a small `_Grid` first and then written top down.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
+from typing import IO, cast
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import Cell
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from daemon.report import labels
-from daemon.report.cells import put
+from daemon.report.cells import xlsx_text
 from daemon.report.monthly import Count, MonthlyReport, RegisterRow
+from daemon.report.rows import Rows
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BRAND = "1F6F8B"
@@ -40,66 +53,211 @@ PERCENT = "0%"
 SECOND_COLOUR = "E07A2F"
 
 
+@dataclass(frozen=True, eq=False)
+class Look:
+    """How a cell looks; each is a constant here, told apart by identity."""
+
+    font: Font | None = None
+    fill: PatternFill | None = None
+    alignment: Alignment | None = None
+    number_format: str | None = None
+
+
+PLAIN = Look()
+TITLED = Look(font=TITLE)
+STRONG = Look(font=BOLD)
+STRONG_PERCENT = Look(font=BOLD, number_format=PERCENT)
+HEADING = Look(font=BOLD, fill=HEADING_FILL, alignment=WRAP)
+WRAPPED = Look(alignment=WRAP)
+TOPPED = Look(alignment=TOP)
+TOPPED_PERCENT = Look(alignment=TOP, number_format=PERCENT)
+
+Sheet = Worksheet
+"""A write-only sheet (`_ListSheet`), which has the layout attributes of a sheet."""
+
+
+class _ListSheet(WriteOnlyWorksheet):
+    """A write-only sheet whose rows are cells made by `_Cells` (or None), appended as they are.
+
+    openpyxl's own `append` first tries each value as a plain value and, for a
+    cell, falls back after a ValueError (formatting the cell's repr): half the
+    time of a 100,000-row register. Every value here is a ready cell.
+    """
+
+    def _values_to_row(self, values: Iterable[Cell | None], row_idx: int) -> Iterator[Cell]:
+        for column, cell in enumerate(values, start=1):
+            if cell is not None:
+                cell.column, cell.row = column, row_idx
+                yield cell
+
+
+class _Cells:
+    """The cells of one write-only sheet: text always a string cell, never a formula.
+
+    A styled cell is made once per column and look and filled anew for each
+    row: openpyxl writes a row's cells out when the row is appended.
+    """
+
+    def __init__(self, sheet: Sheet) -> None:
+        self.sheet = sheet
+        self._made: dict[tuple[int, int, str | None, bool], Cell] = {}
+
+    def append(self, values: Iterable[object], look: Look | Sequence[Look] = PLAIN) -> None:
+        looks = (look,) if isinstance(look, Look) else tuple(look)
+        self.sheet.append(
+            [
+                self._cell(column, value, looks[min(column, len(looks) - 1)])
+                for column, value in enumerate(values)
+            ]
+        )
+
+    def _cell(self, column: int, value: object, look: Look) -> Cell | None:
+        if value is None or value == "":
+            return None  # an empty cell is no cell: the sheet stays smaller
+        number_format, quote = look.number_format, False
+        if isinstance(value, str):
+            # A string cell, whatever the text starts with: never a formula (nor an error like #N/A).
+            value, quote = xlsx_text(value)
+            kind = "s"
+        elif isinstance(value, bool):
+            kind = "b"
+        elif isinstance(value, int | float):
+            kind = "n"
+        elif isinstance(value, datetime):
+            # Spreadsheets have no time zones: local wall-clock time, as the report shows it.
+            value, number_format, kind = value.replace(tzinfo=None), number_format or DATE_TIME, "d"
+        elif isinstance(value, date):
+            number_format, kind = number_format or DATE, "d"
+        else:
+            value, kind = xlsx_text(str(value))[0], "s"
+        key = (column, id(look), number_format, quote)
+        cell = self._made.get(key)
+        if cell is None:
+            cell = self._made[key] = _styled(self.sheet, look, number_format, quote)
+        # Typed here as openpyxl's value setter types these, without its second look at the text.
+        cell._value = value  # type: ignore[attr-defined]  # Cell's slot behind `value`
+        cell.data_type = kind
+        return cell
+
+
+def _styled(sheet: Sheet, look: Look, number_format: str | None, quote: bool) -> Cell:
+    cell = WriteOnlyCell(sheet)
+    if look.font is not None:
+        cell.font = look.font
+    if look.fill is not None:
+        cell.fill = look.fill
+    if look.alignment is not None:
+        cell.alignment = look.alignment
+    if number_format is not None:
+        cell.number_format = number_format
+    if quote:
+        cell.quotePrefix = True
+    return cell
+
+
+class _Grid:
+    """Cells placed by (row, column), then written top down into a write-only sheet."""
+
+    def __init__(self) -> None:
+        self.cells: dict[int, dict[int, tuple[object, Look]]] = {}
+
+    def put(self, row: int, column: int, value: object, look: Look = PLAIN) -> None:
+        self.cells.setdefault(row, {})[column] = (value, look)
+
+    def table(
+        self, row: int, heading: Sequence[str], rows: Iterable[Sequence[object]], looks: Sequence[Look] = ()
+    ) -> None:
+        """A table from column A down from `row`: the heading, then one line per row of values."""
+        for column, text in enumerate(heading, start=1):
+            self.put(row, column, text, HEADING)
+        for line, values in enumerate(rows, start=row + 1):
+            for column, value in enumerate(values, start=1):
+                self.put(line, column, value, looks[column - 1] if column <= len(looks) else TOPPED)
+
+    def write(self, cells: _Cells) -> None:
+        for row in range(1, max(self.cells, default=0) + 1):
+            placed = self.cells.get(row, {})
+            width = max(placed, default=0)
+            values = [placed.get(column, (None, PLAIN)) for column in range(1, width + 1)]
+            cells.append([value for value, _ in values], [look for _, look in values] or [PLAIN])
+
+
 def monthly_xlsx(report: MonthlyReport, *, organisation: str) -> bytes:
-    workbook = Workbook()
-    summary = workbook.active
-    assert summary is not None
-    summary.title = "Ringkasan"
-    _summary(summary, report, organisation)
-    _register(workbook.create_sheet("Daftar Induk"), report.register)
-    _open(workbook.create_sheet("Terbuka"), report.open_tickets)
-    _actions(workbook.create_sheet("Tindakan Perbaikan"), report)
-    if report.recaps is not None:
-        sheet = workbook.create_sheet("Rekap Biro")
-        rows = [(r.name, r.state_label, r.files, _naive(r.last_received)) for r in report.recaps]
-        _table(sheet, 1, ("Biro / branch", "Status", "Berkas / files", "Terakhir / last received"), rows)
-        _widths(sheet, (32, 44, 14, 22))
-    for sheet in workbook.worksheets:
-        _print_setup(sheet)
     buffer = io.BytesIO()
-    workbook.save(buffer)
+    write_monthly_xlsx(report, buffer, organisation=organisation)
     return buffer.getvalue()
+
+
+def write_monthly_xlsx(report: MonthlyReport, target: str | Path | IO[bytes], *, organisation: str) -> None:
+    """The workbook of `report`, written to `target` (a path or a binary file)."""
+    workbook = Workbook(write_only=True)
+    _summary(_sheet(workbook, "Ringkasan", (46, 16, 22, 22)), report, organisation)
+    _register(workbook, report.register)
+    _open(_sheet(workbook, "Terbuka", (18, 18, 30, 10, 22, 50, 22, 14), freeze="A2"), report.open_tickets)
+    actions = _sheet(workbook, "Tindakan Perbaikan", (18, 28, 40, 40, 12, 34, 18, 34, 30), freeze="A2")
+    _actions(actions, report.corrective_actions)
+    if report.recaps is not None:
+        sheet = _sheet(workbook, "Rekap Biro", (32, 44, 14, 22))
+        rows = [(r.name, r.state_label, r.files, r.last_received) for r in report.recaps]
+        _list(sheet, ("Biro / branch", "Status", "Berkas / files", "Terakhir / last received"), rows)
+    workbook.save(target)
+
+
+def _sheet(workbook: Workbook, title: str, widths: Iterable[float], *, freeze: str | None = None) -> Sheet:
+    """A new write-only sheet with its layout, which must be set before its first row."""
+    made = _ListSheet(parent=workbook, title=title)
+    workbook._add_sheet(made)  # type: ignore[attr-defined]  # what create_sheet does with its own class
+    sheet = cast(Sheet, made)
+    for index, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    if freeze:
+        sheet.freeze_panes = freeze
+    _print_setup(sheet)
+    return sheet
 
 
 # --- the summary sheet and its charts -------------------------------------------
 
 
-def _summary(sheet: Worksheet, report: MonthlyReport, organisation: str) -> None:
-    put(sheet, 1, 1, "Laporan Bulanan Keluhan Pelanggan / Monthly customer complaint report").font = TITLE
-    put(sheet, 2, 1, labels.month_title(report.month.year, report.month.month)).font = BOLD
+def _summary(sheet: Sheet, report: MonthlyReport, organisation: str) -> None:
+    grid = _Grid()
+    grid.put(1, 1, "Laporan Bulanan Keluhan Pelanggan / Monthly customer complaint report", TITLED)
+    grid.put(2, 1, labels.month_title(report.month.year, report.month.month), STRONG)
     generated = labels.when(report.generated_at)
-    put(sheet, 3, 1, f"{organisation} · dibuat / generated {generated} ({report.timezone})")
+    grid.put(3, 1, f"{organisation} · dibuat / generated {generated} ({report.timezone})")
     if report.departments:
-        put(sheet, 4, 1, "Bagian / part: " + ", ".join(count.label for count in report.by_department))
-    _key_figures(sheet, report)
-    _tables_and_charts(sheet, report, 12)
+        grid.put(4, 1, "Bagian / part: " + ", ".join(count.label for count in report.by_department))
+    _key_figures(grid, report)
+    _tables_and_charts(sheet, grid, report, 12)
+    grid.write(_Cells(sheet))
 
 
-def _key_figures(sheet: Worksheet, report: MonthlyReport) -> None:
+def _key_figures(grid: _Grid, report: MonthlyReport) -> None:
     """The month in five numbers, from row 6 down: received, on time twice, open, overdue."""
     compliance = report.compliance
     facts = [
-        ("Keluhan diterima / complaints received", report.total, None),
-        ("Ditanggapi ≤ 1 hari kerja / responded in 1 working day", compliance.first_response_share, PERCENT),
-        ("Selesai tepat waktu / resolved on target", compliance.resolution_share, PERCENT),
-        ("Masih terbuka / still open", len(report.open_tickets), None),
-        ("Lewat tenggat / overdue", len(report.overdue_tickets), None),
+        ("Keluhan diterima / complaints received", report.total, STRONG),
+        (
+            "Ditanggapi ≤ 1 hari kerja / responded in 1 working day",
+            compliance.first_response_share,
+            STRONG_PERCENT,
+        ),
+        ("Selesai tepat waktu / resolved on target", compliance.resolution_share, STRONG_PERCENT),
+        ("Masih terbuka / still open", len(report.open_tickets), STRONG),
+        ("Lewat tenggat / overdue", report.overdue, STRONG),
     ]
-    for offset, (label, value, number_format) in enumerate(facts):
-        put(sheet, 6 + offset, 1, label)
-        target = put(sheet, 6 + offset, 2, value)
-        target.font = BOLD
-        if number_format:
-            target.number_format = number_format
+    for offset, (label, value, look) in enumerate(facts):
+        grid.put(6 + offset, 1, label)
+        grid.put(6 + offset, 2, value, look)
 
 
-def _tables_and_charts(sheet: Worksheet, report: MonthlyReport, row: int) -> None:
+def _tables_and_charts(sheet: Sheet, grid: _Grid, report: MonthlyReport, row: int) -> None:
     """The count and compliance tables from `row` down, and the charts beside them."""
-    weeks = _counts_table(sheet, row, "Minggu / week", report.by_week)
+    weeks = _counts_table(grid, row, "Minggu / week", report.by_week)
     row += len(report.by_week) + 3
-    departments = _counts_table(sheet, row, "Departemen / department", report.by_department)
+    departments = _counts_table(grid, row, "Departemen / department", report.by_department)
     row += len(report.by_department) + 3
-    shares = _compliance_table(sheet, row, report)
+    shares = _compliance_table(grid, row, report)
     row += len(report.compliance_by_department) + 3
     second_page = row
     for caption, counts in (
@@ -108,9 +266,8 @@ def _tables_and_charts(sheet: Worksheet, report: MonthlyReport, row: int) -> Non
         ("Biro / branch", report.by_branch),
         ("Produk / product", report.by_product),
     ):
-        _counts_table(sheet, row, caption, counts)
+        _counts_table(grid, row, caption, counts)
         row += len(counts) + 3
-    _widths(sheet, (46, 16, 22, 22))
     sheet.add_chart(_column_chart("Keluhan per minggu / complaints per week", sheet, weeks), "F2")
     sheet.add_chart(_bar_chart("Keluhan per departemen / per department", sheet, departments), "F19")
     sheet.add_chart(_compliance_chart(sheet, shares), f"F{second_page}")
@@ -123,12 +280,12 @@ Span = tuple[int, int]
 """(first data row, last data row) of a summary table; its labels are in column A."""
 
 
-def _counts_table(sheet: Worksheet, row: int, caption: str, counts: Sequence[Count]) -> Span:
-    _table(sheet, row, (caption, "Jumlah / count"), [(count.label, count.count) for count in counts])
+def _counts_table(grid: _Grid, row: int, caption: str, counts: Sequence[Count]) -> Span:
+    grid.table(row, (caption, "Jumlah / count"), [(count.label, count.count) for count in counts])
     return row + 1, row + max(len(counts), 1)
 
 
-def _compliance_table(sheet: Worksheet, row: int, report: MonthlyReport) -> Span:
+def _compliance_table(grid: _Grid, row: int, report: MonthlyReport) -> Span:
     heading = (
         "Kepatuhan SLA / SLA compliance",
         "Keluhan / complaints",
@@ -137,14 +294,11 @@ def _compliance_table(sheet: Worksheet, row: int, report: MonthlyReport) -> Span
     )
     items = report.compliance_by_department
     rows = [(i.label, i.tickets, i.first_response_share, i.resolution_share) for i in items]
-    _table(sheet, row, heading, rows)
-    for offset in range(len(rows)):
-        for column in (3, 4):
-            sheet.cell(row + 1 + offset, column).number_format = PERCENT
+    grid.table(row, heading, rows, (TOPPED, TOPPED, TOPPED_PERCENT, TOPPED_PERCENT))
     return row + 1, row + max(len(rows), 1)
 
 
-def _column_chart(title: str, sheet: Worksheet, span: Span) -> BarChart:
+def _column_chart(title: str, sheet: Sheet, span: Span) -> BarChart:
     chart = _chart(title, "col")
     chart.add_data(Reference(sheet, min_col=2, min_row=span[0] - 1, max_row=span[1]), titles_from_data=True)
     chart.set_categories(Reference(sheet, min_col=1, min_row=span[0], max_row=span[1]))
@@ -153,7 +307,7 @@ def _column_chart(title: str, sheet: Worksheet, span: Span) -> BarChart:
     return chart
 
 
-def _bar_chart(title: str, sheet: Worksheet, span: Span) -> BarChart:
+def _bar_chart(title: str, sheet: Sheet, span: Span) -> BarChart:
     chart = _chart(title, "bar")
     chart.add_data(Reference(sheet, min_col=2, min_row=span[0] - 1, max_row=span[1]), titles_from_data=True)
     chart.set_categories(Reference(sheet, min_col=1, min_row=span[0], max_row=span[1]))
@@ -165,7 +319,7 @@ def _bar_chart(title: str, sheet: Worksheet, span: Span) -> BarChart:
     return chart
 
 
-def _compliance_chart(sheet: Worksheet, span: Span) -> BarChart:
+def _compliance_chart(sheet: Sheet, span: Span) -> BarChart:
     chart = _chart("Kepatuhan SLA per departemen / SLA compliance per department", "bar")
     data = Reference(sheet, min_col=3, max_col=4, min_row=span[0] - 1, max_row=span[1])
     chart.add_data(data, titles_from_data=True)
@@ -206,33 +360,44 @@ def _chart(title: str, direction: str) -> BarChart:
 
 # --- the list sheets ----------------------------------------------------------------
 
+_REGISTER_WIDTHS = {
+    "description": 60,
+    "subject": 36,
+    "root_cause": 36,
+    "corrective_action": 36,
+    "preventive_action": 30,
+    "effectiveness": 30,
+    "customer_name": 24,
+    "organisation": 24,
+}
 
-def _register(sheet: Worksheet, rows: Sequence[RegisterRow]) -> None:
+
+def _register(workbook: Workbook, rows: Rows) -> None:
+    widths = [_REGISTER_WIDTHS.get(key, 18) for key, _ in labels.REGISTER_COLUMNS]
+    sheet = _sheet(workbook, "Daftar Induk", widths, freeze="B2")
     heading = tuple(label for _, label in labels.REGISTER_COLUMNS)
-    values = [tuple(_register_value(row, key) for key, _ in labels.REGISTER_COLUMNS) for row in rows]
-    _table(sheet, 1, heading, values, wrap=True)
-    widths = {"description": 60, "subject": 36, "root_cause": 36, "corrective_action": 36}
-    widths |= {"preventive_action": 30, "effectiveness": 30, "customer_name": 24, "organisation": 24}
-    _widths(sheet, [widths.get(key, 18) for key, _ in labels.REGISTER_COLUMNS])
-    sheet.freeze_panes = "B2"
-    if rows:
+    _list(sheet, heading, (_register_values(row) for row in rows), wrap=True)
+    if len(rows):
         sheet.auto_filter.ref = f"A1:{get_column_letter(len(heading))}{len(rows) + 1}"
 
 
-def _register_value(row: RegisterRow, key: str) -> object:
-    value = getattr(row, key)
-    if key == "severity":
-        return labels.SEVERITIES.get(value, value)
-    if key == "channel":
-        return labels.CHANNELS.get(value, value)
-    if key == "status":
-        return labels.STATUSES.get(value, value)
-    if key in ("first_response_status", "resolution_status"):
-        return labels.target_status(value) if value else ""
-    return _naive(value)
+def _register_values(row: RegisterRow) -> list[object]:
+    values: list[object] = []
+    for key, _ in labels.REGISTER_COLUMNS:
+        value = getattr(row, key)
+        if key == "severity":
+            value = labels.SEVERITIES.get(value, value)
+        elif key == "channel":
+            value = labels.CHANNELS.get(value, value)
+        elif key == "status":
+            value = labels.STATUSES.get(value, value)
+        elif key in ("first_response_status", "resolution_status"):
+            value = labels.target_status(value) if value else ""
+        values.append(value)
+    return values
 
 
-def _open(sheet: Worksheet, rows: Sequence[RegisterRow]) -> None:
+def _open(sheet: Sheet, rows: Rows) -> None:
     heading = (
         "Nomor / no.",
         "Diterima / received",
@@ -243,25 +408,23 @@ def _open(sheet: Worksheet, rows: Sequence[RegisterRow]) -> None:
         "Tenggat selesai / resolution due",
         "Lewat tenggat / overdue",
     )
-    values = [
+    values = (
         (
             row.reference,
-            _naive(row.received),
+            row.received,
             row.department_name,
             row.severity,
             labels.STATUSES.get(row.status, row.status),
             row.subject,
-            _naive(row.resolution_due),
+            row.resolution_due,
             "ya / yes" if row.overdue else "",
         )
         for row in rows
-    ]
-    _table(sheet, 1, heading, values)
-    _widths(sheet, (18, 18, 30, 10, 22, 50, 22, 14))
-    sheet.freeze_panes = "A2"
+    )
+    _list(sheet, heading, values)
 
 
-def _actions(sheet: Worksheet, report: MonthlyReport) -> None:
+def _actions(sheet: Sheet, rows: Rows) -> None:
     heading = (
         "Nomor / no.",
         "Departemen / department",
@@ -273,7 +436,7 @@ def _actions(sheet: Worksheet, report: MonthlyReport) -> None:
         "Efektivitas / effectiveness",
         "Evaluasi / evaluation",
     )
-    values = [
+    values = (
         (
             row.reference,
             row.department_name,
@@ -281,46 +444,30 @@ def _actions(sheet: Worksheet, report: MonthlyReport) -> None:
             row.corrective_action,
             row.action_target,
             row.preventive_action,
-            _naive(row.completed),
+            row.completed,
             row.effectiveness,
             labels.EFFECTIVENESS[row.effectiveness_kind],
         )
-        for row in report.corrective_actions
-    ]
-    _table(sheet, 1, heading, values, wrap=True)
-    _widths(sheet, (18, 28, 40, 40, 12, 34, 18, 34, 30))
-    sheet.freeze_panes = "A2"
+        for row in rows
+    )
+    _list(sheet, heading, values, wrap=True)
 
 
-# --- cells --------------------------------------------------------------------------
-
-
-def _table(
-    sheet: Worksheet,
-    row: int,
-    heading: Sequence[str],
-    rows: Iterable[Sequence[object]],
-    *,
-    wrap: bool = False,
+def _list(
+    sheet: Sheet, heading: Sequence[str], rows: Iterable[Sequence[object]], *, wrap: bool = False
 ) -> None:
-    """A table from column A down from `row`: the heading, then one line per row of values."""
-    for column, text in enumerate(heading, start=1):
-        cell = put(sheet, row, column, text)
-        cell.font, cell.fill, cell.alignment = BOLD, HEADING_FILL, WRAP
-    for line, values in enumerate(rows, start=row + 1):
-        for column, value in enumerate(values, start=1):
-            cell = put(sheet, line, column, value)
-            cell.alignment = WRAP if wrap else TOP
-            if isinstance(value, datetime):
-                cell.number_format = DATE_TIME
-            elif isinstance(value, date):
-                cell.number_format = DATE
+    """A list sheet: the heading, then one line per row, each appended as it comes."""
+    cells = _Cells(sheet)
+    cells.append(heading, HEADING)
+    look = WRAPPED if wrap else TOPPED
+    for values in rows:
+        cells.append(values, look)
 
 
-def _print_setup(sheet: Worksheet) -> None:
+def _print_setup(sheet: Sheet) -> None:
     """Landscape A4, as wide as one page and as long as it takes, headings repeated."""
     sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.paperSize = Worksheet.PAPERSIZE_A4
     sheet.page_setup.fitToWidth = 1
     sheet.page_setup.fitToHeight = 0
     if sheet.sheet_properties.pageSetUpPr is None:
@@ -328,15 +475,3 @@ def _print_setup(sheet: Worksheet) -> None:
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
     if sheet.title != "Ringkasan":
         sheet.print_title_rows = "1:1"
-
-
-def _widths(sheet: Worksheet, widths: Iterable[float]) -> None:
-    for index, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
-
-
-def _naive(value: object) -> object:
-    """Spreadsheets have no time zones: local wall-clock time, as the report shows it."""
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=None)
-    return value

@@ -29,14 +29,17 @@ RESERVED_NAMES = frozenset({BY_DEFAULT, BY_DETECTION, BY_PRODUCT})
 
 @dataclass(frozen=True, slots=True)
 class RouteContext:
-    """What routing needs beyond the mail: the time and the sender's history.
+    """What routing needs beyond the mail: the time, the sender's history, the mailbox's default.
 
     `now` defaults to the mail's Date header; `prior_complaints` are the
-    creation times of the sender's earlier tickets, supplied by the store.
+    creation times of the sender's earlier tickets, supplied by the store;
+    `default_department` is the `default_department` of the mailbox the mail
+    came in through, used before rules.yaml's `default` when no rule chooses.
     """
 
     now: datetime | None = None
     prior_complaints: tuple[datetime, ...] = ()
+    default_department: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

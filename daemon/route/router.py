@@ -91,6 +91,11 @@ class _Outcome:
             self.department = rules.products[self.product].department
             self.decided_by["department"] = BY_PRODUCT
             self.notes.append(f"department owns product {show(self.product)}")
+        mailbox_default = facts.context.default_department
+        if self.department is None and mailbox_default is not None and mailbox_default in rules.departments:
+            self.department = mailbox_default
+            self.decided_by["department"] = BY_DEFAULT
+            self.notes.append("no rule or product chose a department: the mailbox's default route")
         if self.department is None:
             self.department = rules.default_department
             self.decided_by["department"] = BY_DEFAULT

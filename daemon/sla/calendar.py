@@ -39,8 +39,6 @@ from types import MappingProxyType
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-import holidays
-
 DayKind = Literal["workday", "extra-workday", "weekend", "holiday", "collective-leave", "day-off"]
 DEFAULT_TIMEZONE = "Asia/Jakarta"
 DEFAULT_HOURS = (time(8, 0), time(17, 0))
@@ -152,6 +150,9 @@ class WorkCalendar:
         self.hours = (start, end)
         self.extra_holidays: Mapping[date, str] = MappingProxyType(dict(extra_holidays or {}))
         self.extra_workdays = frozenset(extra_workdays)
+        # Imported here, not at the top: a listing of tickets reads due dates, it makes no calendar.
+        import holidays
+
         # The holidays objects work out a year's dates the first time a date of
         # that year is looked up.
         self._public = holidays.country_holidays(public.country, language=public.language)

@@ -387,6 +387,44 @@ def update_steps(
     return [LadderStep("reminder", "update", window.due, _RECIPIENTS["reminder"], key, window.remind_at)]
 
 
+def next_step_at(
+    state: TicketState, dates: DueDates, calendar: WorkCalendar, now: datetime
+) -> datetime | None:
+    """The earliest moment after `now` at which the ticket earns a step it has not earned at `now`.
+
+    For the state as it stands: a change to the ticket (a reply, a new due date)
+    asks again. None when no step is left to earn. An update window whose
+    reminder cannot fall inside it gives its end instead: the ladder looks again
+    there, which is early, never late.
+    """
+    moments: list[datetime] = []
+    for point in dates.ladder:
+        if point.at <= now:
+            continue
+        met_at = state.met_at(point.target)
+        if met_at is None or met_at > point.at:
+            moments.append(point.at)
+            break
+    if (update := _next_update_step_at(state, dates.targets, calendar, now)) is not None:
+        moments.append(update)
+    return min(moments, default=None)
+
+
+def _next_update_step_at(
+    state: TicketState, targets: Targets, calendar: WorkCalendar, now: datetime
+) -> datetime | None:
+    """When the next update reminder after `now` falls: this window's, else the next window's."""
+    window = update_window(state, targets, calendar, now)
+    if window is None or targets.reminder_before is None or targets.update_interval is None:
+        return None
+    if window.remind_at is not None and window.remind_at > now:
+        return window.remind_at
+    start = window.due
+    due = calendar.deadline(start, targets.update_interval)
+    remind_at = calendar.shift(due, targets.reminder_before, before=True)
+    return remind_at if remind_at > start else due
+
+
 @dataclass(frozen=True, slots=True)
 class Stamp:
     """A ticket's stamped due dates, and what says whether each may still move."""

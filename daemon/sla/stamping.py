@@ -50,7 +50,7 @@ from daemon.sla.policy import (
     target_status,
 )
 from daemon.store import queries
-from daemon.store.models import Ticket, TicketEvent
+from daemon.store.models import SLA_RECHECK, Ticket, TicketEvent
 from daemon.store.vocabulary import Action, OutboundKind
 
 CLOSED_STATUSES = ("resolved", "closed")
@@ -184,7 +184,8 @@ def record_first_response(
             col(Ticket.id) == ticket.id,
             or_(col(Ticket.first_responded_at).is_(None), col(Ticket.first_responded_at) > at),
         )
-        .values(first_responded_at=at)
+        # The ladder looks at the ticket again (`store.sla_due`): its reminders may stop.
+        .values(first_responded_at=at, next_sla_step_at=SLA_RECHECK)
         .returning(col(Ticket.id))
         .execution_options(synchronize_session=False)
     )

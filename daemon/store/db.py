@@ -1,8 +1,11 @@
 """Database engine set-up for SQLite (embedded default) and PostgreSQL (production).
 
-SQLite runs in WAL mode with `synchronous=FULL`: with NORMAL a committed
-transaction can roll back after a power loss, after we already moved the mail
-on the IMAP server. Every SQLite transaction starts with `BEGIN IMMEDIATE` so two
+SQLite runs in WAL mode with `synchronous=NORMAL`: a commit writes the WAL but
+does not wait for the disk, so a power loss (never a crash of the process) can
+take back the last commits. Before anything leaves the database's hands (mail
+moved on the IMAP server or out of the Maildir), `sync_to_disk` makes every
+commit so far durable with one fsync, so a mail is never moved while the only
+record of it could still vanish. Every SQLite transaction starts with `BEGIN IMMEDIATE` so two
 processes never deadlock upgrading a read lock, and a busy timeout makes a locked
 database something we wait out, not an error.
 
@@ -26,13 +29,13 @@ import contextlib
 import logging
 import re
 import sqlite3
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import psycopg
 from sqlalchemy import URL, Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
@@ -41,16 +44,21 @@ from sqlmodel import Session
 from daemon import private
 from daemon.config import ConfigError
 from daemon.store import (
-    migrations,
     models,  # noqa: F401 - models registers the tables on SQLModel.metadata
+    schema_head,
+    sla_due,  # noqa: F401 - sla_due marks tickets changed through the ORM for the SLA ladder
 )
-from daemon.store.migrations import SchemaError, Upgrade
+
+if TYPE_CHECKING:
+    from daemon.store import migrations
+    from daemon.store.migrations import SchemaError, Upgrade
 
 __all__ = [
     "DatabaseNotReady",
     "DatabaseUnavailable",
     "SchemaError",
     "Upgrade",
+    "analyze",
     "check_reachable",
     "check_url",
     "create_schema",
@@ -60,13 +68,34 @@ __all__ = [
     "public_database_url",
     "read_only_engine",
     "read_only_status",
+    "read_session",
     "session",
+    "sync_to_disk",
     "upgrade",
 ]
 
 log = logging.getLogger("caredesk.db")
 
+
+def __getattr__(name: str) -> Any:
+    """`SchemaError` and `Upgrade`, from `daemon.store.migrations` when first asked for.
+
+    The migrations import alembic, which a read-only command at the schema's head never
+    needs (`schema_head`); they are loaded when a command migrates or the schema is not current.
+    """
+    if name in ("SchemaError", "Upgrade"):
+        from daemon.store import migrations
+
+        return getattr(migrations, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
+"""Bytes of WAL file SQLite keeps after a checkpoint (`journal_size_limit`); the rest is given back."""
+ANALYSIS_LIMIT = 1000
+READ_ONLY_OPTION = "caredesk_read_only"
+"""Execution option of `read_session`'s transactions: a deferred `BEGIN` on SQLite."""
 # The PostgreSQL advisory lock held while migrating: the bytes of "caredesk".
 MIGRATION_LOCK_KEY = int.from_bytes(b"caredesk", "big")
 
@@ -207,6 +236,8 @@ def read_only_status(url: str) -> migrations.Status:
 
     A SQLite file that does not exist yet has the status of an empty database.
     """
+    from daemon.store import migrations
+
     try:
         engine = read_only_engine(url)
     except DatabaseNotReady:
@@ -229,10 +260,20 @@ def _first_connection(engine: Engine, url: str) -> Iterator[Connection]:
     """`engine.connect()`, with a failure to connect turned into DatabaseUnavailable."""
     try:
         connection = engine.connect()
-    except (OperationalError, psycopg.OperationalError) as error:
+    except _connection_errors() as error:
         raise DatabaseUnavailable(url, unreachable_reason(error)) from None
     with connection:
         yield connection
+
+
+def _connection_errors() -> tuple[type[Exception], ...]:
+    """What a failed connection raises; psycopg's own error only once psycopg is loaded.
+
+    psycopg is imported by SQLAlchemy's dialect when a PostgreSQL engine connects;
+    a SQLite command never needs it, and its import is a good part of a short command's time.
+    """
+    psycopg = sys.modules.get("psycopg")
+    return (OperationalError,) if psycopg is None else (OperationalError, psycopg.OperationalError)
 
 
 def unreachable_reason(error: BaseException) -> str:
@@ -255,6 +296,10 @@ def unreachable_reason(error: BaseException) -> str:
 
 
 def _check_schema_is_current(connection: Connection, url: str) -> None:
+    if schema_head.is_at_head(connection):
+        return
+    from daemon.store import migrations
+
     status = migrations.status(connection)
     where = f"the database at {public_database_url(url)}"
     if status.unversioned_tables:
@@ -287,14 +332,17 @@ def _sqlite_engine(url: str) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         _use_wal(cursor, busy_ms)
-        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers (`read_session`) begin deferred: they never wait for the writer (WAL).
+        reading = connection.get_execution_options().get(READ_ONLY_OPTION, False)
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -339,6 +387,8 @@ def upgrade(engine: Engine) -> Upgrade:
     `create_all` before migrations is stamped at the baseline when it matches it;
     otherwise, and for a revision this version does not know, `SchemaError`.
     """
+    from daemon.store import migrations
+
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
@@ -347,6 +397,9 @@ def upgrade(engine: Engine) -> Upgrade:
         log.info("database made before migrations adopted at %s", migrations.BASELINE)
     for revision in result.applied:
         log.info("database migration %s applied: %s", revision.id, revision.message)
+    if result.applied:
+        # New indexes are only chosen well with statistics about them.
+        analyze(engine)
     return result
 
 
@@ -358,3 +411,65 @@ def create_schema(engine: Engine) -> None:
 def session(engine: Engine) -> Session:
     # Objects stay usable after commit: callers read ids and fields they just wrote.
     return Session(engine, expire_on_commit=False)
+
+
+def sync_to_disk(engine: Engine) -> None:
+    """Make every transaction committed so far durable: fsync SQLite's WAL (a no-op on PostgreSQL).
+
+    With `synchronous=NORMAL` a commit is safe from a crash of the process but
+    not yet from a power loss. A checkpoint syncs the WAL before it copies it
+    back (and the database file after), so one PASSIVE checkpoint covers every
+    commit before it, without waiting for anyone. Called before a move that only
+    a stored mail may make. PostgreSQL commits are durable when they return.
+
+    Never by opening the files ourselves: closing any descriptor of a database
+    file drops every POSIX lock this process holds on it, and another process
+    may then reset the WAL under the daemon's feet (SQLite's "how to corrupt", 2.2).
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as connection:
+        # Outside any transaction: the driver's own cursor (SQLite checkpoints nothing inside one).
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        finally:
+            cursor.close()
+
+
+def read_session(engine: Engine) -> Session:
+    """A session for reading only: on SQLite its transactions begin deferred, not IMMEDIATE.
+
+    A reader then never waits for the write lock (in WAL mode it reads the last
+    committed state while another process writes), and holds nothing that makes
+    a writer wait. It must not write: a deferred transaction that writes can
+    fail to upgrade its lock. PostgreSQL runs its transactions read-only.
+    """
+    options: dict[str, Any] = {READ_ONLY_OPTION: True}
+    if engine.dialect.name == "postgresql":
+        options["postgresql_readonly"] = True
+    return Session(engine.execution_options(**options), expire_on_commit=False)
+
+
+def analyze(engine: Engine) -> None:
+    """Refresh the planner's statistics: sampled `ANALYZE` and `PRAGMA optimize` (SQLite), `ANALYZE`."""
+    with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # Sampled (at most ANALYSIS_LIMIT rows of each index), not a full scan of a million rows;
+            # ANALYZE itself, as SQLite before 3.46 only optimizes the tables this connection used.
+            connection.exec_driver_sql(f"PRAGMA analysis_limit={ANALYSIS_LIMIT}")
+            connection.exec_driver_sql("ANALYZE")
+            connection.exec_driver_sql("PRAGMA optimize")
+        else:
+            # This schema's tables only: a bare ANALYZE goes through every table of the
+            # database, whatever else shares it (seconds to minutes before the first poll).
+            names = connection.execute(_SCHEMA_TABLES).scalars().all()
+            if names:
+                connection.exec_driver_sql(f"ANALYZE {', '.join(names)}")
+        connection.commit()
+
+
+_SCHEMA_TABLES = text(
+    "SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) FROM pg_tables "
+    "WHERE schemaname = current_schema()"
+)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlmodel import Session, col
 
-from daemon.store.models import Ticket
+from daemon.store.models import SLA_RECHECK, Ticket
 
 CLOSED = "closed"
 """The one final status (`daemon.tickets.lifecycle.STATUSES`): every other one is open."""
@@ -68,7 +68,7 @@ def move_open_tickets(session: Session, old: str, new: str) -> list[Ticket]:
     change = (
         update(Ticket)
         .where(col(Ticket.department) == old, col(Ticket.status) != CLOSED)
-        .values(department=new)
+        .values(department=new, next_sla_step_at=SLA_RECHECK)
         .returning(col(Ticket.id))
         .execution_options(synchronize_session=False)
     )

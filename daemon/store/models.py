@@ -10,7 +10,18 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, LargeBinary, Text, UniqueConstraint, false
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    LargeBinary,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -49,6 +60,17 @@ class UTCDateTime(TypeDecorator[datetime]):
         return result.astimezone(UTC)
 
 
+SLA_RECHECK = datetime(2000, 1, 1, tzinfo=UTC)
+"""`Ticket.next_sla_step_at` for "look at the next run": earlier than any run (`store.sla_due`)."""
+
+
+OPEN_TICKETS = "status NOT IN ('resolved', 'closed')"
+"""The condition of the partial indexes on open tickets (migration 0008), as SQL.
+
+A query uses them only when its WHERE says the same, literally: `store.tickets.TicketFilter`
+renders its `excluded` statuses inline for that (`sla.stamping.CLOSED_STATUSES`, in this order)."""
+
+
 def _when(**kwargs: Any) -> Any:
     return Field(sa_type=UTCDateTime, **kwargs)
 
@@ -57,19 +79,48 @@ class Ticket(SQLModel, table=True):
     """One complaint (keluhan): the complaint form and its current state."""
 
     __tablename__ = "ticket"
+    __table_args__ = (
+        # The open part of the register, newest first (`caredesk tickets list`): a few
+        # thousand rows of a million, counted and paged without reading the closed ones.
+        # `status` last: SQLite then counts from the index alone (a covering index).
+        Index(
+            "ix_ticket_open",
+            "id",
+            "status",
+            sqlite_where=text(OPEN_TICKETS),
+            postgresql_where=text(OPEN_TICKETS),
+        ),
+        Index(
+            "ix_ticket_open_department",
+            "department",
+            "id",
+            "status",
+            sqlite_where=text(OPEN_TICKETS),
+            postgresql_where=text(OPEN_TICKETS),
+        ),
+        # The web register's first page (open tickets, newest first) reads 50 entries of it.
+        # The register's search index is not a model (migration 0009, `daemon.web.register`).
+        Index(
+            "ix_ticket_open_received",
+            "received_at",
+            "id",
+            sqlite_where=text(OPEN_TICKETS),
+            postgresql_where=text(OPEN_TICKETS),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(unique=True, index=True, max_length=32)
     status: str = Field(default="new", index=True, max_length=32)
     department: str = Field(index=True, max_length=64)
-    product: str | None = Field(default=None, max_length=64)
-    severity: str = Field(default="minor", max_length=16)
+    product: str | None = Field(default=None, index=True, max_length=64)
+    severity: str = Field(default="minor", index=True, max_length=16)
     escalated: bool = False
     tags: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     sla_class: str | None = Field(default=None, max_length=64)
     category: str | None = Field(default=None, max_length=64)
-    channel: str = Field(default="email", max_length=32)
-    origin: str = Field(default="email", max_length=64)
+    channel: str = Field(default="email", index=True, max_length=32)
+    origin: str = Field(default="email", index=True, max_length=64)
     customer_email: str = Field(index=True, max_length=320)
     customer_name: str = Field(default="", max_length=320)
     customer_organisation: str = Field(default="", max_length=320)
@@ -83,18 +134,18 @@ class Ticket(SQLModel, table=True):
     action_target: date | None = None
     preventive_action: str | None = Field(default=None, sa_column=Column(Text))
     effectiveness: str | None = Field(default=None, sa_column=Column(Text))
-    completed_at: datetime | None = _when(default=None)
+    completed_at: datetime | None = _when(default=None, index=True)
     closed_by: str | None = Field(default=None, max_length=320)
     rules_version: str = Field(default="", max_length=32)
-    received_at: datetime = _when()
-    created_at: datetime = _when(default_factory=utcnow)
+    received_at: datetime = _when(index=True)
+    created_at: datetime = _when(default_factory=utcnow, index=True)
     updated_at: datetime = _when(default_factory=utcnow)
     # Service levels (`daemon.sla.stamping`): due dates are stamped once, when the
     # ticket is made, on the working-day calendar of the rules then in force.
     # The resolution is `completed_at`; there is no separate column for it.
     first_response_due: datetime | None = _when(default=None)
     """When the first human reply to the customer is due; None where it is not measured (recaps)."""
-    resolution_due: datetime | None = _when(default=None)
+    resolution_due: datetime | None = _when(default=None, index=True)
     first_responded_at: datetime | None = _when(default=None)
     """When the first `reply` to the customer was queued; the acknowledgement does not count."""
     # The conversation (`daemon.tickets.conversation`).
@@ -106,6 +157,8 @@ class Ticket(SQLModel, table=True):
     survey_comment: str | None = Field(default=None, sa_column=Column(Text))
     resolution_cycle: int = 1
     """1, then one more each time a resolved ticket is reopened (`sla_stamp.restart_resolution_clock`)."""
+    next_sla_step_at: datetime | None = _when(default=SLA_RECHECK, index=True)
+    """When the SLA ladder next looks at the ticket; None: never until it changes (`store.sla_due`)."""
 
 
 class TicketEvent(SQLModel, table=True):
@@ -173,11 +226,11 @@ class InboundMessage(SQLModel, table=True):
     """Tries started on this mail, each counted when it is claimed (`store.tickets.claim_waiting`)."""
     lease_owner: str | None = Field(default=None, max_length=128)
     """The daemon process (`host:pid:token`) working on this mail now; None between tries."""
-    lease_until: datetime | None = _when(default=None)
+    lease_until: datetime | None = _when(default=None, index=True)
     """Until when `lease_owner`'s claim holds; after it, or once that owner ended, the try counts as lost."""
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
     disposition: str = Field(default="pending", index=True, max_length=16)
-    received_at: datetime = _when(default_factory=utcnow)
+    received_at: datetime = _when(default_factory=utcnow, index=True)
     """When we stored it."""
     arrived_at: datetime | None = _when(default=None)
     """When the mailbox server received it; the backlog guard looks at this, not at Date:."""
@@ -213,7 +266,7 @@ class OutboundMessage(SQLModel, table=True):
     last_code: int | None = None
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     lease_owner: str | None = Field(default=None, max_length=128)
-    lease_until: datetime | None = _when(default=None)
+    lease_until: datetime | None = _when(default=None, index=True)
     created_at: datetime = _when(default_factory=utcnow)
     sent_at: datetime | None = _when(default=None)
     template: str | None = Field(default=None, max_length=255)
@@ -333,7 +386,7 @@ class RecapFile(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     branch: str = Field(index=True, max_length=64)
     month: str = Field(default="", index=True, max_length=7)
-    received_at: datetime = _when()
+    received_at: datetime = _when(index=True)
     inbound_id: int | None = Field(default=None, foreign_key="inbound_message.id", index=True)
     filename: str = Field(default="", max_length=255)
     sha256: str = Field(index=True, max_length=64)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from sqlalchemy import Connection, Engine, func, select, text, update
+from sqlalchemy import Connection, Engine, Table, func, select, text, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col
@@ -25,6 +25,7 @@ from sqlmodel import Session, col
 from daemon.store.models import ReferenceCounter, Ticket
 
 _SEQUENCE_PREFIX = "ticket_number_"
+_COUNTER: Table = getattr(ReferenceCounter, "__table__")  # noqa: B009 - its type does not declare it
 
 
 def reserve(session: Session, key: str, count: int) -> list[int]:
@@ -33,14 +34,17 @@ def reserve(session: Session, key: str, count: int) -> list[int]:
         return []
     if session.get_bind().dialect.name == "postgresql":
         return _from_sequence(session, key, count)
-    session.execute(sqlite.insert(ReferenceCounter).values(key=key, value=0).on_conflict_do_nothing())
+    # Core statements on the table, and nothing pending needs flushing for a counter.
+    counter = _COUNTER
     statement = (
-        update(ReferenceCounter)
+        update(counter)
         .where(col(ReferenceCounter.key) == key)
         .values(value=col(ReferenceCounter.value) + count)
         .returning(col(ReferenceCounter.value))
     )
-    last = int(session.execute(statement).scalar_one())
+    with session.no_autoflush:
+        session.execute(sqlite.insert(counter).values(key=key, value=0).on_conflict_do_nothing())
+        last = int(session.execute(statement).scalar_one())
     return list(range(last - count + 1, last + 1))
 
 
@@ -57,8 +61,10 @@ _NEXT = text("SELECT nextval(CAST(:name AS regclass)) FROM generate_series(1, :c
 def _from_sequence(session: Session, key: str, count: int) -> list[int]:
     name = sequence_name(key)
     values = {"name": name, "count": count}
-    if session.execute(text("SELECT to_regclass(:name)"), {"name": name}).scalar() is not None:
-        return sorted(int(number) for number in session.execute(_NEXT, values).scalars())
+    # On the session's connection: a sequence needs nothing pending flushed first.
+    connection = session.connection()
+    if connection.execute(text("SELECT to_regclass(:name)"), {"name": name}).scalar() is not None:
+        return sorted(int(number) for number in connection.execute(_NEXT, values).scalars())
     # Made on a connection of its own; a transaction that looked the name up before may
     # not see it until it ends, so the numbers come from that connection too (a
     # sequence is outside every transaction anyway).

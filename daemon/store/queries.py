@@ -7,13 +7,14 @@ Nothing here parses, routes or renders; callers own the transaction.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
@@ -63,13 +64,21 @@ def insert_ignore_returning(
     session: Session, model: Any, values: dict[str, Any], keys: Sequence[str]
 ) -> Any | None:
     """Like `insert_ignore`, giving the new row's primary key (first column), or None."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=list(keys))
-    # rowcount is not reliable here (psycopg reports -1), a returned row is.
-    primary_key = list(model.__table__.primary_key.columns)
-    row = session.execute(statement.returning(*primary_key)).first()
+    statement = _insert_ignoring(session.get_bind().dialect.name, table_of(model), tuple(keys))
+    # On the session's connection, without flushing first: every row this one refers
+    # to (a ticket, a mail) has its id, so it is in the database. The values are bound
+    # parameters of a statement built once, not literals coerced into a new one each time.
+    row = session.connection().execute(statement, values).first()
     return None if row is None else row[0]
+
+
+@functools.cache
+def _insert_ignoring(dialect: str, table: Table, keys: tuple[str, ...]) -> Any:
+    """INSERT ... ON CONFLICT (keys) DO NOTHING RETURNING the primary key, on the table (plain Core)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table).on_conflict_do_nothing(index_elements=list(keys))
+    # rowcount is not reliable here (psycopg reports -1), a returned row is.
+    return statement.returning(*table.primary_key.columns)
 
 
 def record_fetched(
@@ -157,10 +166,29 @@ class History:
     """What the event decided, as JSON-able data (the routing decision on `routed`)."""
 
 
+_EVENT_FIELDS = tuple(field.name for field in dataclasses.fields(History))
+
+
+def table_of(model: Any) -> Table:
+    """The Core table of a SQLModel class (its `__table__`, which its type does not declare)."""
+    table: Table = model.__table__
+    return table
+
+
+_INSERT_EVENT = insert(table_of(TicketEvent))
+
+
 def add_event(session: Session, ticket: Ticket, entry: History) -> None:
-    """Append one history entry; history is never edited."""
+    """Append one history entry; history is never edited.
+
+    Written at once with a plain INSERT, in the caller's transaction: no ORM
+    object to track and flush, and the entry is in the database, in order, as soon
+    as it is added. The ticket has its id, so it is in the database already.
+    """
     assert ticket.id is not None
-    session.add(TicketEvent(ticket_id=ticket.id, **dataclasses.asdict(entry)))
+    values = {name: getattr(entry, name) for name in _EVENT_FIELDS}
+    values["ticket_id"] = ticket.id
+    session.connection().execute(_INSERT_EVENT, values)
 
 
 def find_ticket(session: Session, reference: str) -> Ticket | None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, text, update
+from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, func, or_, select, text, update
 from sqlmodel import Session, col
 
 from daemon.store.leases import lock_key, owner_has_ended
@@ -142,7 +142,9 @@ def claim_mail(session: Session, inbound_id: int, owner: str) -> InboundMessage 
         .with_for_update(skip_locked=True)
         .execution_options(populate_existing=True)
     )
-    return session.execute(statement).scalars().first()
+    # No flush first: the mail's SAVEPOINT flushes what the mail before it left pending.
+    with session.no_autoflush:
+        return session.execute(statement).scalars().first()
 
 
 def end_lease(row: InboundMessage) -> None:
@@ -165,14 +167,38 @@ def hold_content(session: Session, row: InboundMessage) -> bool:
         keys.append(lock_key("logical", row.logical_key))
     # Advisory locks are per database: the schema's hash is folded in, so two desks
     # in one database (or two tests) never wait on each other's copy of a mail.
-    for key in keys:
-        got = session.execute(
-            text("SELECT pg_try_advisory_xact_lock(:key # hashtextextended(current_schema(), 0))"),
-            {"key": key},
-        ).scalar_one()
-        if not got:
-            return False
-    return True
+    # Both keys in one statement, on the session's connection (a lock needs no flush).
+    # `bool_and` of the tries in order: the second is still tried when the first fails,
+    # and a lock taken is held until the transaction ends either way.
+    got = session.connection().execute(_TRY_CONTENT_LOCKS, {"keys": keys}).scalar_one()
+    return bool(got)
+
+
+_TRY_CONTENT_LOCKS = text(
+    "SELECT bool_and(pg_try_advisory_xact_lock(key # hashtextextended(current_schema(), 0))) "
+    "FROM unnest(CAST(:keys AS bigint[])) AS key"
+)
+
+
+def earlier_mail_in_other_hands(session: Session, row: InboundMessage, claimant: Claimant) -> bool:
+    """Whether another daemon holds a live lease on a mail that came before `row`, still waiting.
+
+    What that daemon makes of it (a ticket, say) is not committed yet, so not visible
+    here: a reply to it would find no ticket. Only a mail that names Message-IDs we
+    do not know asks this, and then waits for the earlier mail to be settled.
+    """
+    statement = (
+        select(col(InboundMessage.id))
+        .where(
+            col(InboundMessage.id) < row.id,
+            col(InboundMessage.state).in_(WAITING_STATES),
+            col(InboundMessage.lease_until) >= claimant.now,
+            col(InboundMessage.lease_owner) != claimant.owner,
+        )
+        .limit(1)
+    )
+    with session.no_autoflush:
+        return session.execute(statement).first() is not None
 
 
 # --- writing tickets -----------------------------------------------------------
@@ -251,7 +277,12 @@ class TicketFilter:
         if self.statuses is not None:
             found.append(col(Ticket.status).in_(self.statuses))
         if self.excluded:
-            found.append(col(Ticket.status).not_in(self.excluded))
+            # Inline, not bound: SQLite uses a partial index (`ix_ticket_open`) only for a
+            # WHERE that states its condition in constants.
+            excluded: BindParameter[tuple[str, ...]] = bindparam(
+                "excluded", self.excluded, expanding=True, literal_execute=True
+            )
+            found.append(col(Ticket.status).not_in(excluded))
         if self.department is not None:
             found.append(col(Ticket.department) == self.department)
         return found
@@ -297,7 +328,16 @@ def references_linked_to(session: Session, ticket: Ticket) -> list[str]:
 
 
 def ticket_of_message_ids(session: Session, message_ids: Sequence[str]) -> int | None:
-    """The ticket one of these Message-IDs belongs to: one of our mails first, then one we received."""
+    """The ticket one of these Message-IDs belongs to: one of our mails first, then one we received.
+
+    Outbox rows are written straight away (`Mailer.queue`) and each mail's SAVEPOINT
+    flushed the mails before it, so nothing pending needs flushing first.
+    """
+    with session.no_autoflush:
+        return _ticket_of_message_ids(session, message_ids)
+
+
+def _ticket_of_message_ids(session: Session, message_ids: Sequence[str]) -> int | None:
     ours = (
         session.execute(
             select(col(OutboundMessage.ticket_id)).where(col(OutboundMessage.message_id).in_(message_ids))
@@ -370,4 +410,6 @@ def earlier_copy(session: Session, row: InboundMessage, since: datetime) -> Inbo
         .order_by(col(InboundMessage.id))
         .limit(1)
     )
-    return session.execute(statement).scalars().first()
+    # The mails before this one were flushed by its SAVEPOINT; its own row is excluded.
+    with session.no_autoflush:
+        return session.execute(statement).scalars().first()

@@ -68,7 +68,7 @@ class NewComplaints:
 
     def __init__(self, desk: Desk) -> None:
         self.desk = desk
-        self.own_addresses = (desk.config.address,)
+        self.own_addresses = desk.config.own_addresses
 
     # --- the ticket ----------------------------------------------------------
 
@@ -239,6 +239,8 @@ class NewComplaints:
                 cause_inbound_id=row.id,
                 in_reply_to=mail.message_id if not mail.message_id_synthetic else None,
                 language=ticket.language,
+                # From the address of the mailbox the complaint came in through.
+                sender=self.desk.reply_from(row.source),
             ),
         )
         # Only a pending row is on its way. One that could not be rendered, or that

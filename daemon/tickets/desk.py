@@ -2,19 +2,20 @@
 
 `Desk` is built once, by the composition root (`daemon.app.service`): the
 configuration, the clock, the one `Mailer` every part queues its mail with,
-and the signing key (signed reply addresses). `FollowUp` is a mail about an
+the signing key (signed reply addresses), and the mailboxes by the source name
+of their mail (each mailbox's `reply_from` and `default_department`). `FollowUp` is a mail about an
 existing ticket, with the inbound row it came in on and the rules in force.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from daemon.config import Config
+from daemon.config import Config, MailboxConfig
 from daemon.outbox.compose import ticket_fields
 from daemon.outbox.enqueue import Mailer
 from daemon.parse.message import InboundMail
@@ -32,6 +33,22 @@ class Desk:
     clock: Clock
     mailer: Mailer
     signing_key: bytes | None = None
+    mailboxes: Mapping[str, MailboxConfig] = field(default_factory=dict)
+    """Each mailbox's settings by its identity, the `source` of the mail stored from it."""
+
+    def mailbox_of(self, source: str) -> MailboxConfig | None:
+        """The mailbox a mail from `source` came in through; None for `caredesk ingest` and the like."""
+        return self.mailboxes.get(source)
+
+    def reply_from(self, source: str) -> str:
+        """The From of the acknowledgement of a mail from `source`: its mailbox's `reply_from`, or ''."""
+        mailbox = self.mailbox_of(source)
+        return mailbox.reply_from if mailbox is not None else ""
+
+    def default_department(self, source: str) -> str | None:
+        """Where routing sends a mail from `source` when no rule chooses; None = rules.yaml's default."""
+        mailbox = self.mailbox_of(source)
+        return (mailbox.default_department or None) if mailbox is not None else None
 
     @cached_property
     def zone(self) -> ZoneInfo:

@@ -7,8 +7,9 @@ error escaping it comes out as `StageFailed("route", error)`, so the retry or
 quarantine record names where the mail failed without any state being handed
 down the calls. When stages nest, the innermost one names the failure.
 
-Database errors (a locked or lost database) are not the mail's fault: they
-pass through every stage as they are and abort the batch.
+Database errors (a locked or lost database, or a transaction such an error
+already rolled back) are not the mail's fault: they pass through every stage as
+they are and abort the batch (`DATABASE_ERRORS`).
 
 `retry_delay` is the backoff policy: two retries, then a person looks.
 """
@@ -19,11 +20,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, PendingRollbackError
 
 MAX_ATTEMPTS = 3
 # Waits after the first and the second failure; the third failure quarantines.
 RETRY_DELAYS = (timedelta(minutes=2), timedelta(minutes=15))
+# Not the mail's fault: a retry of the batch mends them, not a retry of the mail 2 minutes on.
+DATABASE_ERRORS = (DBAPIError, PendingRollbackError)
 
 
 class StageFailed(Exception):
@@ -40,7 +43,7 @@ def stage(name: str) -> Iterator[None]:
     """Run the block as stage `name`: an error escaping it becomes `StageFailed(name, error)`."""
     try:
         yield
-    except (StageFailed, DBAPIError):
+    except (StageFailed, *DATABASE_ERRORS):
         raise
     except Exception as error:
         raise StageFailed(name, error) from error

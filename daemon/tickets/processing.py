@@ -30,7 +30,6 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from daemon import logfields
@@ -55,7 +54,7 @@ from daemon.tickets.complaints import NewComplaint, NewComplaints
 from daemon.tickets.conversation import Conversation
 from daemon.tickets.dedup import logical_key
 from daemon.tickets.desk import Desk, FollowUp
-from daemon.tickets.failures import StageFailed, retry_delay, stage, stopped_the_daemon
+from daemon.tickets.failures import DATABASE_ERRORS, StageFailed, retry_delay, stage, stopped_the_daemon
 from daemon.tickets.threads import Thread, Threads
 
 log = logging.getLogger("caredesk.pipeline")
@@ -78,7 +77,8 @@ LEFT_FOR_LATER = "left_for_later"
 
 
 class CopyInProgress(Exception):
-    """Another transaction holds this mail's content keys (`store.tickets.hold_content`)."""
+    """Another transaction holds this mail's content keys (`store.tickets.hold_content`), or
+    another daemon an earlier mail this one may answer (`store.tickets.earlier_mail_in_other_hands`)."""
 
 
 def _stopped(stop: threading.Event | None) -> bool:
@@ -126,7 +126,7 @@ class Processor:
         self.rules = rules
         self.desk = desk
         self.parts = parts
-        self.own_addresses = (desk.config.address,)
+        self.own_addresses = desk.config.own_addresses
         self.owner = process_owner()
         """Who leases the mail this processor claims (`store.leases`)."""
         self.handlers: dict[Kind, Handler] = {
@@ -206,7 +206,7 @@ class Processor:
         try:
             with session.begin_nested():
                 self._handle(session, row)
-        except DBAPIError:
+        except DATABASE_ERRORS:
             raise
         except CopyInProgress:
             # Not a try of this mail: another daemon is processing a copy of it right now.
@@ -272,8 +272,13 @@ class Processor:
         with stage("dedup"):
             if self._mark_duplicate(session, row):
                 return
+        # Asked before the thread is looked up: what is committed by then is found.
+        earlier_elsewhere = self._earlier_mail_elsewhere(session, row, mail)
         with stage("classify"):
             incoming = self._classify(session, row, mail)
+        if earlier_elsewhere and incoming.classification.kind == Kind.COMPLAINT:
+            # A reply to a mail another daemon may be making a ticket of right now.
+            raise CopyInProgress(row.id)
         if is_sent_source(row.source):
             # Sent from the mailbox: at most customer care's answer, never a ticket or a reply.
             with stage("conversation"):
@@ -282,6 +287,13 @@ class Processor:
                 record_sent_mail(session, self.desk, own)
             return
         self.handlers[incoming.classification.kind](session, incoming)
+
+    def _earlier_mail_elsewhere(self, session: Session, row: InboundMessage, mail: InboundMail) -> bool:
+        """Whether a mail naming earlier Message-IDs came after one another daemon holds unsettled."""
+        if not (mail.in_reply_to or mail.references):
+            return False
+        claimant = ticket_store.Claimant(self.owner, self.desk.clock())
+        return ticket_store.earlier_mail_in_other_hands(session, row, claimant)
 
     def _parse(self, row: InboundMessage) -> InboundMail:
         mail = parse(row.raw, own_addresses=self.own_addresses)
@@ -398,7 +410,8 @@ class Processor:
         `survey_of` is the ticket whose satisfaction survey the mail answered, when it did.
         """
         with step("route"):
-            routed = route(incoming.mail, incoming.rules, self._route_context(session, incoming.mail))
+            context = self._route_context(session, incoming.mail, incoming.row.source)
+            routed = route(incoming.mail, incoming.rules, context)
         with step("store"):
             complaint = NewComplaint(incoming.row, incoming.mail, routed, incoming.rules, survey_of)
             ticket = self.parts.complaints.create(session, complaint)
@@ -406,7 +419,11 @@ class Processor:
             self.parts.complaints.notify(session, complaint, ticket)
         return ticket
 
-    def _route_context(self, session: Session, mail: InboundMail) -> RouteContext:
+    def _route_context(self, session: Session, mail: InboundMail, source: str) -> RouteContext:
+        """The clock, the sender's earlier complaints, and the default of the mailbox it came through."""
         now = self.desk.clock()
-        prior = queries.prior_complaint_times(session, mail.from_address, now - HISTORY_WINDOW)
-        return RouteContext(now=now, prior_complaints=prior)
+        # Earlier tickets are in the database (each mail's SAVEPOINT flushed the one before).
+        with session.no_autoflush:
+            prior = queries.prior_complaint_times(session, mail.from_address, now - HISTORY_WINDOW)
+        default = self.desk.default_department(source)
+        return RouteContext(now=now, prior_complaints=prior, default_department=default)

@@ -490,12 +490,22 @@ def _wait_for_next_retry(database_url: str) -> None:
 # -- small helpers ------------------------------------------------------------
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str, step: float = 0.1) -> float:
-    """Poll ``predicate`` until true; returns the seconds it took. For state outside any log."""
+def wait_until(
+    predicate: Callable[[], bool],
+    timeout: float,
+    what: str,
+    step: float = 0.1,
+    daemon: DaemonProcess | None = None,
+) -> float:
+    """Poll ``predicate`` until true; returns the seconds it took. For state outside any log.
+
+    On a time-out the message carries the end of ``daemon``'s log, to tell why.
+    """
     started = time.monotonic()
     while not predicate():
         if time.monotonic() - started > timeout:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            log = f"; caredesk's log ends:\n{daemon.output[-6000:]}" if daemon is not None else ""
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}{log}")
         time.sleep(step)
     return time.monotonic() - started
 

@@ -101,7 +101,7 @@ def test_sqlite_locked_beyond_the_busy_timeout_is_retried_on_the_next_poll(
             early = set(folders["Processed"] + folders["Quarantine"]) - committed_ids(lock)
             assert not early, f"moved out of INBOX without a committed row: {early}"
             assert daemon.process.poll() is None
-        wait_until(lambda: settled(database, dovecot), 60, "all 60 mails finished")
+        wait_until(lambda: settled(database, dovecot), 60, "all 60 mails finished", daemon=daemon)
         assert daemon.process.poll() is None
         assert daemon.terminate() == 0
 
@@ -124,7 +124,7 @@ def test_postgresql_restarted_under_a_running_daemon(
         daemon.wait_for("stored 20 new", 2)
         private_postgresql.restart()
         line = daemon.wait_for("ERROR")
-        wait_until(lambda: settled(database_url, dovecot), 120, "all 200 mails finished")
+        wait_until(lambda: settled(database_url, dovecot), 120, "all 200 mails finished", daemon=daemon)
         assert daemon.process.poll() is None, "the daemon stopped"
         assert daemon.terminate() == 0
 

@@ -143,6 +143,10 @@ def _restore(site: dict[str, Any], backup: Path, scratch: list[str]) -> str:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(fresh)))
     scratch.append(fresh)
     target = f"host={PG_HOST} port={PG_PORT} user={PG_USER} dbname={fresh}"
+    # As docs/operations.md says: the register's search index needs pg_trgm in the new database
+    # (a dump of caredesk's schema does not carry the extension, which lives in `public`).
+    with psycopg.connect(target, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public")
     subprocess.run(["pg_restore", "--no-owner", f"--dbname={target}", str(backup)], check=True, timeout=120)
     restored = url.replace("/test?", f"/{fresh}?")
     text = site["config"].read_text().replace(url, restored)

@@ -59,7 +59,8 @@ def schema_diff(engine: Engine, metadata: MetaData = SQLModel.metadata) -> list[
     """What alembic's autogenerate would still have to do to bring the database to `metadata`."""
     with engine.connect() as connection:
         context = MigrationContext.configure(
-            connection, opts={"compare_type": True, "compare_server_default": True}
+            connection,
+            opts={"compare_type": True, "compare_server_default": True, "include_name": migrations.compared},
         )
         return list(compare_metadata(context, metadata))
 

@@ -125,6 +125,30 @@ def test_an_earlier_process_with_this_pid_is_not_this_process() -> None:
     assert not owner_has_ended(f"{host}:{pid}")  # the form of before: cannot tell, waited out
 
 
+def test_a_reply_waits_while_another_daemon_holds_the_mail_it_answers(daemon: Daemon) -> None:
+    # The other daemon's ticket for the complaint is not committed yet: the reply would
+    # find no ticket and open a second one (two tickets, two acknowledgements).
+    complaint = mailfactory.complaint(1, sender="ani@example.net", message_id="<first.1@example.net>")
+    threading_headers = {"In-Reply-To": "<first.1@example.net>", "References": "<first.1@example.net>"}
+    reply = mailfactory.complaint(
+        2, sender="ani@example.net", subject="Re: pesanan saya", extra_headers=threading_headers
+    )
+    first, second = _store(daemon, complaint, reply)
+    _lease(daemon, first, ANOTHER_HOST, until=timedelta(minutes=1), attempts=1)
+
+    outcome = daemon.processor.process_stored()
+
+    assert outcome["left_for_later"] == 1
+    assert (_row(daemon, second).state, _row(daemon, second).attempts) == ("stored", 0)
+    assert tickets(daemon.config.database_url) == []
+    # That daemon's lease runs out: the complaint is taken over, then the reply joins its ticket.
+    _lease(daemon, first, ANOTHER_HOST, until=timedelta(seconds=-1), attempts=1)
+    daemon.processor.process_stored()
+    assert [_row(daemon, n).state for n in (first, second)] == ["processed", "processed"]
+    (ticket,) = tickets(daemon.config.database_url)
+    assert {_row(daemon, n).ticket_id for n in (first, second)} == {ticket.id}
+
+
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_a_copy_another_daemon_is_processing_waits_and_then_is_a_duplicate(daemon: Daemon) -> None:
     # SQLite has one writer at a time: there another copy can never be in flight.

@@ -112,3 +112,52 @@ def test_tickets_list_defaults_to_open_newest_first_paged(config: Path, capsys: 
     assert json.loads(_list(capsys, config, "--json", "--status", "open", "--limit", "5")[0])[0][
         "reference"
     ] == ("CC-2026-000056")
+
+
+def test_the_open_listing_reads_the_partial_indexes_of_open_tickets(
+    config: Path, database_url: str, capsys: Any
+) -> None:
+    """Counted and paged through a partial index of open tickets, never over the closed tickets.
+
+    A partial index serves a query only when its WHERE states the index's condition in
+    constants: the statuses left out are rendered inline, and the planner picks the index
+    (PostgreSQL told not to scan the table, which for 56 rows it would rather do).
+    """
+    executed: list[tuple[str, Any]] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
+        if statement.lstrip().lower().startswith("select") and "from ticket" in statement.lower():
+            executed.append((statement, parameters))
+
+    event.listen(Engine, "before_cursor_execute", seen)
+    try:
+        _list(capsys, config)
+        _list(capsys, config, "--department", "customer-care", "--status", "open")
+    finally:
+        event.remove(Engine, "before_cursor_execute", seen)
+
+    assert len(executed) == 4, executed  # a count and a page, twice
+    assert all("NOT IN ('resolved', 'closed')" in statement for statement, _ in executed)
+    plans = [_plan(database_url, statement, parameters) for statement, parameters in executed]
+    # One of the partial indexes on open tickets; which one is the planner's choice.
+    assert all("ix_ticket_open" in plan for plan in plans), plans
+    assert not any("Seq Scan" in plan or plan.strip() == "SCAN ticket" for plan in plans), plans
+
+
+def _plan(url: str, statement: str, parameters: Any) -> str:
+    from daemon.store import db
+
+    engine = db.make_engine(url)
+    try:
+        with engine.connect() as connection:
+            raw = connection.connection.dbapi_connection
+            assert raw is not None
+            cursor = raw.cursor()
+            if connection.dialect.name == "sqlite":
+                cursor.execute(f"EXPLAIN QUERY PLAN {statement}", parameters)
+                return " ".join(str(row[-1]) for row in cursor.fetchall())
+            cursor.execute("SET enable_seqscan = off")
+            cursor.execute(f"EXPLAIN {statement}", parameters)
+            return " ".join(str(row[0]) for row in cursor.fetchall())
+    finally:
+        engine.dispose()

@@ -112,6 +112,19 @@ def test_wheel_carries_templates_and_example_rules(installed: Path) -> None:
     assert rules.is_file()
 
 
+def test_wheel_carries_the_web_views_layouts_and_stylesheet(installed: Path) -> None:
+    script = (
+        "from importlib.resources import files; from jinja2 import Environment, PackageLoader;"
+        "env = Environment(loader=PackageLoader('daemon.web', 'layouts'));"
+        "print(sorted(env.list_templates())); print((files('daemon.web') / 'static' / 'style.css').is_file())"
+    )
+    found = _run([installed / "python", "-c", script], cwd=installed)
+    assert found.returncode == 0, found.stderr
+    layouts, stylesheet = found.stdout.splitlines()
+    assert "'register.html'" in layouts and "'complaint.html'" in layouts
+    assert stylesheet == "True"
+
+
 def test_init_then_run_once_acknowledges_a_complaint(installed: Path, tmp_path: Path) -> None:
     caredesk = installed / "caredesk"
     version = _run([caredesk, "--version"], cwd=tmp_path)

@@ -16,7 +16,9 @@ plain port and adds an implicit-TLS listener (``imaps_url``), with
 ``require_tls`` refusing a login before TLS; ``capabilities`` replaces what
 the server advertises (to hide ``MOVE`` or ``UIDPLUS``); ``rawlog`` records
 every command clients send after login (``client_commands``); ``host`` picks
-another loopback address.
+another loopback address; ``oauth2_introspection`` adds Dovecot's ``oauth2``
+passdb, asking that introspection URL about the tokens of AUTHENTICATE XOAUTH2
+and OAUTHBEARER (the password login of the helpers keeps working).
 
 See /work/shared/research/dovecot.md for the reasoning behind the config lines
 (pitfalls D1-D7 are referred to by name in the comments below).
@@ -175,6 +177,7 @@ class Dovecot:
         require_tls: bool = False,
         capabilities: Sequence[str] | None = None,
         rawlog: bool = False,
+        oauth2_introspection: str | None = None,
     ) -> None:
         if require_tls and tls is None:
             raise ValueError("require_tls needs tls=(cert_path, key_path)")
@@ -188,6 +191,7 @@ class Dovecot:
         self.require_tls = require_tls
         self.capabilities = tuple(capabilities) if capabilities is not None else None
         self.rawlog = rawlog
+        self.oauth2_introspection = oauth2_introspection
         self.port = 0
         self.imaps_port = 0
         self._proc: subprocess.Popen[bytes] | None = None
@@ -447,6 +451,8 @@ class Dovecot:
             self.rawlog_dir.mkdir(exist_ok=True)
             self._chown_to_mail_user(self.rawlog_dir)
             self.rawlog_dir.chmod(0o700)
+        if self.oauth2_introspection is not None:
+            self._write_oauth2_file(self.oauth2_introspection)
         self.conf_path.write_text(self._config())
         self._check_config()
 
@@ -461,6 +467,39 @@ class Dovecot:
             users.chmod(0o640)
         else:
             users.chmod(0o600)
+
+    def _write_oauth2_file(self, introspection_url: str) -> None:
+        # Read by the auth process (user dovecot when we are root); nothing secret in it.
+        path = self.state / "dovecot-oauth2.conf.ext"
+        path.write_text(
+            "\n".join(
+                [
+                    "introspection_mode = post",
+                    f"introspection_url = {introspection_url}",
+                    "username_attribute = username",
+                    "active_attribute = active",
+                    "active_value = true",
+                    "timeout_msecs = 5000",
+                    "",
+                ]
+            )
+        )
+        path.chmod(0o644)
+
+    def _oauth2_lines(self) -> list[str]:
+        if self.oauth2_introspection is None:
+            return ["auth_mechanisms = plain login"]
+        # A token fails the passwd-file check (it is not the password) and goes on to
+        # the oauth2 passdb; no failure delay, so a refused token costs no seconds.
+        return [
+            "auth_mechanisms = plain login xoauth2 oauthbearer",
+            "auth_failure_delay = 0",
+            "passdb {",
+            "  driver = oauth2",
+            "  mechanisms = xoauth2 oauthbearer",
+            f"  args = {self.state}/dovecot-oauth2.conf.ext",
+            "}",
+        ]
 
     def _copy_tls_files(self, cert: Path, key: Path) -> None:
         # Copies inside the state dir keep the "nothing outside it is read"
@@ -498,7 +537,6 @@ class Dovecot:
             f"log_path = {self.log_path}",
             f"info_log_path = {self.log_path}",
             *self._tls_lines(),
-            "auth_mechanisms = plain login",
             "mail_location = maildir:~/Maildir",
             # Tests need no crash safety; skipping fsync makes APPEND faster.
             "mail_fsync = never",
@@ -508,6 +546,7 @@ class Dovecot:
             "  driver = passwd-file",
             f"  args = scheme=PLAIN username_format=%u {state}/users",
             "}",
+            *self._oauth2_lines(),
             "userdb {",
             "  driver = passwd-file",
             f"  args = username_format=%u {state}/users",

@@ -14,6 +14,8 @@ TLS, for the transport tests: ``tls_context=`` offers STARTTLS (and with
 ``require_starttls`` refuses mail before it), ``implicit_tls=True`` speaks
 TLS from the first byte (``smtps://``); each ``Received`` says whether it came
 over an encrypted connection.  ``host=`` binds another loopback address.
+``oauth=`` offers AUTH XOAUTH2, asking that function whether a user's bearer
+token is good (the loopback OAuth server's ``valid_for``).
 
 Runs clean under ``-W error``: aiosmtpd 1.4.6 warns only for options this
 module does not use - ``auth_required=True`` without TLS (UserWarning; AUTH
@@ -25,7 +27,10 @@ is required in ``handle_MAIL`` instead), ``server_kwargs=``, the old
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
+import json
 import logging
 import socket
 import ssl
@@ -33,6 +38,7 @@ import threading
 import time
 import weakref
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
@@ -40,7 +46,7 @@ from email.parser import BytesParser
 from typing import Any, Literal
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Session
 
 Stage = Literal["mail", "rcpt", "data"]
 
@@ -98,6 +104,31 @@ class _Handler:
         # The fault planned for each open transaction. Envelopes are replaced
         # on RSET and after DATA, so weak keys drop finished transactions.
         self._faults: weakref.WeakKeyDictionary[Envelope, _Fault] = weakref.WeakKeyDictionary()
+
+    async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
+        """AUTH XOAUTH2 (Google's and Microsoft's SASL mechanism): user and bearer token."""
+        if len(args) > 1:
+            blob: bytes | object = _b64(args[1])
+            if not isinstance(blob, bytes):
+                return AuthResult(success=False, message="501 5.5.2 Can't decode base64")
+        else:
+            blob = await server.challenge_auth("")
+            if not isinstance(blob, bytes):
+                return AuthResult(success=False, handled=True)  # challenge_auth answered already
+        fields = dict(
+            part.split("=", 1) for part in blob.decode(errors="replace").split("\x01") if "=" in part
+        )
+        user, token = fields.get("user", ""), fields.get("auth", "").removeprefix("Bearer ")
+        check = self._sink.oauth
+        success = check is not None and check(user, token)
+        with self._sink._changed:
+            self._sink.login_attempts.append((user, success))
+        if success:
+            return AuthResult(success=True, auth_data=user)
+        # The mechanism's error: a JSON challenge, the client's empty answer, then 535.
+        error = json.dumps({"status": "401", "schemes": "bearer", "scope": "smtp"}).encode()
+        await server.challenge_auth(error)
+        return AuthResult(success=False, handled=False)
 
     async def handle_MAIL(
         self,
@@ -216,9 +247,10 @@ class SmtpSink:
         require_starttls: bool = False,
         implicit_tls: bool = False,
         smtputf8: bool = False,
+        oauth: Callable[[str, str], bool] | None = None,
     ) -> None:
-        if require_auth and auth is None:
-            raise ValueError("require_auth needs auth=(user, password)")
+        if require_auth and auth is None and oauth is None:
+            raise ValueError("require_auth needs auth=(user, password) or oauth=")
         if (require_starttls or implicit_tls) and tls_context is None:
             raise ValueError("require_starttls and implicit_tls need a tls_context")
         if require_starttls and implicit_tls:
@@ -231,6 +263,7 @@ class SmtpSink:
         self.require_starttls = require_starttls
         self.implicit_tls = implicit_tls
         self.smtputf8 = smtputf8
+        self.oauth = oauth
         self.port = 0
         self.login_attempts: list[tuple[str, bool]] = []
         self._received: list[Received] = []
@@ -277,7 +310,11 @@ class SmtpSink:
             "enable_SMTPUTF8": self.smtputf8,
         }
         kwargs.update(self._tls_kwargs())
-        if self.auth is not None:
+        if self.oauth is None:
+            kwargs["auth_exclude_mechanism"] = ["XOAUTH2"]
+        elif self.auth is None:
+            kwargs["auth_exclude_mechanism"] = ["LOGIN", "PLAIN"]
+        if self.auth is not None or self.oauth is not None:
             kwargs["authenticator"] = self._authenticate
             # AUTH is only offered without TLS when this is False; the sink
             # listens on loopback only, so plaintext credentials are fine.
@@ -435,6 +472,13 @@ async def _close_sessions(controller: _SocketController) -> None:
     # Let connection_lost run for each, so no transport outlives the loop.
     for _ in range(3):
         await asyncio.sleep(0)
+
+
+def _b64(text: str) -> bytes | object:
+    try:
+        return base64.b64decode(text, validate=True)
+    except binascii.Error:
+        return MISSING
 
 
 def _parse(data: bytes) -> EmailMessage:

@@ -13,17 +13,34 @@ from __future__ import annotations
 import argparse
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import Any
 
 Handler = Callable[[argparse.Namespace], int]
 
 
-@dataclass(frozen=True, slots=True)
 class Lazy:
-    """A command's handler: `function` of `daemon.commands.<module>`, imported when the command runs."""
+    """A command's handler: `function` of `daemon.commands.<module>`, imported when the command runs.
 
-    module: str
-    function: str
+    A plain class, not a dataclass: `dataclasses` pulls in `inspect`, a good part of
+    the start-up this package exists to keep small.
+    """
+
+    __slots__ = ("function", "module")
+
+    def __init__(self, module: str, function: str) -> None:
+        self.module = module
+        self.function = function
+
+    def __eq__(self, other: Any) -> bool:
+        if not isinstance(other, Lazy):
+            return NotImplemented
+        return (self.module, self.function) == (other.module, other.function)
+
+    def __hash__(self) -> int:
+        return hash((self.module, self.function))
+
+    def __repr__(self) -> str:
+        return f"Lazy({self.module!r}, {self.function!r})"
 
     def resolve(self) -> Handler:
         handler: Handler = getattr(importlib.import_module(f"daemon.commands.{self.module}"), self.function)

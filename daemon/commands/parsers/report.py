@@ -32,6 +32,9 @@ def register(commands: Any) -> None:
     review.add_argument("--quarter", required=True, help="YYYYQN, e.g. 2026Q3")
     review.add_argument("--format", choices=REVIEW_FORMATS, default="text")
     review.add_argument("--out", help="the file to write (default: standard output)")
+    review.add_argument(
+        "--list", action="store_true", help="text: list every resolved complaint after the summary"
+    )
     review.set_defaults(handler=Lazy("report", "cmd_report_review"))
 
 

@@ -56,6 +56,7 @@ OPTIONS: dict[str, Any] = {
     "compare_type": True,
     "compare_server_default": True,
     "render_item": render_item,
+    "include_name": migrations.compared,
     "process_revision_directives": number_revision,
 }
 

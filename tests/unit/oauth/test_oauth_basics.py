@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from daemon.config import ConfigError, load_config
 from daemon.oauth import sasl
-from daemon.oauth.vault import Grant, TokenVault, VaultError
+from daemon.oauth.tokens import refresh_margin
+from daemon.oauth.vault import Grant, TokenVault, VaultError, read_state
 from daemon.store import db
 
 OAUTH_ENV = {"CAREDESK_MAILBOX_AUTH": "oauth2", "CAREDESK_OAUTH2_CLIENT_ID": "app-id"}
@@ -65,8 +67,8 @@ def test_grant_is_stored_encrypted_and_needs_the_same_secret(tmp_path: Path) -> 
         engine.dispose()
 
 
-def test_the_daemon_refuses_oauth2_until_a_token_can_be_stored(tmp_path: Path) -> None:
-    # Without `caredesk auth login` the mailbox could never log in: refused at start, exit 78.
+def test_the_daemon_starts_with_oauth2_before_any_login(tmp_path: Path) -> None:
+    # No grant yet is no reason to refuse the start: the mailbox waits for `caredesk auth login`.
     from daemon.app.service import Daemon
 
     env = {
@@ -74,6 +76,31 @@ def test_the_daemon_refuses_oauth2_until_a_token_can_be_stored(tmp_path: Path) -
         "CAREDESK_OAUTH2_PROVIDER": "microsoft",
         "CAREDESK_DATABASE_URL": f"sqlite:///{tmp_path}/caredesk.db",
     }
-    with pytest.raises(ConfigError, match=r'auth = "oauth2" is not available in this version yet'):
-        Daemon(load_config(environ=env))
-    assert not (tmp_path / "caredesk.db").exists()
+    with Daemon(load_config(environ=env)) as daemon:
+        assert daemon.tokens is not None and daemon.tokens.grant() is None
+        assert daemon.oauth is not None and not daemon.oauth.holds()
+
+
+def test_refresh_margin_is_five_minutes_or_a_quarter_of_a_short_life() -> None:
+    assert refresh_margin(timedelta(hours=1)) == timedelta(minutes=5)
+    assert refresh_margin(timedelta(seconds=4)) == timedelta(seconds=1)
+
+
+def test_status_is_kept_in_the_clear_without_the_token(tmp_path: Path) -> None:
+    engine = db.open_for_writing(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    try:
+        vault = TokenVault(engine, b"k")
+        grant = Grant("refresh-SECRET", "2026-12-01T00:00:00+00:00", "care@x.id")
+        vault.save(grant, login=True)
+        with db.session(engine) as session:
+            state = read_state(session, None)
+        assert state.stored and not state.paused and state.status.grant == grant.fingerprint
+        assert "refresh-SECRET" not in state.status.encode()
+        vault.mark_revoked(grant.fingerprint)
+        with db.session(engine) as session:
+            assert read_state(session, None).paused
+        # Another mailbox's slot is a grant of its own.
+        with db.session(engine) as session:
+            assert not read_state(session, None, "recap").stored
+    finally:
+        engine.dispose()

@@ -254,3 +254,19 @@ def test_a_report_is_made_as_of_a_moment_in_its_zone() -> None:
     assert as_of.zone == JAKARTA
     assert as_of.local_now == wib(11, 5, 9)
     assert as_of.local_now.tzinfo == JAKARTA
+
+
+def test_a_register_row_judges_each_target_as_the_ticket_view_does() -> None:
+    from daemon.report.monthly import register_row
+    from daemon.sla.stamping import sla_view
+
+    tickets = [make_ticket(line, RULES) for line in (*OCTOBER, *OUTSIDE)]
+    unknown = tickets[10].model_copy(update={"completed_at": None})  # resolved, completion not recorded
+    reopened = tickets[12].model_copy(update={"status": "in_progress"})  # completed once, open again
+    for ticket in (*tickets, unknown, reopened):
+        row, view = register_row(ticket, RULES, JAKARTA, NOW), sla_view(ticket, NOW)
+        assert (row.first_response_status, row.resolution_status) == (
+            view.first_response_status,
+            view.resolution_status,
+        ), ticket.reference
+    assert register_row(unknown, RULES, JAKARTA, NOW).resolution_status is None

@@ -89,6 +89,14 @@ def test_the_html_report_is_self_contained_and_escapes_what_customers_wrote() ->
     assert "<style>" in page
 
 
+def test_trend_lines_draw_a_point_per_month_and_escape_names() -> None:
+    chart = str(svg.lines(["01/26", "02/26", "03/26"], [("<a>", [1, 4, 2]), ("b & c", [0, 1, 0])], title="t"))
+    assert chart.count("<polyline") == 2
+    assert chart.count("<circle") == 6
+    assert "&lt;a&gt;" in chart and "b &amp; c" in chart and "<a>" not in chart
+    assert ">4<" in chart or ">5<" in chart, "the axis reaches the highest value"
+
+
 def test_svg_charts_escape_labels_and_scale_to_whole_numbers() -> None:
     chart = str(svg.columns([("<minggu 1>", 3), ("2", 6)], title="a & b"))
     assert "&lt;minggu 1&gt;" in chart and "<minggu" not in chart
@@ -183,8 +191,9 @@ def test_the_management_review_summarises_the_quarters_resolved_complaints() -> 
         "iklan": 1,
     }
     # Received on the company's day off (1 October), resolved on 8 October: five working days.
-    assert review.working_days[reference(1)] == 5  # type: ignore[attr-defined]
-    assert review.working_days[reference(14)] == 6  # type: ignore[attr-defined]
+    rows = {row.reference: row for row in review.resolved}  # type: ignore[attr-defined]
+    assert review.working_days(rows[reference(1)]) == 5  # type: ignore[attr-defined]
+    assert review.working_days(rows[reference(14)]) == 6  # type: ignore[attr-defined]
     compliance = review.compliance  # type: ignore[attr-defined]
     assert (compliance.resolution_met, compliance.resolution_measured) == (11, 15)
     effectiveness = {c.key: c.count for c in review.effectiveness}  # type: ignore[attr-defined]
@@ -192,8 +201,11 @@ def test_the_management_review_summarises_the_quarters_resolved_complaints() -> 
     data = review_json(review)  # type: ignore[arg-type]
     assert data["resolved"] == 15 and data["received"] == 22 and data["still_open"] == 8
     assert data["complaints"][0]["reference"] == reference(1)
+    # The text is the summary; the list of complaints comes with `listed` (`report review --list`).
     text = review_text(review)  # type: ignore[arg-type]
-    assert "resolved in the quarter        15" in text and reference(23) in text
+    assert "resolved in the quarter        15" in text and reference(23) not in text
+    assert "add --list" in text
+    assert reference(23) in review_text(review, listed=True)  # type: ignore[arg-type]
     page = review_html(review, organisation="Harian Nusantara")  # type: ignore[arg-type]
     assert page.count("<svg") == 1 and reference(23) in page
 
@@ -206,3 +218,14 @@ def test_reports_render_with_no_complaint_at_all(departments: tuple[str, ...]) -
     assert "Tidak ada keluhan bulan ini" in page and page.count("<svg") == 3
     workbook = openpyxl.load_workbook(io.BytesIO(monthly_xlsx(empty, organisation="x")))
     assert workbook["Daftar Induk"].max_row == 1
+
+
+def test_the_review_json_written_in_pieces_is_the_json_of_the_whole_review() -> None:
+    import json
+
+    from daemon.report.text_out import review_json_parts
+
+    empty = compile_review(Quarter(2026, 1), RULES, AS_OF, QuarterTickets([], received=0, still_open=0))
+    for review in (_review(), empty):
+        whole = json.dumps(review_json(review), ensure_ascii=False, indent=2) + "\n"  # type: ignore[arg-type]
+        assert "".join(review_json_parts(review)) == whole  # type: ignore[arg-type]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, PendingRollbackError
 
 from daemon.tickets.failures import MAX_ATTEMPTS, StageFailed, retry_delay, stage, stopped_the_daemon
 
@@ -29,6 +29,13 @@ def test_a_database_error_passes_through_every_stage_as_it_is() -> None:
     locked = OperationalError("UPDATE ticket", {}, Exception("database is locked"))
     with pytest.raises(OperationalError), stage("store"):
         raise locked
+
+
+def test_a_transaction_a_database_error_rolled_back_is_not_the_mails_fault() -> None:
+    # After a failed flush (e.g. `database is locked`) the session refuses more work until
+    # rolled back: that aborts the batch, it is no reason to hold the mail for 2 minutes.
+    with pytest.raises(PendingRollbackError), stage("store"):
+        raise PendingRollbackError("This Session's transaction has been rolled back")
 
 
 def test_a_stage_that_succeeds_changes_nothing() -> None:

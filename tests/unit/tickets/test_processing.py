@@ -16,7 +16,9 @@ RAW = (
 
 def _processor() -> Processor:
     # Constructing a processor touches none of its collaborators.
-    desk: Any = SimpleNamespace(config=SimpleNamespace(address="cs@example.co.id"))
+    desk: Any = SimpleNamespace(
+        config=SimpleNamespace(address="cs@example.co.id", own_addresses=("cs@example.co.id",))
+    )
     parts: Any = SimpleNamespace()
     engine: Any = None
     return Processor(engine, lambda: None, desk, parts)

@@ -1,0 +1,55 @@
+"""A recording SMTP server in a process of its own, for `ingest.py --sink process` (bench only).
+
+    python bench/fast_sink.py PORT RECORD
+
+aiosmtpd on 127.0.0.1:PORT. For every message it accepts it keeps the
+Message-ID and the Auto-Submitted header, read from the header block only (no
+MIME parse), and on SIGTERM writes them to RECORD, one tab-separated line each,
+then exits. `tests/servers/smtp.py`'s sink runs in the benchmark's own process
+and parses every message before it answers, which caps the delivery phase well
+below what the daemon can send; this one measures the daemon, not the sink.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+_HEADER = re.compile(rb"^(message-id|auto-submitted):[ \t]*(.*(?:\r?\n[ \t].*)*)", re.I | re.M)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+        data: bytes = envelope.original_content or b""
+        head = re.split(rb"\r?\n\r?\n", data, maxsplit=1)[0]
+        found = {name.lower(): value.strip() for name, value in _HEADER.findall(head)}
+        message_id = found.get(b"message-id", b"").decode("ascii", "replace")
+        submitted = found.get(b"auto-submitted", b"").decode("ascii", "replace")
+        self.lines.append(f"{message_id}\t{submitted}")
+        return "250 OK"
+
+
+def main() -> None:
+    port, record = int(sys.argv[1]), Path(sys.argv[2])
+    recorder = Recorder()
+    controller = Controller(recorder, hostname="127.0.0.1", port=port, data_size_limit=0)
+    controller.start()
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    print("ready", flush=True)
+    done.wait()
+    controller.stop()
+    record.write_text("".join(f"{line}\n" for line in recorder.lines))
+
+
+if __name__ == "__main__":
+    main()
