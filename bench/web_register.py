@@ -160,8 +160,10 @@ def _time(client: httpx.Client, path: str, runs: int) -> tuple[list[float], str]
         walls.append(time.perf_counter() - started)
         response.raise_for_status()
         body = response.text
-    total = re.search(r"of ([\d,]+) tickets", body)
-    return walls[1:], (total.group(1) if total else "0")
+    total = re.search(r"of (more than )?([\d,]+) tickets", body)
+    if total is None:
+        return walls[1:], "0"
+    return walls[1:], (">" if total.group(1) else "") + total.group(2)
 
 
 def _time_csv(client: httpx.Client, path: str, runs: int) -> tuple[list[float], str]:
