@@ -73,21 +73,8 @@ __all__ = [
 BATCH = 200
 """Tickets looked at per query; their claimed steps are read in one go."""
 
-_COLUMNS = (
-    "id",
-    "reference",
-    "status",
-    "department",
-    "severity",
-    "sla_class",
-    "origin",
-    "received_at",
-    "first_response_due",
-    "resolution_due",
-    "first_responded_at",
-    "completed_at",
-    "resolution_cycle",
-)
+_COLUMNS = ("id", "reference", *sla_due.LADDER_INPUTS)
+"""What the ladder reads of a due ticket: its identity and every input of its steps."""
 
 Wanted = Mapping[int, frozenset[str]]
 """Ticket id -> the period keys of its steps planned into one bucket."""

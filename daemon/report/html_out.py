@@ -65,8 +65,9 @@ def monthly_html(report: MonthlyReport, *, organisation: str) -> str:
     return "".join(monthly_html_parts(report, organisation=organisation))
 
 
-def monthly_html_parts(report: MonthlyReport, *, organisation: str) -> Iterator[str]:
-    charts = {
+def monthly_charts(report: MonthlyReport) -> dict[str, Markup]:
+    """The month's charts as inline SVG: per week, per department, SLA compliance per department."""
+    return {
         "weeks": svg.columns(
             [(count.label, count.count) for count in report.by_week],
             title="Keluhan per minggu / complaints per week",
@@ -84,6 +85,10 @@ def monthly_html_parts(report: MonthlyReport, *, organisation: str) -> Iterator[
             series=("Tanggapan ≤ 1 hari kerja / response", "Selesai tepat waktu / resolved"),
         ),
     }
+
+
+def monthly_html_parts(report: MonthlyReport, *, organisation: str) -> Iterator[str]:
+    charts = monthly_charts(report)
     return _render(
         "monthly.html",
         report=report,

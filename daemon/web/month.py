@@ -15,6 +15,7 @@ from sqlalchemy import and_, case, func, literal, select
 from sqlmodel import Session, col
 
 from daemon.report import svg
+from daemon.report.html_out import monthly_charts
 from daemon.report.monthly import MonthlyReport, build_monthly
 from daemon.report.periods import AsOf, Month
 from daemon.store.models import Ticket
@@ -64,22 +65,7 @@ def month_view(site: Site, session: Session, scope: Scope, asked: str) -> MonthV
             [("Keluhan / complaints", received), ("Tanggapan terlambat / answered late", late)],
             title="Keluhan per bulan / complaints per month",
         ),
-        "weeks": svg.columns(
-            [(count.label, count.count) for count in report.by_week],
-            title="Keluhan per minggu / complaints per week",
-        ),
-        "departments": svg.bars(
-            [(count.label, count.count) for count in report.by_department],
-            title="Keluhan per departemen / complaints per department",
-        ),
-        "compliance": svg.paired_shares(
-            [
-                (item.label, item.first_response_share, item.resolution_share)
-                for item in report.compliance_by_department
-            ],
-            title="Kepatuhan SLA per departemen / SLA compliance per department",
-            series=("Tanggapan ≤ 1 hari kerja / response", "Selesai tepat waktu / resolved"),
-        ),
+        **monthly_charts(report),
     }
     following = month.next() if month.next().first_day <= current.first_day else None
     return MonthView(month, month.previous(), following, report, charts, tiles)
