@@ -61,3 +61,16 @@ def daemon_environment() -> dict[str, str]:
     """`os.environ` for a daemon subprocess: no configuration overrides, the pinned clock kept."""
     dropped = set(config_variables())
     return {name: value for name, value in os.environ.items() if name not in dropped}
+
+
+class SteppedClock:
+    """A clock for a `Daemon(clock=...)` in the test's own process, moved by hand: `clock.now = ...`.
+
+    It reads `now` as UTC, whatever zone the test wrote it in.
+    """
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now.astimezone(UTC)

@@ -16,7 +16,7 @@ import io
 import logging
 import os
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from daemon.route.loader import load_rules
 from daemon.store.models import JobClaim, OperationEvent
 from daemon.store.vocabulary import Operation, OutboundKind
 from tests import mailfactory
-from tests.clockpin import config_variables, pin_clock
+from tests.clockpin import SteppedClock, config_variables, pin_clock
 from tests.integration.helpers import PROJECT, outbound, run_cli, table, tickets, write_config
 
 pytestmark = pytest.mark.integration
@@ -54,14 +54,6 @@ NO_GUARD = "[periodic]\nmax_clock_forward_hours = 0\nmax_clock_backward_minutes 
 
 def wib(month: int, day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=JAKARTA)
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now.astimezone(UTC)
 
 
 def _desk(tmp_path: Path, database_url: str, smtp_sink: Any, *, extra: str = "") -> dict[str, Any]:
@@ -119,7 +111,7 @@ def test_a_forty_day_jump_sends_no_periodic_mail_until_an_admin_confirms_the_clo
     desk: dict[str, Any], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, capsys: Any
 ) -> None:
     url = desk["url"]
-    clock = Clock(wib(10, 14, 10))  # Wednesday 14 October
+    clock = SteppedClock(wib(10, 14, 10))  # Wednesday 14 October
     for n in (1, 2, 3):
         _complaint(desk, n, clock.now)
     with caplog.at_level(logging.INFO, logger="caredesk"), Daemon(desk["config"], clock=clock) as daemon:
@@ -201,7 +193,7 @@ def test_a_forty_day_jump_sends_no_periodic_mail_until_an_admin_confirms_the_clo
 
 def test_a_step_back_holds_the_jobs_too(desk: dict[str, Any], caplog: pytest.LogCaptureFixture) -> None:
     url = desk["url"]
-    clock = Clock(wib(10, 14, 10))
+    clock = SteppedClock(wib(10, 14, 10))
     _complaint(desk, 1, clock.now)
     with caplog.at_level(logging.INFO, logger="caredesk"), Daemon(desk["config"], clock=clock) as daemon:
         daemon.run_once()
@@ -221,7 +213,7 @@ def test_two_daemons_on_one_database_place_one_hold_and_mail_the_admin_once(
     desk: dict[str, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
     url = desk["url"]
-    clock = Clock(wib(10, 14, 10))
+    clock = SteppedClock(wib(10, 14, 10))
     _complaint(desk, 1, clock.now)
     with caplog.at_level(logging.INFO, logger="caredesk"):
         first, second = Daemon(desk["config"], clock=clock), Daemon(desk["config"], clock=clock)
@@ -245,7 +237,7 @@ def test_a_daemon_stopped_over_a_long_holiday_starts_without_a_hold_once_the_adm
     desk: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
     url = desk["url"]
-    clock = Clock(wib(10, 14, 10))
+    clock = SteppedClock(wib(10, 14, 10))
     _complaint(desk, 1, clock.now)
     with Daemon(desk["config"], clock=clock) as daemon:
         daemon.run_once()
@@ -290,7 +282,7 @@ def test_a_report_sent_under_a_jumped_clock_is_re_issued_with_the_reason_on_reco
         monkeypatch.delenv(name)
     desk = _desk(tmp_path, database_url, smtp_sink, extra=NO_GUARD)
     url, care = desk["url"], "customercare@example.co.id"
-    clock = Clock(wib(10, 14, 10))
+    clock = SteppedClock(wib(10, 14, 10))
     for n in (1, 2, 3):
         _complaint(desk, n, clock.now)
     with Daemon(desk["config"], clock=clock) as daemon:
@@ -342,7 +334,7 @@ def test_a_report_sent_under_a_jumped_clock_is_re_issued_with_the_reason_on_reco
     assert sum(" re-sent " in line and reason in line for line in history) == len(recipients)
 
     # The monthly job does not send October a third time.
-    with Daemon(desk["config"], clock=Clock(wib(11, 6, 9))) as daemon:
+    with Daemon(desk["config"], clock=SteppedClock(wib(11, 6, 9))) as daemon:
         daemon.run_once()
     assert len([m for m in outbound(url) if m.kind == REPORT_KIND]) == 2 * len(recipients)
     assert len([c for c in table(url, JobClaim) if c.job == "monthly-report"]) == len(recipients)
@@ -351,7 +343,7 @@ def test_a_report_sent_under_a_jumped_clock_is_re_issued_with_the_reason_on_reco
 def test_a_resend_is_refused_while_the_clock_is_held(
     desk: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
-    clock = Clock(wib(11, 6, 10))
+    clock = SteppedClock(wib(11, 6, 10))
     _complaint(desk, 1, clock.now)
     with Daemon(desk["config"], clock=clock) as daemon:
         daemon.run_once()

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from daemon.cli import main
 from daemon.store import db
 from daemon.store.models import InboundMessage, OutboundMessage, Ticket
+from tests.clockpin import config_variables
 from tests.mailfactory import OUR_MX
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -59,6 +60,23 @@ url = "{database_url}"
 """
     )
     return path
+
+
+def maildir_desk(
+    folder: Path, monkeypatch: Any, *, database_url: str, smtp_url: str, extra: str = ""
+) -> tuple[Path, Path]:
+    """A desk reading the Maildir `folder/mail` and sending to `smtp_url`: its caredesk.toml and the Maildir.
+
+    The environment's configuration overrides are cleared first (the pinned clock stays).
+    """
+    for name in config_variables():
+        monkeypatch.delenv(name)
+    maildir = folder / "mail"
+    (maildir / "new").mkdir(parents=True)
+    path = write_config(
+        folder, database_url=database_url, mailbox_url=f"maildir:{maildir}", smtp_url=smtp_url, extra=extra
+    )
+    return path, maildir
 
 
 def run_cli(*args: str) -> int:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import email
 import email.policy
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -24,8 +23,8 @@ from daemon.config import load_config
 from daemon.report.mailing import REMINDER_KIND, REPORT_KIND, report_recipients
 from daemon.route.loader import load_rules
 from daemon.store import db
-from tests.clockpin import config_variables
-from tests.integration.helpers import PROJECT, outbound, write_config
+from tests.clockpin import SteppedClock
+from tests.integration.helpers import PROJECT, maildir_desk, outbound
 from tests.reportmonth import Line, make_ticket, wib
 
 pytestmark = pytest.mark.integration
@@ -49,25 +48,11 @@ INCOMPLETE = Line(
 )
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now.astimezone(UTC)
-
-
 @pytest.fixture
 def config(
     tmp_path: Path, database_url: str, smtp_sink: Any, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Any]:
-    for name in config_variables():
-        monkeypatch.delenv(name)
-    maildir = tmp_path / "mail"
-    (maildir / "new").mkdir(parents=True)
-    path = write_config(
-        tmp_path, database_url=database_url, mailbox_url=f"maildir:{maildir}", smtp_url=smtp_sink.url
-    )
+    path, _ = maildir_desk(tmp_path, monkeypatch, database_url=database_url, smtp_url=smtp_sink.url)
     engine = db.make_engine(database_url)
     db.create_schema(engine)
     with db.session(engine) as session:
@@ -89,7 +74,7 @@ def _delivered(sink: Any) -> dict[str, EmailMessage]:
 def test_no_results_reminder_when_everything_is_complete(
     config: Any, database_url: str, smtp_sink: Any
 ) -> None:
-    with Daemon(config, clock=Clock(wib(11, 2, 9))) as daemon:
+    with Daemon(config, clock=SteppedClock(wib(11, 2, 9))) as daemon:
         daemon.run_once()
         daemon.run_once()
     reminders = [m for m in outbound(database_url) if m.kind == REMINDER_KIND]
@@ -102,7 +87,7 @@ def test_no_results_reminder_when_everything_is_complete(
 def test_gm_without_complaints_gets_one_line_instead_of_report(
     config: Any, database_url: str, smtp_sink: Any
 ) -> None:
-    with Daemon(config, clock=Clock(wib(11, 5, 9))) as daemon:
+    with Daemon(config, clock=SteppedClock(wib(11, 5, 9))) as daemon:
         daemon.run_once()
     recipients = report_recipients(RULES)
     rows = [m for m in outbound(database_url) if m.kind == REPORT_KIND]

@@ -8,7 +8,6 @@ import email
 import email.policy
 import io
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -23,21 +22,13 @@ from daemon.report.mailing import REMINDER_KIND, REPORT_KIND, report_recipients
 from daemon.route.loader import load_rules
 from daemon.store import db
 from daemon.store.models import JobClaim
-from tests.clockpin import config_variables
+from tests.clockpin import SteppedClock, config_variables
 from tests.integration.helpers import PROJECT, outbound, write_config
 from tests.reportmonth import populate, reference, wib
 
 pytestmark = pytest.mark.integration
 
 RULES = load_rules(PROJECT / "rules.yaml")
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now.astimezone(UTC)
 
 
 @pytest.fixture
@@ -81,7 +72,7 @@ def test_the_monthly_report_is_mailed_once_to_customer_care_and_each_general_man
     setup: dict[str, Any],
 ) -> None:
     url = setup["url"]
-    clock = Clock(wib(11, 4, 9))
+    clock = SteppedClock(wib(11, 4, 9))
     with Daemon(setup["config"], clock=clock) as daemon:
         daemon.run_periodic()  # the 4th: too early
         assert [m for m in outbound(url) if m.kind == REPORT_KIND] == []
@@ -131,7 +122,7 @@ def table_claims(url: str) -> list[JobClaim]:
 
 def test_departments_are_reminded_once_to_record_last_months_results(setup: dict[str, Any]) -> None:
     url = setup["url"]
-    clock = Clock(wib(11, 1, 8))
+    clock = SteppedClock(wib(11, 1, 8))
     with Daemon(setup["config"], clock=clock) as daemon:
         daemon.run_periodic()
         daemon.run_periodic()
@@ -169,7 +160,7 @@ def test_a_new_installation_does_not_report_months_before_it_existed(
         smtp_url=smtp_sink.url,
     )
     url = f"sqlite:///{tmp_path}/new.db"
-    with Daemon(load_config(path), clock=Clock(wib(11, 20, 9))) as daemon:
+    with Daemon(load_config(path), clock=SteppedClock(wib(11, 20, 9))) as daemon:
         counts = daemon.run_periodic()
     assert counts["monthly_reports"] == 0
     assert outbound(url) == [] and table_claims(url) == []

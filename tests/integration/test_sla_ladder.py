@@ -35,16 +35,16 @@ from daemon.sla.stamping import record_first_response
 from daemon.store import db
 from daemon.store.models import JobClaim, Ticket, TicketEvent
 from tests import mailfactory
-from tests.clockpin import config_variables
+from tests.clockpin import SteppedClock
 from tests.integration.helpers import (
     CARE_ADDRESS,
     FREE_CLOCK,
     PROJECT,
     TRUST_OUR_MX,
+    maildir_desk,
     outbound,
     table,
     tickets,
-    write_config,
 )
 
 pytestmark = pytest.mark.integration
@@ -58,26 +58,14 @@ def wib(month: int, day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=JAKARTA)
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now.astimezone(UTC)
-
-
 @pytest.fixture
 def setup(
     tmp_path: Path, database_url: str, smtp_sink: Any, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Any]:
-    for name in config_variables():
-        monkeypatch.delenv(name)
-    maildir = tmp_path / "mail"
-    (maildir / "new").mkdir(parents=True)
-    config = write_config(
+    config, maildir = maildir_desk(
         tmp_path,
+        monkeypatch,
         database_url=database_url,
-        mailbox_url=f"maildir:{maildir}",
         smtp_url=smtp_sink.url,
         # The ladder is driven days ahead between runs on one database.
         extra=TRUST_OUR_MX + FREE_CLOCK,
@@ -98,7 +86,7 @@ def _sla_mail(url: str) -> list[tuple[str, str]]:
     return [(m.kind, m.recipient) for m in outbound(url) if m.kind.startswith("sla-")]
 
 
-def _run_at(daemon: Daemon, clock: Clock, moment: datetime) -> None:
+def _run_at(daemon: Daemon, clock: SteppedClock, moment: datetime) -> None:
     clock.now = moment
     daemon.run_once()
 
@@ -109,7 +97,7 @@ def _events(url: str, prefix: str) -> list[str]:
 
 def test_a_complaint_on_friday_afternoon_is_due_on_monday_and_climbs_the_ladder_once(setup: Any) -> None:
     url = setup["url"]
-    clock = Clock(wib(8, 7, 16, 30))  # Friday
+    clock = SteppedClock(wib(8, 7, 16, 30))  # Friday
     _complaint(setup, 1)
     with Daemon(setup["config"], clock=clock) as daemon:
         daemon.run_once()
@@ -160,7 +148,7 @@ def table_claims(url: str) -> list[JobClaim]:
 
 def test_independence_day_is_not_a_working_day(setup: Any) -> None:
     url = setup["url"]
-    clock = Clock(wib(8, 14, 10))  # Friday; Monday 17 August is a public holiday
+    clock = SteppedClock(wib(8, 14, 10))  # Friday; Monday 17 August is a public holiday
     _complaint(setup, 2)
     with Daemon(setup["config"], clock=clock) as daemon:
         daemon.run_once()
@@ -180,7 +168,7 @@ def test_collective_leave_from_rules_yaml_is_not_a_working_day(setup: Any) -> No
     wednesday = wib(12, 23, 10)
     # Without the rules' collective leave on the 24th, the answer would be due on Thursday.
     assert WorkCalendar("Asia/Jakarta").end_of_next_working_day(wednesday) == wib(12, 24, 17)
-    clock = Clock(wednesday)
+    clock = SteppedClock(wednesday)
     # Arrived when the clock says (a file's real time could be any day before it).
     _complaint(setup, 3, arrived=wednesday)
     with Daemon(setup["config"], clock=clock) as daemon:
@@ -197,7 +185,7 @@ def test_collective_leave_from_rules_yaml_is_not_a_working_day(setup: Any) -> No
 
 def test_a_reply_in_time_stops_the_first_response_ladder(setup: Any) -> None:
     url = setup["url"]
-    clock = Clock(wib(8, 7, 16, 30))
+    clock = SteppedClock(wib(8, 7, 16, 30))
     _complaint(setup, 4)
     with Daemon(setup["config"], clock=clock) as daemon:
         daemon.run_once()
@@ -219,7 +207,7 @@ def test_a_reply_in_time_stops_the_first_response_ladder(setup: Any) -> None:
 
 def test_two_daemons_running_the_ladder_at_once_escalate_each_breach_once(setup: Any) -> None:
     url = setup["url"]
-    clock = Clock(wib(8, 7, 16, 30))
+    clock = SteppedClock(wib(8, 7, 16, 30))
     for n in range(8):
         _complaint(setup, 10 + n)
     with Daemon(setup["config"], clock=clock) as first:
@@ -298,7 +286,7 @@ def _claimed(url: str, part: str) -> list[str]:
 
 def test_the_department_is_reminded_once_per_window_to_update_the_customer(setup: Any) -> None:
     url = setup["url"]
-    clock = Clock(wib(8, 7, 16, 30))  # Friday
+    clock = SteppedClock(wib(8, 7, 16, 30))  # Friday
     _complaint(setup, 20)
     with Daemon(setup["config"], clock=clock) as daemon:
         daemon.run_once()
@@ -348,7 +336,7 @@ def test_the_department_is_reminded_once_per_window_to_update_the_customer(setup
 
 def test_a_reopened_ticket_gets_a_new_resolution_cycle_escalated_once(setup: Any) -> None:
     url = setup["url"]
-    clock = Clock(wib(8, 7, 16, 30))
+    clock = SteppedClock(wib(8, 7, 16, 30))
     _complaint(setup, 21)
     with Daemon(setup["config"], clock=clock) as daemon:
         daemon.run_once()
@@ -427,7 +415,7 @@ def _sent_to(setup: Any, address: str) -> list[EmailMessage]:
 
 def test_manager_gets_one_digest_for_many_overdue_tickets(setup: Any) -> None:
     url = setup["url"]
-    clock = Clock(wib(8, 7, 16, 30))  # Friday
+    clock = SteppedClock(wib(8, 7, 16, 30))  # Friday
     _same_complaints(setup, 30)
     with Daemon(setup["config"], clock=clock) as daemon:
         daemon.run_once()
@@ -470,7 +458,7 @@ def test_manager_gets_one_digest_for_many_overdue_tickets(setup: Any) -> None:
 
 def test_no_reminder_beside_a_breach_in_the_same_run(setup: Any) -> None:
     url = setup["url"]
-    clock = Clock(wib(8, 7, 16, 30))
+    clock = SteppedClock(wib(8, 7, 16, 30))
     _complaint(setup, 1)
     with Daemon(setup["config"], clock=clock) as daemon:
         daemon.run_once()
@@ -496,7 +484,7 @@ def test_a_crash_between_two_digests_loses_no_step_and_sends_none_twice(
     setup: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = setup["url"]
-    clock = Clock(wib(8, 7, 16, 30))
+    clock = SteppedClock(wib(8, 7, 16, 30))
     _same_complaints(setup, 5)
     with Daemon(setup["config"], clock=clock) as daemon:
         daemon.run_once()

@@ -23,8 +23,8 @@ from daemon.sla.stamping import record_first_response
 from daemon.store import db, sla_due
 from daemon.store.models import Setting, Ticket
 from tests import mailfactory
-from tests.clockpin import config_variables
-from tests.integration.helpers import FREE_CLOCK, TRUST_OUR_MX, outbound, tickets, write_config
+from tests.clockpin import SteppedClock
+from tests.integration.helpers import FREE_CLOCK, TRUST_OUR_MX, maildir_desk, outbound, tickets
 
 pytestmark = pytest.mark.integration
 
@@ -36,26 +36,14 @@ def wib(month: int, day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=JAKARTA)
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now.astimezone(UTC)
-
-
 @pytest.fixture
 def setup(
     tmp_path: Path, database_url: str, smtp_sink: Any, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Any]:
-    for name in config_variables():
-        monkeypatch.delenv(name)
-    maildir = tmp_path / "mail"
-    (maildir / "new").mkdir(parents=True)
-    config = write_config(
+    config, maildir = maildir_desk(
         tmp_path,
+        monkeypatch,
         database_url=database_url,
-        mailbox_url=f"maildir:{maildir}",
         smtp_url=smtp_sink.url,
         extra=TRUST_OUR_MX + FREE_CLOCK,
     )
@@ -80,7 +68,7 @@ def _put_off(daemon: Daemon) -> None:
 
 def test_after_a_run_the_ticket_holds_its_next_step_and_is_read_only_then(setup: Any) -> None:
     url = setup["url"]
-    clock = Clock(wib(8, 7, 16, 30))  # Friday
+    clock = SteppedClock(wib(8, 7, 16, 30))  # Friday
     _complaint(setup, 1)
     with Daemon(setup["config"], clock=clock) as daemon:
         daemon.run_once()
@@ -101,7 +89,7 @@ def test_after_a_run_the_ticket_holds_its_next_step_and_is_read_only_then(setup:
 
 def test_a_first_response_and_other_rules_make_the_ticket_due_again(setup: Any) -> None:
     url = setup["url"]
-    clock = Clock(wib(8, 7, 16, 30))
+    clock = SteppedClock(wib(8, 7, 16, 30))
     _complaint(setup, 2)
     with Daemon(setup["config"], clock=clock) as daemon:
         daemon.run_once()
@@ -127,7 +115,7 @@ def test_a_first_response_and_other_rules_make_the_ticket_due_again(setup: Any) 
 
 def test_a_ticket_changed_through_the_orm_and_a_resolved_one(setup: Any) -> None:
     url = setup["url"]
-    clock = Clock(wib(8, 7, 16, 30))
+    clock = SteppedClock(wib(8, 7, 16, 30))
     _complaint(setup, 3)
     with Daemon(setup["config"], clock=clock) as daemon:
         daemon.run_once()

@@ -29,7 +29,7 @@ from daemon.app.service import Daemon
 from daemon.config import load_config
 from daemon.sla.stamping import sla_view
 from daemon.store.models import JobClaim, Ticket, TicketEvent
-from tests.clockpin import config_variables
+from tests.clockpin import SteppedClock, config_variables
 from tests.integration.helpers import (
     CARE_ADDRESS,
     TRUST_OUR_MX,
@@ -112,14 +112,6 @@ def wib(month: int, day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=JAKARTA)
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now.astimezone(UTC)
-
-
 @pytest.fixture
 def desk(
     tmp_path: Path, database_url: str, dovecot: Any, smtp_sink: Any, monkeypatch: pytest.MonkeyPatch
@@ -136,7 +128,7 @@ def desk(
         rules=rules,
         extra=TRUST_OUR_MX,
     )
-    clock = Clock(wib(7, 21, 10))  # Tuesday
+    clock = SteppedClock(wib(7, 21, 10))  # Tuesday
     with Daemon(load_config(config), clock=clock) as daemon:
         yield {"daemon": daemon, "clock": clock, "imap": dovecot, "smtp": smtp_sink, "url": database_url}
 
