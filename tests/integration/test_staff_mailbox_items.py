@@ -33,13 +33,12 @@ import pytest
 from daemon.app.service import Daemon
 from daemon.config import load_config
 from daemon.store.models import InboundMessage
-from tests.clockpin import config_variables
+from tests.clockpin import SteppedClock, config_variables
 from tests.integration.helpers import CARE_ADDRESS, TRUST_OUR_MX, inbound, outbound, tickets, write_config
 from tests.integration.test_staff_workflow_sla import (
     CIRCULATION,
     MEMBER,
     RULES,
-    Clock,
     _complaint,
     _events,
     _reply,
@@ -77,7 +76,7 @@ def open_desk(
             extra=f"{top}\n{TRUST_OUR_MX}",
         )
         path.write_text(path.read_text().replace("[mailbox]\n", f"[mailbox]\n{mailbox}\n"))
-        clock = Clock(wib(7, 21, 10))
+        clock = SteppedClock(wib(7, 21, 10))
         with Daemon(load_config(path), clock=clock) as daemon:
             yield {"daemon": daemon, "clock": clock, "imap": dovecot, "smtp": smtp_sink, "url": database_url}
 
@@ -305,7 +304,7 @@ def test_maildir_sent_folder_answer_and_file_time_arrival(
     dropped.write_bytes(complaint)
     arrived = wib(7, 20, 16)
     os.utime(dropped, (arrived.timestamp(), arrived.timestamp()))
-    clock = Clock(wib(7, 21, 10))
+    clock = SteppedClock(wib(7, 21, 10))
     with Daemon(load_config(path), clock=clock) as daemon:
         daemon.poll_mailbox()
         assert (maildir / ".Sent" / "new").is_dir()  # made for customer care's mail program
