@@ -10,13 +10,14 @@ the counts. Then checks that every mail is accounted for.
     .venv/bin/python bench/ingest.py [--count 1000] [--seed 7] [--keep]
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench]
         [--profile run.prof [--profiler cprofile|pyinstrument]] [--baseline]
-        [--count-sql] [--sink process|inprocess]
+        [--count-sql] [--heap heap.txt] [--sink process|inprocess]
 
 A PostgreSQL URL without a search_path gets a fresh schema, dropped afterwards.
 `--profile` runs the daemon under a profiler and prints its top functions;
 `--baseline` also times batch FETCH plus mail-parser alone on the same corpus and
 prints the ratio of the two rates; `--count-sql` prints SQL statements, flushes
-and commits per mail. The SMTP server is aiosmtpd in a process of its own
+and commits per mail; `--heap` writes where the daemon's memory went (`heap.py`,
+tracemalloc). The SMTP server is aiosmtpd in a process of its own
 (`fast_sink.py`) unless `--sink inprocess` picks the parsing test sink.
 Exits 1 when a consistency check fails. bench/README.md explains the figures.
 """
@@ -321,14 +322,23 @@ def profiler_prefix(profiler: str, profile: Path | None) -> list[str]:
 
 
 def run_daemon(
-    config: Path, log_path: Path, timeout: float, profiling: list[str], sql_report: Path | None = None
+    config: Path,
+    log_path: Path,
+    timeout: float,
+    profiling: list[str],
+    sql_report: Path | None = None,
+    heap_report: Path | None = None,
 ) -> Run:
     """`caredesk run --once` as a child process: wall time to exit, and its own peak RSS.
 
-    With `sql_report`, the daemon runs under `counting.py`, which writes its SQL counts there.
+    With `sql_report`, the daemon runs under `counting.py`, which writes its SQL counts there;
+    with `heap_report`, under `heap.py`, which writes where its memory went.
     """
-    counting = [str(PROJECT / "bench" / "counting.py"), str(sql_report)]
-    entry = ["-m", "daemon"] if sql_report is None else counting
+    entry = ["-m", "daemon"]
+    if sql_report is not None:
+        entry = [str(PROJECT / "bench" / "counting.py"), str(sql_report)]
+    elif heap_report is not None:
+        entry = [str(PROJECT / "bench" / "heap.py"), str(heap_report)]
     command = [sys.executable, *profiling, *entry, "--config", str(config), "run", "--once"]
     report = log_path.with_suffix(".rusage")
     load_before = os.getloadavg()[0]
@@ -633,6 +643,7 @@ def bench(args: argparse.Namespace, folder: Path) -> int:
     dovecot = Dovecot()
     sink: SmtpSink | ProcessSink = SmtpSink() if args.sink == "inprocess" else ProcessSink(folder)
     sql_report = folder / "sql.txt" if args.count_sql else None
+    heap_report = args.heap
     try:
         dovecot.start()
         sink.start()
@@ -643,8 +654,13 @@ def bench(args: argparse.Namespace, folder: Path) -> int:
             config = write_config(
                 folder, database_url=url, mailbox_url=dovecot.url, smtp_url=sink.url, batch_size=100
             )
+            # The schema first, as `caredesk db upgrade` makes it when caredesk is installed:
+            # the run is that of a daemon on its register, without the migrations' imports.
+            db.open_for_writing(url).dispose()
             profiling = profiler_prefix(args.profiler, args.profile)
-            run = run_daemon(config, folder / "caredesk.log", args.timeout, profiling, sql_report)
+            run = run_daemon(
+                config, folder / "caredesk.log", args.timeout, profiling, sql_report, heap_report
+            )
             split = phases(folder / "caredesk.log", run)
             counts = read_counts(url)
             box = Mailbox(dovecot.count("INBOX"), dovecot.count("Processed"), dovecot.count("Quarantine"))
@@ -693,6 +709,9 @@ def main() -> int:
     parser.add_argument("--baseline", action="store_true", help="also time batch FETCH + mail-parser alone")
     parser.add_argument(
         "--count-sql", action="store_true", help="count the daemon's SQL statements, flushes and commits"
+    )
+    parser.add_argument(
+        "--heap", type=Path, help="run the daemon under tracemalloc (bench/heap.py), write its report here"
     )
     parser.add_argument(
         "--sink",

@@ -375,9 +375,19 @@ def _load_sqlite(path: str, chunks: Iterator[Rows], counters: dict[int, int]) ->
             f"AND tbl_name IN ({','.join('?' * len(names))})",
             names,
         ).fetchall()
+        # The search index's triggers (migration 0009) index each ticket as it is inserted; the
+        # index is built once after the load instead, then the triggers are made again.
+        triggers = connection.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'ticket'"
+        ).fetchall()
+        searched = connection.execute(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'ticket_search'"
+        ).fetchone()[0]
         connection.execute("BEGIN")
         for name, _ in indexes:
             connection.execute(f'DROP INDEX "{name}"')
+        for name, _ in triggers:
+            connection.execute(f'DROP TRIGGER "{name}"')
         for rows in chunks:
             for table, columns, field in TABLES:
                 marks = ",".join("?" * len(columns))
@@ -389,6 +399,10 @@ def _load_sqlite(path: str, chunks: Iterator[Rows], counters: dict[int, int]) ->
             if column in present:
                 connection.execute(statement)
         for _, sql in indexes:
+            connection.execute(sql)
+        if searched:
+            connection.execute("INSERT INTO ticket_search (ticket_search) VALUES ('rebuild')")
+        for _, sql in triggers:
             connection.execute(sql)
         for year, last in counters.items():
             connection.execute(

@@ -130,6 +130,7 @@ def measure(url: str, runs: int) -> None:
                 f"{'caredesk ' + ' '.join(argv):<62} {median:>8.0f} ms {min(walls) * 1000:>5.0f} ms "
                 f"{cpu:>7.0f} ms {TARGETS_MS[key]:>4} ms  {verdict}"
             )
+        print(f"load average after: {_load()}")
 
 
 def _run(config: Path, argv: list[str], folder: str) -> tuple[float, float]:

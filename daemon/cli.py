@@ -104,9 +104,10 @@ def _failure(error: Exception) -> tuple[str, int] | None:
         return str(error), EX_USAGE_ERROR
     if _raised(error, "daemon.store.db", "DatabaseUnavailable"):
         return str(error), EX_UNAVAILABLE
-    if _raised(error, "sqlalchemy.exc", "OperationalError") or _raised(error, "psycopg", "OperationalError"):
-        # The connection was lost after the first one succeeded (a connection
-        # failure at the start is DatabaseUnavailable, which names the database).
+    if any(_raised(error, module, "OperationalError") for module in ("sqlalchemy.exc", "psycopg", "sqlite3")):
+        # The connection was lost after the first one succeeded, or SQLite stayed locked past its
+        # timeout (a connection failure at the start is DatabaseUnavailable, which names the database;
+        # `tickets list` and `show` read through the plain driver, `daemon.store.rawread`).
         from daemon.store import db
 
         return f"database unreachable: {db.unreachable_reason(error)}", EX_UNAVAILABLE

@@ -16,6 +16,7 @@ import socket
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
@@ -24,11 +25,15 @@ from sqlmodel import Session
 from daemon.app.health_token import GrantFacts
 from daemon.config import Config
 from daemon.config.oauth2 import AUTH_OAUTH2
-from daemon.oauth.tokens import ReauthorizationNeeded, TokenSource
-from daemon.oauth.vault import Grant, TokenVault, read_state
 from daemon.outbox.enqueue import Mailer, Outgoing
 from daemon.store import claims, db
 from daemon.store.vocabulary import OutboundKind
+
+if TYPE_CHECKING:
+    # authlib, requests and the vault's cryptography only for a grant in use: `Grants` loads
+    # them (issue 17: memory).
+    from daemon.oauth.tokens import TokenSource
+    from daemon.oauth.vault import Grant
 
 log = logging.getLogger("caredesk.oauth2")
 
@@ -90,6 +95,8 @@ class OAuthGate:
         """True while the stored grant is the refused one: the mailbox waits for `caredesk auth login`."""
         revoked = self.tokens.paused_for()
         if revoked:
+            from daemon.oauth.tokens import ReauthorizationNeeded  # loaded with `self.tokens`
+
             self.refused(
                 ReauthorizationNeeded(
                     f"the OAuth2 grant {revoked} was refused by the provider: run `caredesk auth login`"
@@ -101,7 +108,14 @@ class OAuthGate:
             self._said = False
         return False
 
-    def refused(self, error: ReauthorizationNeeded) -> Counter[str]:
+    @property
+    def refusals(self) -> tuple[type[Exception], ...]:
+        """What a poll raises when the provider refused the grant (this gate's pause starts)."""
+        from daemon.oauth.tokens import ReauthorizationNeeded  # loaded with `self.tokens`
+
+        return (ReauthorizationNeeded,)
+
+    def refused(self, error: Exception) -> Counter[str]:
         """The poll met `error`: one ERROR line for the whole pause, however many polls it lasts."""
         if not self._said:
             self._said = True
@@ -128,6 +142,10 @@ class Grants:
         self.sources: dict[str, TokenSource] = {}
         self.gates: dict[str, OAuthGate] = {}
         for slot in grant_users(config):
+            # authlib, requests, cryptography only when something logs in with OAuth2 (issue 17).
+            from daemon.oauth.tokens import TokenSource
+            from daemon.oauth.vault import TokenVault
+
             vault = TokenVault(engine, signing_key, config.oauth2.token_file, slot)
             self.sources[slot] = TokenSource(config.oauth2, vault, clock)
             self.gates[slot] = OAuthGate(self.sources[slot], alert)
@@ -155,6 +173,8 @@ def grant_facts(config: Config, session: Session) -> tuple[GrantFacts, ...]:
     """The grants `caredesk health` judges, read in `session` without decrypting them."""
     found = []
     for slot, users in grant_users(config).items():
+        from daemon.oauth.vault import read_state  # cryptography only with a grant in use
+
         state = read_state(session, config.oauth2.token_file, slot)
         status = state.status
         found.append(

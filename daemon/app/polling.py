@@ -19,14 +19,18 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from daemon.config import Config, ConfigError, MailboxConfig
 from daemon.fetch.imap import ImapMailbox
 from daemon.fetch.intake import Intake
 from daemon.fetch.mailbox import Mailbox
 from daemon.fetch.maildir import MaildirMailbox
-from daemon.oauth.tokens import TokenSource
 from daemon.route.rules import Rules
+
+if TYPE_CHECKING:
+    # authlib and requests only when a mailbox logs in with OAuth2 (issue 17: memory).
+    from daemon.oauth.tokens import TokenSource
 
 log = logging.getLogger("caredesk.service")
 

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import schedule
 from sqlalchemy import Engine
@@ -35,13 +36,12 @@ from daemon.config import Config, public_url
 from daemon.fetch.idle import Waiter, watch
 from daemon.fetch.intake import Intake
 from daemon.fetch.mailbox import Mailbox
-from daemon.oauth.tokens import ReauthorizationNeeded, TokenSource
+from daemon.fetch.watches import Watches
 from daemon.outbox import signing
 from daemon.outbox.compose import Renderer
 from daemon.outbox.enqueue import Mailer
 from daemon.periodic import ladder
 from daemon.recap import deadline as recap_deadline
-from daemon.report import mailing as report_mailing
 from daemon.route.rules import Rules
 from daemon.send.delivery import OutboxSender, RetryPolicy
 from daemon.send.transports import make_transport
@@ -53,6 +53,10 @@ from daemon.tickets.desk import Desk
 from daemon.tickets.processing import Parts, Processor
 from daemon.tickets.staff import StaffReplies
 from daemon.tickets.threads import Threads
+
+if TYPE_CHECKING:
+    # authlib and requests only when something logs in with OAuth2 (daemon.app.oauth_gate).
+    from daemon.oauth.tokens import TokenSource
 
 log = logging.getLogger("caredesk.service")
 
@@ -158,11 +162,13 @@ class Daemon:
         for mailbox, poller in zip(self.mailboxes, self.pollers, strict=True):
             mailbox.intake.turn = self.monitor.watch(poller, mailbox.identity)
         self.intake, self.poller = self.mailboxes[0].intake, self.pollers[0]
-        # Between polls the loop waits on the mailbox (IMAP IDLE, a Maildir's new/), not the clock alone.
-        self.waiter: Waiter = watch(
-            make_mailbox_factory(config, self.tokens)(),
-            config.mailbox,
+        # Between polls the loop waits on the mailboxes (IMAP IDLE, a Maildir's new/), not the clock
+        # alone: each mailbox's watch, in threads of their own when there are several (daemon.fetch.watches).
+        self.waiter = Watches(
+            len(self.mailboxes),
+            self._watch_of,
             self.stop,
+            lambda index: self.mailboxes[index].failures > 0,
             step=self.notify.watchdog_interval,
         )
         self.outbox = OutboxSender(
@@ -198,10 +204,14 @@ class Daemon:
             counts.update(self._poll(mailbox))
         return counts
 
-    @property
-    def _mailbox_failures(self) -> int:
-        """The failed tries in a row of the first mailbox (the one the wait between polls watches)."""
-        return self.mailboxes[0].failures
+    def _watch_of(self, index: int, stop: threading.Event) -> Waiter:
+        """The watch between polls of mailbox `index`, looking at `stop` (daemon.fetch.idle.watch)."""
+        if index == 0:
+            mailbox, settings = make_mailbox_factory(self.config, self.tokens)(), self.config.mailbox
+        else:
+            settings = self.mailboxes[index].settings
+            mailbox = polling.mailbox_factory(settings, self.grants.source(settings.name))()
+        return watch(mailbox, settings, stop, step=self.notify.watchdog_interval)
 
     def _poll(self, mailbox: polling.MailboxTurn) -> Counter[str]:
         """One poll of `mailbox`, unless its backoff or its own poll interval holds it back."""
@@ -214,10 +224,11 @@ class Daemon:
         if gate is not None and gate.holds():
             return Counter({"mailbox_paused": 1})
         mailbox.started(now)
+        refusals = gate.refusals if gate is not None else ()  # none without OAuth2
         poll = self.monitor.poll(mailbox.identity)
         try:
             counts = mailbox.intake.poll(self.stop)
-        except ReauthorizationNeeded as error:
+        except refusals as error:
             # No retry mends a refused grant: paused (one ERROR) until `caredesk auth login`.
             poll.failed(error)
             assert gate is not None
@@ -257,8 +268,13 @@ class Daemon:
         return counts
 
     def run_once(self) -> Counter[str]:
-        """Process what is waiting (mailbox, then outbox) and return the counts."""
+        """Process what is waiting (mailbox, then outbox) and return the counts.
+
+        What the poll queued (the acknowledgements) goes out before the quarantine
+        report and the periodic jobs run; what those queue goes out after them.
+        """
         counts = self.poll_mailbox()
+        counts.update(self.deliver())
         counts.update(self.report_quarantine())
         counts.update(self.run_periodic())
         counts.update(self.run_recap_deadlines())
@@ -294,6 +310,9 @@ class Daemon:
         now, rules, zone = self.clock(), self.rules(), self.config.timezone
         if (held := self._held(now)) is not None:
             return held
+        # The report modules load the xlsx writer: not at start-up, once the jobs run (issue 17: memory).
+        from daemon.report import mailing as report_mailing
+
         steps = ladder.LadderRun(rules, self.mailer, now, timezone=zone, owner=process_owner())
         reports = report_mailing.ReportMail(rules, self.mailer, now, zone, organisation=self.config.name)
         work: tuple[tuple[str, Callable[[], Counter[str]]], ...] = (
@@ -352,27 +371,20 @@ class Daemon:
             self.run_once()
             while not self.stop.is_set():
                 idle = scheduler.idle_seconds
-                woke = self._wait(max(0.0, min(idle if idle is not None else 1.0, 5.0)))
+                woke = self.waiter.wait(max(0.0, min(idle if idle is not None else 1.0, 5.0)))
                 if self.stop.is_set():
                     break
                 if woke:
                     # New mail: fetched, processed and its acknowledgement sent in this one cycle,
-                    # even when the watched mailbox's own poll interval is longer than the loop's.
-                    self.mailboxes[0].next_at = None
+                    # even when a woken mailbox's own poll interval is longer than the loop's.
+                    for index in woke:
+                        self.mailboxes[index].next_at = None
                     self.run_once()
                 scheduler.run_pending()
         finally:
             self.waiter.close()
             self.notify.stopping()
         log.info("caredesk stopped")
-
-    def _wait(self, timeout: float) -> bool:
-        """Between polls: the mailbox's watch (True: mail came), plain sleep while the mailbox fails."""
-        if self._mailbox_failures:
-            # The backoff of `poll_mailbox` decides when to try a failing mailbox again.
-            self.stop.wait(timeout)
-            return False
-        return self.waiter.wait(timeout)
 
     def serve_metrics(self) -> None:
         """Serve the metrics of `[metrics] listen`, if set (`run_forever` does so; `close` stops it)."""

@@ -39,16 +39,22 @@ def configure(args: argparse.Namespace) -> Config:
     """Load the configuration named on the command line and set up logging from it.
 
     The database URL is checked here too, so that a driver caredesk does not
-    support is a configuration error before any command fetches or migrates.
+    support is a configuration error before any command fetches or migrates. A
+    URL the plain reader opens (`daemon.store.rawread.handles`) is one that
+    `db.check_url` accepts, and needs no SQLAlchemy to say so: `tickets list`
+    and `tickets show` never import it.
     """
     import logging
 
     from daemon import logfields
     from daemon.config import load_config
-    from daemon.store import db
+    from daemon.store import rawread
 
     config = load_config(args.config)
-    db.check_url(config.database_url)
+    if not rawread.handles(config.database_url):
+        from daemon.store import db
+
+        db.check_url(config.database_url)
     logfields.configure(config.log_level, config.log_format)
     # mail-parser logs a line for every MIME part it does not know; that is not
     # news for an operator, failures reach our own log through the parse stage.

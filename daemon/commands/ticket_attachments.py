@@ -8,17 +8,15 @@ the mail, so nothing lands outside DIR. An existing file is never overwritten:
 the next free `name (2).ext` is used instead, and two attachments of the same
 name get two files. Each file written is printed, with the name the mail gave
 when that differs.
-
-`attachment_lines` is also how `tickets show` prints the attachments.
+`tickets show` lists them (`daemon.commands.tickets.attachment_lines`).
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from daemon.commands import UserError, configure, open_engine
 from daemon.store import db, queries
@@ -98,12 +96,3 @@ def _write_one(item: TicketAttachment, folder: Path, used: set[str]) -> Written:
         used.add(name.casefold())
         return Written(path, attachment.filename, attachment.content_type, attachment.size)
     raise UserError(f"no free file name for {attachment.filename!r} in {folder}")
-
-
-def attachment_lines(entries: Iterable[Mapping[str, Any]]) -> list[str]:
-    """The attachments of `tickets show --json` (`TicketAttachment.as_dict`) as lines for people."""
-    return [
-        f"  {entry['filename']}  {entry['content_type']}  {size_text(int(entry['size']))}  "
-        f"sha256 {entry['sha256']}  from {entry['from'] or '-'} (inbound #{entry['inbound_id']})"
-        for entry in entries
-    ]

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime, tzinfo
 from typing import Any
 
-from daemon.tickets.views import breaches, ticket_summary
+from daemon.tickets.summary import breaches, ticket_summary
 
 __all__ = ["breaches", "ticket_summary"]
 

@@ -7,25 +7,29 @@ every time in the configured time zone, yes/no and plain lists
 booleans and lists. `tickets show --format html|pdf` renders the complaint form for the archive
 (`daemon.report.form`). `tickets show` lists the attachments of the ticket's
 mails (name, type, size, SHA-256); `tickets attachments` writes them out
-(`daemon.commands.ticket_attachments`).
+(`daemon.commands.ticket_attachments`). The text and JSON views read the ticket
+through the plain driver (`daemon.store.rawread`) when they can, else through
+the ORM, which also explains a database that is not ready: the same output either way.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from daemon import clock
 from daemon.commands import UserError, configure, open_engine
-from daemon.commands.ticket_attachments import attachment_lines
 from daemon.commands.ticket_values import json_text, local_time, text_value
-from daemon.config import Config
 from daemon.route.decision import BY_DETECTION, BY_PRODUCT
-from daemon.store import db, queries
-from daemon.tickets.views import ticket_detail
+from daemon.store import rawread
+from daemon.tickets.attachments import size_text
+from daemon.tickets.summary import DetailParts, detail_of
+
+if TYPE_CHECKING:
+    from daemon.config import Config
 
 
 def cmd_tickets_show(args: argparse.Namespace) -> int:
@@ -33,16 +37,52 @@ def cmd_tickets_show(args: argparse.Namespace) -> int:
     now = clock.now()
     if args.format in ("html", "pdf"):
         return _complaint_form(config, args, now)
-    with open_engine(config) as engine, db.session(engine) as session:
-        ticket = queries.find_ticket(session, args.reference)
-        if ticket is None:
-            raise UserError(f"no ticket {args.reference}")
-        detail = ticket_detail(session, ticket, now)
+    with rawread.open_reader(config.database_url) as reader:
+        detail = None if reader is None else plain_detail(reader, args.reference, now)
+    if detail is None:
+        from daemon.store import db, queries
+        from daemon.tickets.views import ticket_detail
+
+        with open_engine(config) as engine, db.session(engine) as session:
+            ticket = queries.find_ticket(session, args.reference)
+            if ticket is None:
+                raise UserError(f"no ticket {args.reference}")
+            detail = ticket_detail(session, ticket, now)
     if args.json or args.format == "json":
         print(json_text(detail))
         return 0
     print_detail(detail, ZoneInfo(config.timezone))
     return 0
+
+
+def plain_detail(reader: rawread.Reader, reference: str, now: datetime) -> dict[str, Any]:
+    """`daemon.tickets.views.ticket_detail` of the ticket `reference`, read through the plain driver."""
+    ticket = rawread.ticket_by_reference(reader, reference)
+    if ticket is None:
+        raise UserError(f"no ticket {reference}")
+    mails = rawread.processed_mails(reader, ticket.id)
+    attachments: list[dict[str, object]] = []
+    if mails:  # parsing them needs the mail parser, which a ticket without mails never loads
+        from daemon.tickets.mail_attachments import attachments_of_mails
+
+        attachments = [item.as_dict() for item in attachments_of_mails(mails, ticket.reference)]
+    parts = DetailParts(
+        related_reference=rawread.reference_of(reader, ticket.related_ticket_id),
+        events=rawread.ticket_events(reader, ticket.id),
+        inbound=rawread.inbound_messages(reader, ticket.id),
+        outbound=rawread.outbound_messages(reader, ticket.id),
+        attachments=attachments,
+    )
+    return detail_of(ticket, now, parts)
+
+
+def attachment_lines(entries: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The attachments of `tickets show --json` (`TicketAttachment.as_dict`) as lines for people."""
+    return [
+        f"  {entry['filename']}  {entry['content_type']}  {size_text(int(entry['size']))}  "
+        f"sha256 {entry['sha256']}  from {entry['from'] or '-'} (inbound #{entry['inbound_id']})"
+        for entry in entries
+    ]
 
 
 ALWAYS_SHOWN = frozenset({"customer_organisation", "category"})
@@ -136,6 +176,7 @@ def _complaint_form(config: Config, args: argparse.Namespace, now: datetime) -> 
     from daemon.report.form import build_form
     from daemon.report.html_out import form_html
     from daemon.report.pdf import PdfUnavailable, html_to_pdf
+    from daemon.store import db, queries
 
     rules = load_checked_rules(config.rules)
     with open_engine(config) as engine, db.session(engine) as session:

@@ -17,7 +17,7 @@ import ssl
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from imapclient import IMAPClient
@@ -26,8 +26,11 @@ from imapclient.util import to_bytes
 
 from daemon.config import MailboxConfig, imap_login
 from daemon.fetch.mailbox import Batch, SentRead, Unfetched, sent_source
-from daemon.oauth.tokens import TokenSource
 from daemon.store.queries import Fetched
+
+if TYPE_CHECKING:
+    # authlib and requests only when a mailbox logs in with OAuth2 (issue 17: memory).
+    from daemon.oauth.tokens import TokenSource
 
 log = logging.getLogger("caredesk.imap")
 

@@ -18,13 +18,48 @@ Each provincial branch emails a monthly recap of its complaints by the 5th
   mail pipeline makes.
 """
 
-from daemon.recap.reader import read_recap
-from daemon.recap.receive import RecapOutcome, ReceivedFile, receive_recap
-from daemon.recap.rows import RecapRow, RowProblem, ValidationResult
-from daemon.recap.sheet import RecapLimits, RecapRefused, RecapSheet
-from daemon.recap.store import ImportedRow, ImportSummary, ImportTerms, import_rows
-from daemon.recap.template import write_template
-from daemon.recap.validate import validate_rows
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from daemon.recap.reader import read_recap
+    from daemon.recap.receive import RecapOutcome, ReceivedFile, receive_recap
+    from daemon.recap.rows import RecapRow, RowProblem, ValidationResult
+    from daemon.recap.sheet import RecapLimits, RecapRefused, RecapSheet
+    from daemon.recap.store import ImportedRow, ImportSummary, ImportTerms, import_rows
+    from daemon.recap.template import write_template
+    from daemon.recap.validate import validate_rows
+
+_HOMES = {
+    "read_recap": "reader",
+    "RecapOutcome": "receive",
+    "ReceivedFile": "receive",
+    "receive_recap": "receive",
+    "RecapRow": "rows",
+    "RowProblem": "rows",
+    "ValidationResult": "rows",
+    "RecapLimits": "sheet",
+    "RecapRefused": "sheet",
+    "RecapSheet": "sheet",
+    "ImportedRow": "store",
+    "ImportSummary": "store",
+    "ImportTerms": "store",
+    "import_rows": "store",
+    "write_template": "template",
+    "validate_rows": "validate",
+}
+"""Where each name of `__all__` lives. Importing any module of this package runs this file, so it
+loads none of them: the daemon needs `desk` and `intake` at start-up, and `reader` and
+`template` load openpyxl (issue 17: the daemon's memory)."""
+
+
+def __getattr__(name: str) -> object:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+
 
 __all__ = [
     "ImportSummary",

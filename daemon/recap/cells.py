@@ -15,8 +15,6 @@ import re
 from collections.abc import Mapping
 from datetime import date, datetime, time
 
-from openpyxl.utils.datetime import from_excel
-
 from daemon.recap.columns import header_keys
 from daemon.recap.sheet import CellValue
 
@@ -109,6 +107,9 @@ def _date_candidates(value: CellValue) -> list[date]:
     if isinstance(value, int | float):
         # A date typed into a cell formatted as a number: Excel's serial day.
         if 1 <= value <= _EXCEL_SERIAL_MAX:
+            # openpyxl's package loads all of it; only for a recap's cells (issue 17: memory).
+            from openpyxl.utils.datetime import from_excel
+
             serial: datetime = from_excel(value)
             return [serial.date()]
         return []

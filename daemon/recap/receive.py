@@ -22,7 +22,6 @@ from datetime import datetime
 from sqlmodel import Session
 
 from daemon.recap.heading import branch_mismatch, parse_month, recap_month
-from daemon.recap.reader import read_recap
 from daemon.recap.rows import Choices, RowProblem, ValidationResult
 from daemon.recap.sheet import RecapLimits, RecapRefused, RecapSheet
 from daemon.recap.store import ImportSummary, ImportTerms, import_rows
@@ -112,6 +111,9 @@ def _kept_file(received: ReceivedFile, now: datetime) -> RecapFile:
 
 def _read(received: ReceivedFile, limits: RecapLimits) -> RecapSheet:
     """The file's rows; refused as well when it names another branch than the sender's."""
+    # openpyxl only once a recap file arrives, not at the daemon's start (issue 17: memory).
+    from daemon.recap.reader import read_recap
+
     sheet = read_recap(received.filename, received.data, limits=limits)
     mismatch = branch_mismatch(sheet, received.branch)
     if mismatch is not None:

@@ -8,9 +8,9 @@ sign. This module owns the one rule both report formats follow:
   tab, carriage return, or their full-width forms), or with spaces before
   one, is prefixed with a single quote, as OWASP recommends for CSV
   injection; numbers, dates and flags are written as they are;
-* in xlsx, every text value is written as a string cell (openpyxl would
-  otherwise store a text starting with `=` as a formula, and `#N/A` as an
-  error), with the quote prefix style on those that look like formulas, so
+* in xlsx, every text value is written as a string cell (a spreadsheet
+  library's generic write would store a text starting with `=` as a formula,
+  and `#N/A` as an error), with the quote prefix style on those that look like formulas, so
   that editing the cell does not turn it into one either (`xlsx_text` says
   which, `daemon.report.xlsx_out` writes the cells).
 

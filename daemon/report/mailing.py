@@ -38,7 +38,6 @@ from daemon.outbox.enqueue import Mailer, Outgoing, Queued
 from daemon.report import labels
 from daemon.report.monthly import MonthlyReport, build_monthly
 from daemon.report.periods import AsOf, Month
-from daemon.report.xlsx_out import XLSX_MIME, monthly_xlsx
 from daemon.route.rules import Rules
 from daemon.sla.stamping import CLOSED_STATUSES, RECAP_ORIGIN_PREFIX
 from daemon.store import claims, db
@@ -144,6 +143,9 @@ def queue_report(session: Session, job: ReportMail, month: Month, recipient: Rec
                 kind=REPORT_KIND, recipient=recipient.address, template=NOTHING_TEMPLATE, context=context
             ),
         )
+    # XlsxWriter only when a workbook is made; the periodic jobs run every minute (issue 17: memory).
+    from daemon.report.xlsx_out import XLSX_MIME, monthly_xlsx
+
     workbook = monthly_xlsx(report, organisation=job.organisation)
     return job.mailer.queue(
         session,

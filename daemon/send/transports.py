@@ -15,14 +15,17 @@ import smtplib
 import ssl
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 from daemon import private
 from daemon.config import SmtpConfig
 from daemon.oauth import sasl
-from daemon.oauth.tokens import ReauthorizationNeeded, TokenSource, TokenUnavailable
 from daemon.send.redirect import RedirectingTransport
+
+if TYPE_CHECKING:
+    # authlib and requests only when SMTP logs in with OAuth2 (issue 17: memory).
+    from daemon.oauth.tokens import TokenSource
 
 log = logging.getLogger("caredesk.transport")
 
@@ -145,13 +148,21 @@ class SmtpTransport:
             # Wrong credentials stop every mail alike: pause sending (an outage, logged
             # once) instead of spending each mail's attempts on it.
             raise ServerUnavailable(f"SMTP login refused: {error.smtp_code}", error.smtp_code) from error
-        except (ReauthorizationNeeded, TokenUnavailable) as error:
+        except self._token_errors() as error:
             # No token, no sending: an outage like a refused password (the mailbox side alerts).
             raise ServerUnavailable(f"SMTP OAuth2 login: {error}") from error
         except (smtplib.SMTPException, OSError) as error:
             raise ServerUnavailable(f"cannot connect to {self.host}:{self.port}: {error}") from error
         self.connection = connection
         return connection
+
+    def _token_errors(self) -> tuple[type[Exception], ...]:
+        """What a failed OAuth2 token refresh raises; none without tokens (and no authlib loaded)."""
+        if self.tokens is None:
+            return ()
+        from daemon.oauth.tokens import ReauthorizationNeeded, TokenUnavailable
+
+        return (ReauthorizationNeeded, TokenUnavailable)
 
     def _open(self) -> smtplib.SMTP:
         """Connect, encrypt and log in; on any failure the socket is closed again."""

@@ -43,18 +43,20 @@ from daemon.sla.policy import (
     SlaPolicy,
     Stamp,
     TargetKey,
-    TargetStatus,
     anchored_due_dates,
     due_dates,
     restamped,
-    target_status,
 )
+
+# How the targets stand is read without the database (daemon.sla.standing); re-exported for callers.
+from daemon.sla.standing import CLOSED_STATUSES as CLOSED_STATUSES
+from daemon.sla.standing import SlaView as SlaView
+from daemon.sla.standing import resolved_at as resolved_at
+from daemon.sla.standing import sla_view as sla_view
 from daemon.store import queries
 from daemon.store.models import SLA_RECHECK, Ticket, TicketEvent
 from daemon.store.vocabulary import Action, OutboundKind
 
-CLOSED_STATUSES = ("resolved", "closed")
-"""A ticket in one of these is resolved: its clock has stopped."""
 RECAP_ORIGIN_PREFIX = "branch:"
 FIRST_RESPONSE_KINDS = (OutboundKind.REPLY, OutboundKind.RESOLUTION)
 """The outbound kinds that are a human answer to the customer: each one meets the first response."""
@@ -292,55 +294,3 @@ def _cycle_start(session: Session, ticket: Ticket) -> datetime | None:
 
 def _utc(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat() if moment is not None else None
-
-
-@dataclass(frozen=True, slots=True)
-class SlaView:
-    """How a ticket's two targets stand at one moment; None where a target is not measured."""
-
-    first_response_due: datetime | None
-    resolution_due: datetime | None
-    first_responded_at: datetime | None
-    resolved_at: datetime | None
-    first_response_status: TargetStatus | None
-    resolution_status: TargetStatus | None
-
-    @property
-    def first_response_breached(self) -> bool:
-        return self.first_response_status in ("overdue", "met-late")
-
-    @property
-    def resolution_breached(self) -> bool:
-        return self.resolution_status in ("overdue", "met-late")
-
-    @property
-    def overdue(self) -> bool:
-        """Still open and past its resolution due date."""
-        return self.resolution_status == "overdue"
-
-
-def resolved_at(ticket: Ticket) -> datetime | None:
-    """When the ticket was resolved: its completion date, once its status says resolved or closed."""
-    return ticket.completed_at if ticket.status in CLOSED_STATUSES else None
-
-
-def sla_view(ticket: Ticket, now: datetime) -> SlaView:
-    """The ticket's targets as they stand at `now` (a breach stays a breach once met late)."""
-    done = resolved_at(ticket)
-    first_status: TargetStatus | None = None
-    if ticket.first_response_due is not None:
-        first_status = target_status(ticket.first_response_due, ticket.first_responded_at, now)
-    resolution_status: TargetStatus | None = None
-    # A resolved ticket whose completion date nobody recorded has an unknown
-    # outcome: neither on target nor overdue.
-    unknown = ticket.status in CLOSED_STATUSES and done is None
-    if ticket.resolution_due is not None and not unknown:
-        resolution_status = target_status(ticket.resolution_due, done, now)
-    return SlaView(
-        ticket.first_response_due,
-        ticket.resolution_due,
-        ticket.first_responded_at,
-        done,
-        first_status,
-        resolution_status,
-    )

@@ -206,8 +206,11 @@ def open_for_writing(url: str) -> Engine:
     """
     engine = make_engine(url)
     try:
-        check_reachable(engine, url)
-        upgrade(engine)
+        with _first_connection(engine, url) as connection:
+            current = schema_head.is_at_head(connection)
+        if not current:
+            # alembic only when there is something to migrate: it adds 8 MB to a daemon (issue 17).
+            upgrade(engine)
     except BaseException:
         engine.dispose()
         raise

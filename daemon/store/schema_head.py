@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, inspect, text
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 VERSIONS = Path(__file__).resolve().parent / "migrations" / "versions"
 _REVISION = re.compile(r'^revision(?:\s*:\s*str)?\s*=\s*"([^"]+)"', re.MULTILINE)
@@ -42,10 +45,20 @@ def head() -> str | None:
     return heads.pop() if len(heads) == 1 else None
 
 
+VERSION_QUERY = "SELECT version_num FROM alembic_version"
+"""The revisions a database records; `daemon.store.rawread` asks it through the plain driver."""
+
+
+def is_head(recorded: Sequence[str]) -> bool:
+    """Whether `recorded` (the rows of `VERSION_QUERY`) is exactly this caredesk's newest revision."""
+    wanted = head()
+    return wanted is not None and list(recorded) == [wanted]
+
+
 def is_at_head(connection: Connection) -> bool:
     """True when the database records exactly this caredesk's newest revision, and nothing else."""
-    wanted = head()
-    if wanted is None or not inspect(connection).has_table("alembic_version"):
+    from sqlalchemy import inspect, text
+
+    if head() is None or not inspect(connection).has_table("alembic_version"):
         return False
-    recorded = list(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
-    return recorded == [wanted]
+    return is_head(list(connection.execute(text(VERSION_QUERY)).scalars()))

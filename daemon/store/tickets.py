@@ -18,6 +18,7 @@ from sqlmodel import Session, col
 
 from daemon.store.leases import lock_key, owner_has_ended
 from daemon.store.models import InboundMessage, OutboundMessage, Ticket
+from daemon.store.rawread import TicketFilter
 from daemon.store.vocabulary import WAITING_STATES, InboundState, OutboundKind
 
 SETTLED_STATES = (InboundState.PROCESSED, InboundState.IGNORED, InboundState.DUPLICATE)
@@ -261,36 +262,30 @@ def link_related(session: Session, ticket: Ticket, related: Ticket) -> None:
 
 
 # --- the register: tickets by status and department, newest first -------------
+# The filter is `daemon.store.rawread.TicketFilter`: `tickets list` reads the register
+# through the plain driver with the same filter (`TicketFilter.where_sql`).
 
 
-@dataclass(frozen=True, slots=True)
-class TicketFilter:
-    """Which tickets a listing wants: every status, only `statuses`, or all but `excluded`."""
-
-    statuses: tuple[str, ...] | None = None
-    """None: any status."""
-    excluded: tuple[str, ...] = ()
-    department: str | None = None
-
-    def conditions(self) -> list[ColumnElement[bool]]:
-        found: list[ColumnElement[bool]] = []
-        if self.statuses is not None:
-            found.append(col(Ticket.status).in_(self.statuses))
-        if self.excluded:
-            # Inline, not bound: SQLite uses a partial index (`ix_ticket_open`) only for a
-            # WHERE that states its condition in constants.
-            excluded: BindParameter[tuple[str, ...]] = bindparam(
-                "excluded", self.excluded, expanding=True, literal_execute=True
-            )
-            found.append(col(Ticket.status).not_in(excluded))
-        if self.department is not None:
-            found.append(col(Ticket.department) == self.department)
-        return found
+def filter_conditions(wanted: TicketFilter) -> list[ColumnElement[bool]]:
+    """`wanted` as ORM conditions; `TicketFilter.where_sql` is the same filter for the plain driver."""
+    found: list[ColumnElement[bool]] = []
+    if wanted.statuses is not None:
+        found.append(col(Ticket.status).in_(wanted.statuses))
+    if wanted.excluded:
+        # Inline, not bound: SQLite uses a partial index (`ix_ticket_open`) only for a
+        # WHERE that states its condition in constants.
+        excluded: BindParameter[tuple[str, ...]] = bindparam(
+            "excluded", wanted.excluded, expanding=True, literal_execute=True
+        )
+        found.append(col(Ticket.status).not_in(excluded))
+    if wanted.department is not None:
+        found.append(col(Ticket.department) == wanted.department)
+    return found
 
 
 def count_tickets(session: Session, wanted: TicketFilter) -> int:
     """How many tickets `wanted` matches, counted by the database."""
-    statement = select(func.count()).select_from(Ticket).where(*wanted.conditions())
+    statement = select(func.count()).select_from(Ticket).where(*filter_conditions(wanted))
     return int(session.execute(statement).scalar_one())
 
 
@@ -307,7 +302,7 @@ def stream_newest_tickets(session: Session, wanted: TicketFilter, *, batch: int 
 
 
 def _newest_first(wanted: TicketFilter) -> Select[Any]:
-    return select(Ticket).where(*wanted.conditions()).order_by(col(Ticket.id).desc())
+    return select(Ticket).where(*filter_conditions(wanted)).order_by(col(Ticket.id).desc())
 
 
 # --- reading tickets, and what a mail belongs to ------------------------------

@@ -9,22 +9,26 @@ ticket. The same file (name and SHA-256) sent twice is listed once, from the
 mail that brought it first.
 
 `tickets show` and the archive form list them; `tickets attachments` writes
-them out.
+them out. `attachments_of_mails` does the work on rows of any kind (the ORM's,
+or the plain rows `tickets show` reads with `daemon.store.rawread`), so the
+database libraries are imported only by `ticket_attachments`.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-
-from sqlalchemy import select
-from sqlmodel import Session, col
+from typing import TYPE_CHECKING, Any
 
 from daemon.parse.message import Attachment
 from daemon.parse.parser import ParseError, parse
-from daemon.store.models import InboundMessage, Ticket
-from daemon.store.vocabulary import InboundState
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from daemon.store.models import Ticket
 
 log = logging.getLogger("caredesk.attachments")
 
@@ -53,6 +57,12 @@ class TicketAttachment:
 
 def ticket_attachments(session: Session, ticket: Ticket) -> tuple[TicketAttachment, ...]:
     """Every attachment of the mails processed onto `ticket`, oldest mail first."""
+    from sqlalchemy import select
+    from sqlmodel import col
+
+    from daemon.store.models import InboundMessage
+    from daemon.store.vocabulary import InboundState
+
     rows = session.execute(
         select(InboundMessage)
         .where(
@@ -62,13 +72,21 @@ def ticket_attachments(session: Session, ticket: Ticket) -> tuple[TicketAttachme
         )
         .order_by(col(InboundMessage.id))
     ).scalars()
+    return attachments_of_mails(rows, ticket.reference)
+
+
+def attachments_of_mails(rows: Iterable[Any], reference: str) -> tuple[TicketAttachment, ...]:
+    """The attachments of these stored mails (`id`, `raw`, `from_address`, `received_at`), in order.
+
+    The same file (name and SHA-256) twice is listed once, from the first mail.
+    """
     found: list[TicketAttachment] = []
     seen: set[tuple[str, str]] = set()
     for row in rows:
         try:
             mail = parse(row.raw)
         except ParseError as error:  # it was parsed once; a changed parser could refuse it now
-            log.warning("inbound #%s of %s cannot be parsed again: %s", row.id, ticket.reference, error)
+            log.warning("inbound #%s of %s cannot be parsed again: %s", row.id, reference, error)
             continue
         for attachment in mail.attachments:
             key = (attachment.filename, attachment.sha256)

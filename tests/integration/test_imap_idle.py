@@ -29,6 +29,7 @@ from daemon.fetch.imap import ImapMailbox
 from tests import mailfactory
 from tests.clockpin import daemon_environment
 from tests.integration.helpers import PROJECT, tickets, write_config
+from tests.integration.test_several_mailboxes import site
 from tests.integration.test_systemd_notify import NotifySocket
 from tests.servers import Dovecot, SmtpSink
 from tests.servers.dovecot import DOVECOT_CAPABILITIES
@@ -321,3 +322,21 @@ def test_mail_that_lands_while_nobody_idles_is_seen_when_idle_begins_again(tmp_p
             assert waiter.wait(PROMPT) is True
         finally:
             waiter.close()
+
+
+def test_every_mailbox_of_several_wakes_the_daemon(
+    tmp_path: Path, database_url: str, dovecot: Dovecot, smtp_sink: SmtpSink, start: Any
+) -> None:
+    """`[[mailbox]]`: IDLE on the second mailbox wakes the loop as fast as on the first."""
+    with Dovecot(user="recap", password="recappass") as recap:
+        config = site(tmp_path, database_url, dovecot, recap, smtp_sink.url, polls=(LONG_POLL, LONG_POLL))
+        daemon = start(config)
+        daemon.wait_for_line(IDLING, count=2)
+        _complain(recap, smtp_sink, 10)
+        _complain(recap, smtp_sink, 11)
+        _complain(dovecot, smtp_sink, 12)
+        assert len(tickets(database_url)) == 3
+        assert recap.count("INBOX") == 0
+        assert dovecot.count("INBOX") == 0
+        assert daemon.stop() == 0
+        assert "caredesk stopped" in daemon.output()

@@ -60,7 +60,16 @@ def recap_dovecot(dovecot: Dovecot) -> Iterator[Dovecot]:
         server.stop()
 
 
-def site(folder: Path, database_url: str, care: Dovecot, recap: Dovecot, smtp_url: str) -> Path:
+def site(
+    folder: Path,
+    database_url: str,
+    care: Dovecot,
+    recap: Dovecot,
+    smtp_url: str,
+    *,
+    polls: tuple[int, int] = (1, 30),
+) -> Path:
+    """The two mailboxes' caredesk.toml; `polls`: their `poll_interval`s."""
     (folder / "care-password").write_text("carepass\n")
     (folder / "recap-password").write_text("recappass\n")
     path = folder / "caredesk.toml"
@@ -74,13 +83,13 @@ rules = "{PROJECT / "rules.yaml"}"
 name = "care"
 url = "{care.url}"
 password_file = "care-password"
-poll_interval = 1
+poll_interval = {polls[0]}
 
 [[mailbox]]
 name = "recap"
 url = "{recap.url}"
 password_file = "recap-password"
-poll_interval = 30
+poll_interval = {polls[1]}
 reply_from = "{RECAP_ADDRESS}"
 default_department = "{RECAP_DEPARTMENT}"
 

@@ -5,19 +5,21 @@ assigned, in-progress, and the `in_progress` of branch recaps), two resolved,
 one closed. The text view pages them, says how many there are and how to see
 more; `--status` takes a status or a group; `--json` stays the plain list of
 the whole register that scripts read. The database does the paging: every
-ticket query is counted or limited.
+ticket query is counted or limited. The command reads through the plain driver
+(`daemon.store.rawread`); its statements are recorded by wrapping `Reader`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event
 
+from daemon.store import rawread
 from tests.clockpin import config_variables
 from tests.integration.helpers import run_cli, write_config
 from tests.integration.seeding import seeded, ticket
@@ -61,17 +63,36 @@ def _numbers(text: str) -> list[int]:
     return [int(line[8:14]) for line in text.splitlines() if line.startswith("CC-2026-")]
 
 
+@contextlib.contextmanager
+def _recorded() -> Iterator[list[tuple[str, Any]]]:
+    """The statements on `ticket` the plain reader runs in the block, as the driver gets them."""
+    executed: list[tuple[str, Any]] = []
+    value, stream = rawread.Reader.value, rawread.Reader.stream
+
+    def noted(reader: rawread.Reader, statement: str, params: Any) -> None:
+        if statement.lstrip().lower().startswith("select") and "from ticket" in statement.lower():
+            executed.append((reader._sql(statement), tuple(params)))
+
+    def valued(reader: rawread.Reader, statement: str, params: Any = ()) -> Any:
+        noted(reader, statement, params)
+        return value(reader, statement, params)
+
+    def streamed(
+        reader: rawread.Reader, table: str, statement: str, params: Any = (), batch: int = 500
+    ) -> Any:
+        noted(reader, statement, params)
+        return stream(reader, table, statement, params, batch)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(rawread.Reader, "value", valued)
+        patch.setattr(rawread.Reader, "stream", streamed)
+        yield executed
+
+
 def test_tickets_list_defaults_to_open_newest_first_paged(config: Path, capsys: Any) -> None:
-    statements: list[str] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-        statements.append(" ".join(statement.split()).lower())
-
-    event.listen(Engine, "before_cursor_execute", seen)
-    try:
+    with _recorded() as executed:
         first, _ = _list(capsys, config)
-    finally:
-        event.remove(Engine, "before_cursor_execute", seen)
+    statements = [" ".join(statement.split()).lower() for statement, _ in executed]
 
     lines = first.splitlines()
     assert lines[0].startswith("REFERENCE ")
@@ -123,18 +144,9 @@ def test_the_open_listing_reads_the_partial_indexes_of_open_tickets(
     constants: the statuses left out are rendered inline, and the planner picks the index
     (PostgreSQL told not to scan the table, which for 56 rows it would rather do).
     """
-    executed: list[tuple[str, Any]] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
-        if statement.lstrip().lower().startswith("select") and "from ticket" in statement.lower():
-            executed.append((statement, parameters))
-
-    event.listen(Engine, "before_cursor_execute", seen)
-    try:
+    with _recorded() as executed:
         _list(capsys, config)
         _list(capsys, config, "--department", "customer-care", "--status", "open")
-    finally:
-        event.remove(Engine, "before_cursor_execute", seen)
 
     assert len(executed) == 4, executed  # a count and a page, twice
     assert all("NOT IN ('resolved', 'closed')" in statement for statement, _ in executed)

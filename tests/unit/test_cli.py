@@ -147,3 +147,16 @@ def test_unsupported_database_urls_are_configuration_errors(url: str) -> None:
 def test_the_password_is_masked_in_the_authority_and_the_query() -> None:
     assert db.public_database_url("postgresql+psycopg://u:pw@h:1/x") == "postgresql+psycopg://u:***@h:1/x"
     assert "pw" not in db.public_database_url("postgresql+psycopg://u@h/x?password=pw")
+
+
+def test_a_sqlite_error_of_the_plain_reader_is_one_line_not_a_traceback() -> None:
+    """`tickets list`/`show` read through sqlite3 itself (daemon.store.rawread), not SQLAlchemy."""
+    import sqlite3
+
+    from daemon.cli import _failure
+
+    assert _failure(sqlite3.OperationalError("database is locked")) == (
+        "database unreachable: database is locked",
+        69,
+    )
+    assert _failure(sqlite3.IntegrityError("UNIQUE constraint failed")) is None

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from daemon.commands import UserError
-from daemon.commands.ticket_attachments import attachment_lines, write_attachments
+from daemon.commands.ticket_attachments import write_attachments
+from daemon.commands.tickets import attachment_lines
 from daemon.parse.message import Attachment
 from daemon.tickets.mail_attachments import TicketAttachment
 
