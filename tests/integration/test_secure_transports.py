@@ -44,8 +44,11 @@ SMTP_PASSWORD = "s3cret-smtp"
 NOT_LOOPBACK = "127.0.0.2"
 TIMEOUT = 2
 # How much longer than its timeout a `run --once` against a silent server may
-# take: start-up, the database and the rest of the run.
-SLACK = 4.0
+# take: start-up (nine migrations on a new database), the database and the rest
+# of the run, on a loaded machine. The step that waits on the server is timed on
+# its own, from the log (`waited_on_server`), to within `STEP_SLACK`.
+SLACK = 15.0
+STEP_SLACK = 2.5
 
 
 # -- fixtures -----------------------------------------------------------------
@@ -203,6 +206,18 @@ def run_once(config: Path) -> float:
     started = time.monotonic()
     assert run_cli("--config", str(config), "run", "--once") == 0
     return time.monotonic() - started
+
+
+def waited_on_server(caplog: pytest.LogCaptureFixture, failure: str) -> float:
+    """Seconds from the log record before the first one containing `failure` to that one.
+
+    That is how long the step that gave up on the silent server took: nothing is
+    logged between the step before it and the failure.
+    """
+    records = caplog.records
+    index = next(i for i, record in enumerate(records) if failure in record.getMessage())
+    assert index > 0, [record.getMessage() for record in records]
+    return records[index].created - records[index - 1].created
 
 
 def logins(dovecot: Dovecot) -> list[str]:
@@ -609,7 +624,9 @@ def test_silent_imap_server_is_given_up_within_the_mailbox_timeout(
     elapsed = run_once(config)
 
     assert silent_server.accepted, "the daemon never connected"
-    assert TIMEOUT * 0.9 <= elapsed < TIMEOUT + SLACK, elapsed
+    assert elapsed < TIMEOUT + SLACK, elapsed
+    waited = waited_on_server(caplog, "unavailable")
+    assert TIMEOUT * 0.9 <= waited < TIMEOUT + STEP_SLACK, waited
     assert "unavailable" in caplog.text
     assert "timed out" in caplog.text
 
@@ -634,7 +651,9 @@ def test_silent_smtp_server_defers_delivery_within_the_smtp_timeout(
     elapsed = run_once(config)
 
     assert silent_server.accepted, "the daemon never connected"
-    assert TIMEOUT * 0.9 <= elapsed < TIMEOUT + SLACK, elapsed
+    assert elapsed < TIMEOUT + SLACK, elapsed
+    waited = waited_on_server(caplog, "mail server unavailable")
+    assert TIMEOUT * 0.9 <= waited < TIMEOUT + STEP_SLACK, waited
     assert len(tickets(database(tmp_path))) == 1
     assert dovecot.count("Processed") == 1
     rows = outbound(database(tmp_path))
