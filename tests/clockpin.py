@@ -25,10 +25,15 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from daemon import clock
+
+JAKARTA = ZoneInfo("Asia/Jakarta")
+"""The zone of the shipped rules.yaml's working days (WIB)."""
+
 
 DEFAULT_INSTANT = datetime(2026, 7, 21, 3, 0, tzinfo=UTC)
 """Tuesday 21 July 2026, 10:00 WIB: an ordinary working day on which no periodic mail is due.
@@ -74,3 +79,8 @@ class SteppedClock:
 
     def __call__(self) -> datetime:
         return self.now.astimezone(UTC)
+
+
+def wib(month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    """A moment of 2026 in Jakarta time (WIB), as the tests write their days."""
+    return datetime(2026, month, day, hour, minute, tzinfo=JAKARTA)

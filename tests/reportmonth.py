@@ -23,15 +23,14 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
 from daemon.route.rules import Rules
 from daemon.sla.stamping import stamp_due_dates
 from daemon.store.models import RecapFile, Ticket
+from tests.clockpin import JAKARTA, wib
 
-JAKARTA = ZoneInfo("Asia/Jakarta")
 NOW = datetime(2026, 11, 5, 9, 0, tzinfo=JAKARTA)
 
 
@@ -48,10 +47,6 @@ class Line:
     resolution: str
     corrective_action: str = ""
     effectiveness: str = ""
-
-
-def wib(month: int, day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, month, day, hour, minute, tzinfo=JAKARTA)
 
 
 JATIM, SUMUT, BALI = "branch:biro-jatim", "branch:biro-sumut", "branch:biro-bali"

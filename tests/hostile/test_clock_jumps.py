@@ -20,7 +20,6 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
@@ -32,12 +31,11 @@ from daemon.route.loader import load_rules
 from daemon.store.models import JobClaim, OperationEvent
 from daemon.store.vocabulary import Operation, OutboundKind
 from tests import mailfactory
-from tests.clockpin import SteppedClock, config_variables, pin_clock
+from tests.clockpin import SteppedClock, config_variables, pin_clock, wib
 from tests.integration.helpers import PROJECT, outbound, run_cli, table, tickets, write_config
 
 pytestmark = pytest.mark.integration
 
-JAKARTA = ZoneInfo("Asia/Jakarta")
 RULES = load_rules(PROJECT / "rules.yaml")
 ADMIN = "admin.caredesk@example.net"
 PERIODIC_KINDS = {
@@ -50,10 +48,6 @@ PERIODIC_KINDS = {
 }
 NO_GUARD = "[periodic]\nmax_clock_forward_hours = 0\nmax_clock_backward_minutes = 0\n"
 """A site that switched the check off: how every site behaved before it existed."""
-
-
-def wib(month: int, day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, month, day, hour, minute, tzinfo=JAKARTA)
 
 
 def _desk(tmp_path: Path, database_url: str, smtp_sink: Any, *, extra: str = "") -> dict[str, Any]:

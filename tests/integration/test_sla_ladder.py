@@ -18,7 +18,6 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -35,7 +34,7 @@ from daemon.sla.stamping import record_first_response
 from daemon.store import db
 from daemon.store.models import JobClaim, Ticket, TicketEvent
 from tests import mailfactory
-from tests.clockpin import SteppedClock
+from tests.clockpin import SteppedClock, wib
 from tests.integration.helpers import (
     CARE_ADDRESS,
     FREE_CLOCK,
@@ -49,13 +48,8 @@ from tests.integration.helpers import (
 
 pytestmark = pytest.mark.integration
 
-JAKARTA = ZoneInfo("Asia/Jakarta")
 RULES = load_rules(PROJECT / "rules.yaml")
 CARE = RULES.department("customer-care")  # where mailfactory.complaint(1) is routed
-
-
-def wib(month: int, day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, month, day, hour, minute, tzinfo=JAKARTA)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import update
@@ -23,17 +22,12 @@ from daemon.sla.stamping import record_first_response
 from daemon.store import db, sla_due
 from daemon.store.models import Setting, Ticket
 from tests import mailfactory
-from tests.clockpin import SteppedClock
+from tests.clockpin import SteppedClock, wib
 from tests.integration.helpers import FREE_CLOCK, TRUST_OUR_MX, maildir_desk, outbound, tickets
 
 pytestmark = pytest.mark.integration
 
-JAKARTA = ZoneInfo("Asia/Jakarta")
 FAR = datetime(2099, 1, 1, tzinfo=UTC)
-
-
-def wib(month: int, day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, month, day, hour, minute, tzinfo=JAKARTA)
 
 
 @pytest.fixture

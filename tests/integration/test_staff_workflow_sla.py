@@ -21,7 +21,6 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -29,7 +28,7 @@ from daemon.app.service import Daemon
 from daemon.config import load_config
 from daemon.sla.stamping import sla_view
 from daemon.store.models import JobClaim, Ticket, TicketEvent
-from tests.clockpin import SteppedClock, config_variables
+from tests.clockpin import SteppedClock, config_variables, wib
 from tests.integration.helpers import (
     CARE_ADDRESS,
     TRUST_OUR_MX,
@@ -44,7 +43,6 @@ from tests.mailfactory import stamped
 pytestmark = pytest.mark.integration
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-JAKARTA = ZoneInfo("Asia/Jakarta")
 MEMBER = "bambang.sirkulasi@example.co.id"  # a member of koran
 CIRCULATION = "sirkulasi@example.co.id"
 PRINT_GM = "gm.media-cetak@example.co.id"
@@ -106,10 +104,6 @@ sla:
       severity:
         major: {{resolution: 1d}}
 """
-
-
-def wib(month: int, day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, month, day, hour, minute, tzinfo=JAKARTA)
 
 
 @pytest.fixture

@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from daemon.sla.calendar import WorkCalendar, WorkingTime
 from daemon.sla.policy import SlaPolicy, Stamp, TargetKey, due_dates, restamped
+from tests.clockpin import wib
 
-JAKARTA = ZoneInfo("Asia/Jakarta")
 CALENDAR = WorkCalendar("Asia/Jakarta")
 POLICY = SlaPolicy()  # minor: resolution in 5 working days; major (built in): 2
 MAJOR = TargetKey("major", "koran").targets(POLICY)
-
-
-def wib(month: int, day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, month, day, hour, minute, tzinfo=JAKARTA)
 
 
 RECEIVED = wib(7, 21, 10)  # Tuesday

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -11,14 +10,10 @@ from daemon.route.loader import load_rules
 from daemon.sla.policy import TargetKey
 from daemon.sla.stamping import due_values, sla_view, stamp_due_dates, target_key, ticket_due_dates
 from daemon.store.models import Ticket
+from tests.clockpin import wib
 from tests.integration.helpers import PROJECT
 
 RULES = load_rules(PROJECT / "rules.yaml")
-JAKARTA = ZoneInfo("Asia/Jakarta")
-
-
-def wib(month: int, day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, month, day, hour, minute, tzinfo=JAKARTA)
 
 
 def _ticket(received: datetime, **fields: object) -> Ticket:
