@@ -90,7 +90,7 @@ TICKET_COLUMNS = (
 INBOUND_COLUMNS = (
     "id", "source", "source_key", "uidvalidity", "uid", "raw", "raw_sha256", "size", "message_id",
     "logical_key", "from_address", "subject", "state", "reason", "headers_only", "notes", "attempts",
-    "ticket_id", "disposition", "received_at", "arrived_at", "processed_at",
+    "ticket_id", "disposition", "received_at", "arrived_at", "processed_at", "attachment_list",
 )  # fmt: skip
 OUTBOUND_COLUMNS = (
     "id", "kind", "ticket_id", "cause_inbound_id", "recipient", "envelope_from", "message_id", "automatic",
@@ -234,7 +234,7 @@ class Generator:
                 (
                     inbound_id, MAILBOX, f"1:{inbound_id}", 1, inbound_id, raw, digest, len(raw), message_id,
                     digest, email, subject, "processed", reason, False, "", 1, ticket_id, "pending",
-                    self.when(at), self.when(at), self.when(at + timedelta(seconds=1)),
+                    self.when(at), self.when(at), self.when(at + timedelta(seconds=1)), "[]",
                 )
             )  # fmt: skip
         ack_id, notice_id = 2 * index + 1, 2 * index + 2

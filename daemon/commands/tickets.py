@@ -25,6 +25,7 @@ from daemon.commands import UserError, configure, open_engine
 from daemon.commands.ticket_values import json_text, local_time, text_value
 from daemon.route.decision import BY_DETECTION, BY_PRODUCT
 from daemon.store import rawread
+from daemon.tickets.attachment_index import listed_attachments
 from daemon.tickets.attachments import size_text
 from daemon.tickets.summary import DetailParts, detail_of
 
@@ -61,11 +62,7 @@ def plain_detail(reader: rawread.Reader, reference: str, now: datetime) -> dict[
     if ticket is None:
         raise UserError(f"no ticket {reference}")
     mails = rawread.processed_mails(reader, ticket.id)
-    attachments: list[dict[str, object]] = []
-    if mails:  # parsing them needs the mail parser, which a ticket without mails never loads
-        from daemon.tickets.mail_attachments import attachments_of_mails
-
-        attachments = [item.as_dict() for item in attachments_of_mails(mails, ticket.reference)]
+    attachments = [item.as_dict() for item in listed_attachments(mails, ticket.reference)]
     parts = DetailParts(
         related_reference=rawread.reference_of(reader, ticket.related_ticket_id),
         events=rawread.ticket_events(reader, ticket.id),

@@ -5,7 +5,7 @@ the append-only history, the text of the internal notes, the customer's
 satisfaction survey answer (score, comment, when), the linked complaints (the
 earlier one a survey answer reopened as this one, and those opened from this
 one's survey), the mail in and out and the attachments of the mail
-that came in (name, type, size, SHA-256: `daemon.tickets.mail_attachments`); `daemon.report.html_out`
+that came in (name, type, size, SHA-256: `daemon.tickets.attachment_index`); `daemon.report.html_out`
 renders it as a page (autoescaped: everything from outside is text) and
 `daemon.report.pdf` prints that page.
 """
@@ -24,8 +24,8 @@ from daemon.route.rules import Rules
 from daemon.store import tickets as ticket_store
 from daemon.store.models import InboundMessage, OutboundMessage, Ticket, TicketEvent
 from daemon.store.vocabulary import Action
+from daemon.tickets.attachment_index import ticket_listing
 from daemon.tickets.attachments import size_text
-from daemon.tickets.mail_attachments import ticket_attachments
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +156,7 @@ def _attachments(session: Session, ticket: Ticket, zone: ZoneInfo) -> tuple[Atta
             sender=item.sender,
             at=item.received_at.astimezone(zone),
         )
-        for item in ticket_attachments(session, ticket)
+        for item in ticket_listing(session, ticket)
     )
 
 

@@ -97,6 +97,8 @@ class OutboxSender:
         self._outage_logged = False
         self.attempts: Counter[tuple[str, str]] = Counter()
         """Every delivery attempt since start, by (kind, end state): the metrics' counts by kind."""
+        self._unfinished: set[int] = set()
+        """Rows this sender claimed in a round that ended in an error (the database refused a write)."""
 
     def deliver_due(self, stop: threading.Event | None = None, batch: int = 200) -> Counter[str]:
         """Send every row that is due now, batch by batch; return counts by end state."""
@@ -107,13 +109,16 @@ class OutboxSender:
                 claimed = self._claim(batch)
                 if not claimed:
                     break
+                self._unfinished.update(claimed)
                 outage = self._send_claimed(transport, claimed, counts)
+                self._unfinished.difference_update(claimed)  # not reached when the round raised
                 if outage:
                     break
         return counts
 
     def recover_stale(self) -> None:
-        """Settle rows left `sending` by a process that died mid-delivery."""
+        """Settle rows left `sending` by a process that died mid-delivery, and this sender's own
+        claims from a round that ended in an error."""
         now = self.clock()
         with db.session(self.engine) as session:
             # A lease that ran out, or one held by a process of this host that is
@@ -136,7 +141,30 @@ class OutboxSender:
             for row in stale:
                 settle_interrupted(row, now)
                 session.add(row)
+            self._take_back_unfinished(session, now)
             session.commit()
+        self._unfinished.clear()
+
+    def _take_back_unfinished(self, session: Session, now: datetime) -> None:
+        """The rows of this sender's last round that ended in an error, settled as after a crash.
+
+        A row still due is free again at once instead of a lease (10 min) later; a row
+        left `sending` was maybe sent, and is settled as an interrupted delivery.
+        """
+        if not self._unfinished:
+            return
+        mine = session.execute(
+            select(OutboundMessage).where(
+                col(OutboundMessage.id).in_(sorted(self._unfinished)),
+                col(OutboundMessage.lease_owner) == self.owner,
+            )
+        ).scalars()
+        for row in mine:
+            if row.state == OutboundState.SENDING:
+                settle_interrupted(row, now)
+            elif row.state in DUE_STATES:
+                row.lease_owner = row.lease_until = None
+            session.add(row)
 
     def _claim(self, batch: int) -> list[int]:
         now = self.clock()

@@ -235,6 +235,11 @@ class InboundMessage(SQLModel, table=True):
     arrived_at: datetime | None = _when(default=None)
     """When the mailbox server received it; the backlog guard looks at this, not at Date:."""
     processed_at: datetime | None = _when(default=None)
+    attachment_list: str | None = Field(default=None, sa_column=Column(Text))
+    """The attachments the parser found when it read the mail (`daemon.tickets.attachment_index`).
+
+    None for a mail stored before caredesk kept the list, or not parsed yet.
+    """
 
 
 class OutboundMessage(SQLModel, table=True):

@@ -350,9 +350,13 @@ def outbound_messages(reader: Reader, ticket_id: int) -> list[Any]:
 
 
 def processed_mails(reader: Reader, ticket_id: int) -> list[Any]:
-    """The mails processed onto the ticket, whole, oldest first (`daemon.tickets.mail_attachments`)."""
+    """The mails processed onto the ticket, oldest first, for `daemon.tickets.attachment_index`.
+
+    Each with its attachment list; the raw mail only when the list is missing (it is parsed again).
+    """
     statement = (
-        "SELECT id, raw, from_address, received_at FROM inbound_message "
+        "SELECT id, from_address, received_at, attachment_list, "
+        "CASE WHEN attachment_list IS NULL THEN raw END AS raw FROM inbound_message "
         "WHERE ticket_id = ? AND state = 'processed' AND NOT headers_only ORDER BY id"
     )
     return reader.rows("inbound_message", statement, (ticket_id,))

@@ -8,29 +8,29 @@ robots' mail and rows kept with their headers only hold no attachment of the
 ticket. The same file (name and SHA-256) sent twice is listed once, from the
 mail that brought it first.
 
-`tickets show` and the archive form list them; `tickets attachments` writes
-them out. `attachments_of_mails` does the work on rows of any kind (the ORM's,
-or the plain rows `tickets show` reads with `daemon.store.rawread`), so the
-database libraries are imported only by `ticket_attachments`.
+`tickets attachments` and the web download write them out, so they need their
+bytes. Listing them (`tickets show`, the web view, the archive form) reads the
+list the daemon kept on each row instead (`daemon.tickets.attachment_index`),
+which comes back here only for a mail stored before that list existed.
+`attachments_of_mails` does the work on rows of any kind (the ORM's, or the plain
+rows `daemon.store.rawread` reads), so the database libraries are imported only
+by `ticket_attachments`.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from daemon.parse.message import Attachment
-from daemon.parse.parser import ParseError, parse
+from daemon.tickets.attachment_index import Listed, ListedAttachment, parsed_again, processed_mails
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
     from daemon.store.models import Ticket
-
-log = logging.getLogger("caredesk.attachments")
 
 
 @dataclass(frozen=True)
@@ -42,37 +42,24 @@ class TicketAttachment:
     sender: str
     received_at: datetime
 
+    def listed(self) -> ListedAttachment:
+        """The same attachment as the list gives it (`daemon.tickets.attachment_index`), without its bytes."""
+        facts = self.attachment
+        return ListedAttachment(
+            Listed(facts.filename, facts.content_type, facts.size, facts.sha256),
+            self.inbound_id,
+            self.sender,
+            self.received_at,
+        )
+
     def as_dict(self) -> dict[str, object]:
         """What `tickets show --json` gives for it (no payload)."""
-        return {
-            "filename": self.attachment.filename,
-            "content_type": self.attachment.content_type,
-            "size": self.attachment.size,
-            "sha256": self.attachment.sha256,
-            "inbound_id": self.inbound_id,
-            "from": self.sender,
-            "received_at": self.received_at.isoformat(),
-        }
+        return self.listed().as_dict()
 
 
 def ticket_attachments(session: Session, ticket: Ticket) -> tuple[TicketAttachment, ...]:
     """Every attachment of the mails processed onto `ticket`, oldest mail first."""
-    from sqlalchemy import select
-    from sqlmodel import col
-
-    from daemon.store.models import InboundMessage
-    from daemon.store.vocabulary import InboundState
-
-    rows = session.execute(
-        select(InboundMessage)
-        .where(
-            col(InboundMessage.ticket_id) == ticket.id,
-            col(InboundMessage.state) == InboundState.PROCESSED,
-            col(InboundMessage.headers_only).is_(False),
-        )
-        .order_by(col(InboundMessage.id))
-    ).scalars()
-    return attachments_of_mails(rows, ticket.reference)
+    return attachments_of_mails(processed_mails(session, ticket.id, raw=True), ticket.reference)
 
 
 def attachments_of_mails(rows: Iterable[Any], reference: str) -> tuple[TicketAttachment, ...]:
@@ -83,12 +70,7 @@ def attachments_of_mails(rows: Iterable[Any], reference: str) -> tuple[TicketAtt
     found: list[TicketAttachment] = []
     seen: set[tuple[str, str]] = set()
     for row in rows:
-        try:
-            mail = parse(row.raw)
-        except ParseError as error:  # it was parsed once; a changed parser could refuse it now
-            log.warning("inbound #%s of %s cannot be parsed again: %s", row.id, reference, error)
-            continue
-        for attachment in mail.attachments:
+        for attachment in parsed_again(row, reference):
             key = (attachment.filename, attachment.sha256)
             if key in seen:
                 continue

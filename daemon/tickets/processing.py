@@ -49,6 +49,7 @@ from daemon.store import tickets as ticket_store
 from daemon.store.leases import process_owner
 from daemon.store.models import InboundMessage, Ticket
 from daemon.store.vocabulary import WAITING_STATES, Action, InboundState
+from daemon.tickets.attachment_index import index_text
 from daemon.tickets.care_copies import OwnMail, record_care_answer, record_sent_mail
 from daemon.tickets.complaints import NewComplaint, NewComplaints
 from daemon.tickets.conversation import Conversation
@@ -302,6 +303,7 @@ class Processor:
         row.from_address = mail.from_address[:320]
         row.subject = mail.subject[:998]
         row.logical_key = logical_key(mail)
+        row.attachment_list = index_text(mail.attachments)
         return mail
 
     def _mark_duplicate(self, session: Session, row: InboundMessage) -> bool:

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from daemon.store.models import InboundMessage, OutboundMessage, Ticket, TicketEvent
+from daemon.tickets.attachment_index import ticket_listing
 from daemon.tickets.summary import DetailParts, breaches, detail_of, ticket_summary
 
 __all__ = ["breaches", "ticket_detail", "ticket_summary"]
@@ -27,15 +28,12 @@ def ticket_detail(session: Any, ticket: Ticket, now: datetime) -> dict[str, Any]
 
     The summary, the form fields, the history, the messages and the attachments.
     """
-    # Here, not at the top: finding the attachments parses mail, which a listing never needs.
-    from daemon.tickets.mail_attachments import ticket_attachments
-
     parts = DetailParts(
         related_reference=_reference_of(session, ticket.related_ticket_id),
         events=_events(session, ticket),
         inbound=_rows(session, InboundMessage, col(InboundMessage.ticket_id) == ticket.id),
         outbound=_rows(session, OutboundMessage, col(OutboundMessage.ticket_id) == ticket.id),
-        attachments=[item.as_dict() for item in ticket_attachments(session, ticket)],
+        attachments=[item.as_dict() for item in ticket_listing(session, ticket)],
     )
     return detail_of(ticket, now, parts)
 

@@ -5,11 +5,13 @@ acknowledgement: it goes out with it when the server offers it, and fails alone,
 with a reason a person can act on, when the server does not. A row whose
 delivery raises anything at all (here a recipient with a line break, which
 smtplib refuses with a ValueError) is settled with the error and the next row
-is sent in the same run; no row is left `sending`.
+is sent in the same run; no row is left `sending`. A round that the database
+broke off (a write refused) is taken back by the sender's next round at once.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -17,6 +19,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import OperationalError
 from sqlmodel import col
 
 from daemon import clock
@@ -168,3 +171,69 @@ def test_row_that_raises_never_blocks_the_rows_behind_it(database_url: str, smtp
     assert {recipient: row.state for recipient, row in rows.items()} == dict.fromkeys(rows, "sent")
     assert sorted(r for received in smtp_sink.messages for r in received.rcpt_tos) == sorted(rows)
     assert counts == {"sent": 3, "retry": 1}
+
+
+class _LocksAfterFirst:
+    """The real SMTP transport; once the first mail is sent, another connection locks the database."""
+
+    def __init__(self, inner: SmtpTransport, path: Path) -> None:
+        self.inner = inner
+        self.lock = sqlite3.connect(path, isolation_level=None)
+        self.sent = 0
+
+    def __enter__(self) -> _LocksAfterFirst:
+        self.inner.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.inner.__exit__(*exc_info)
+
+    def send(self, envelope_from: str, recipients: list[str], raw: bytes, name: str) -> None:
+        self.inner.send(envelope_from, recipients, raw, name)
+        self.sent += 1
+        if self.sent == 1:
+            self.lock.execute("BEGIN EXCLUSIVE")
+
+
+def test_a_round_the_database_broke_off_is_taken_back(tmp_path: Path, smtp_sink: SmtpSink) -> None:
+    """Not 10 minutes later, when the round's leases run out: the rows still due go out at once,
+    and the one whose record was lost is settled as an interrupted delivery (not sent twice)."""
+    path = tmp_path / "caredesk.db"
+    engine = db.open_for_writing(f"sqlite:///{path}?timeout=0.2")
+    locking = None
+    try:
+        recipients = ["first@example.net", "second@example.net", "third@example.net"]
+        ids = _queued(engine, recipients)
+        settings = SmtpConfig(
+            url=smtp_sink.url, username="", password="", timeout=10, max_attempts=3, retry_base_seconds=60
+        )
+
+        def transport() -> _LocksAfterFirst:
+            nonlocal locking
+            locking = locking or _LocksAfterFirst(SmtpTransport(settings), path)
+            return locking
+
+        sender = OutboxSender(engine, transport, clock.now, owner="test:1", retries=RetryPolicy(3, 60))
+        with pytest.raises(OperationalError, match="database is locked"):
+            sender.deliver_due()
+        assert locking is not None
+        locking.lock.execute("ROLLBACK")
+        assert len(smtp_sink.messages) == 1
+
+        counts = sender.deliver_due()
+
+        with db.session(engine) as session:
+            found = session.execute(select(OutboundMessage).where(col(OutboundMessage.id).in_(ids)))
+            rows = {row.recipient: row for row in found.scalars()}
+    finally:
+        if locking is not None:
+            locking.lock.close()
+        engine.dispose()
+    assert counts == {"sent": 2}
+    assert {recipient: row.state for recipient, row in rows.items()} == {
+        "first@example.net": "uncertain",  # an acknowledgement that may have gone out is not sent again
+        "second@example.net": "sent",
+        "third@example.net": "sent",
+    }
+    assert all(row.lease_owner is None for row in rows.values())
+    assert sorted(r for received in smtp_sink.messages for r in received.rcpt_tos) == sorted(recipients)

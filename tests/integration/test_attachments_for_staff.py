@@ -19,11 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import update
+from sqlmodel import col
 
 from daemon.parse.parser import parse
 from daemon.route.loader import load_rules
+from daemon.store import db
+from daemon.store.models import InboundMessage
 from tests import mailfactory
-from tests.integration.helpers import PROJECT, run_cli, tickets, write_config
+from tests.integration.helpers import PROJECT, inbound, run_cli, tickets, write_config
 
 pytestmark = pytest.mark.integration
 
@@ -43,6 +47,20 @@ def _desk(
         extra=f"[limits]\n{limits}\n" if limits else "",
     )
     return {"config": config, "url": database_url, "imap": dovecot, "smtp": smtp_sink}
+
+
+def _forget_list(database_url: str, inbound_id: int) -> None:
+    """The row as a mail stored before revision 0010 has it: no attachment list."""
+    engine = db.make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                update(InboundMessage)
+                .where(col(InboundMessage.id) == inbound_id)
+                .values(attachment_list=None)
+            )
+    finally:
+        engine.dispose()
 
 
 def _run(desk: dict[str, Any]) -> None:
@@ -218,6 +236,21 @@ def test_tickets_show_lists_the_attachments_of_the_first_mail_and_the_follow_ups
     ]
     assert {a["from"] for a in listed} == {"rina@tokobuku-sejahtera.id"}
     assert listed[0]["inbound_id"] != listed[2]["inbound_id"]
+    # The daemon kept each mail's list on its row when it parsed it ...
+    kept = {row.id: json.loads(row.attachment_list) for row in inbound(desk["url"])}
+    assert kept == {
+        listed[0]["inbound_id"]: [
+            {key: a[key] for key in ("filename", "content_type", "size", "sha256")} for a in listed[:2]
+        ],
+        listed[2]["inbound_id"]: [
+            {key: listed[2][key] for key in ("filename", "content_type", "size", "sha256")}
+        ],
+    }
+    # ... and a mail stored before it kept them is parsed again: the same listing.
+    _forget_list(desk["url"], listed[0]["inbound_id"])
+    code, again, err = _cli(desk, capsys, "tickets", "show", ticket.reference, "--json")
+    assert code == 0, err
+    assert json.loads(again)["attachments"] == listed
 
     code, text, _ = _cli(desk, capsys, "tickets", "show", ticket.reference)
     assert code == 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import json
 import os
 import subprocess
 import sys
@@ -28,12 +29,16 @@ from daemon.commands.parsers import outbox as outbox_parsers
 from daemon.commands.parsers import tickets as ticket_parsers
 
 PROJECT = Path(__file__).resolve().parents[2]
+SHOWN_ATTACHMENTS = (
+    '[{"filename":"bukti.jpg","content_type":"image/jpeg","size":2048,"sha256":"' + "ab" * 32 + '"}]'
+)
+"""The list the daemon keeps on a mail it parsed; the stored raw is one the parser would refuse."""
 HEAVY = ("sqlalchemy", "sqlmodel", "psycopg", "jinja2", "imapclient", "mailparser", "openpyxl")
 NOT_FOR_LISTING = ("jinja2", "openpyxl", "imapclient", "mailparser", "alembic", "sqlalchemy", "sqlmodel")
 """Not for `tickets list`: no templates, spreadsheets, mailboxes, mail parsing, migrations or ORM
 (the schema check of a database at head is `daemon.store.schema_head`'s, the reading `rawread`'s)."""
-NOT_FOR_SHOWING = ("jinja2", "openpyxl", "imapclient", "alembic", "sqlalchemy", "sqlmodel")
-"""`tickets show` lists the attachments of the ticket's mails, so it parses them (when it has any)."""
+NOT_FOR_SHOWING = NOT_FOR_LISTING
+"""`tickets show` lists the attachments of the ticket's mails from the lists the daemon kept (no parser)."""
 
 
 def imported(*argv: str, cwd: Path = PROJECT) -> set[str]:
@@ -125,9 +130,9 @@ def test_the_schema_head_read_from_the_files_is_alembics() -> None:
 
 @pytest.fixture(scope="module")
 def register(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder with a caredesk.toml whose SQLite register holds one ticket."""
+    """A folder with a caredesk.toml whose SQLite register holds one ticket, with its first mail."""
     from daemon.store import db
-    from daemon.store.models import Ticket
+    from daemon.store.models import InboundMessage, Ticket
 
     folder = tmp_path_factory.mktemp("register")
     url = f"sqlite:///{folder / 'caredesk.db'}"
@@ -144,6 +149,21 @@ def register(tmp_path_factory: pytest.TempPathFactory) -> Path:
                     received_at=received,
                     created_at=received,
                     updated_at=received,
+                )
+            )
+            session.flush()
+            session.add(
+                InboundMessage(
+                    source="imap://care@127.0.0.1/INBOX",
+                    source_key="1:1",
+                    raw=b"not a mail the parser could read",
+                    raw_sha256="0" * 64,
+                    size=32,
+                    state="processed",
+                    ticket_id=1,
+                    from_address="budi@example.com",
+                    received_at=received,
+                    attachment_list=SHOWN_ATTACHMENTS,
                 )
             )
             session.commit()
@@ -169,3 +189,19 @@ def test_reading_the_register_imports_only_what_it_needs(
     found = packages(names) & set(unwanted)
     assert found == set(), f"`caredesk {' '.join(argv)}` imported {sorted(found)}"
     assert "daemon.store.models" not in names
+    assert "daemon.parse.parser" not in names
+
+
+def test_show_lists_the_attachments_from_the_list_kept_on_the_mail(register: Path) -> None:
+    config = str(register / "caredesk.toml")
+    done = subprocess.run(
+        [sys.executable, "-m", "daemon", "--config", config, "tickets", "show", "CC-2026-000001", "--json"],
+        cwd=register,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(PROJECT)},
+    )
+    (shown,) = json.loads(done.stdout)["attachments"]
+    assert (shown["filename"], shown["size"], shown["from"]) == ("bukti.jpg", 2048, "budi@example.com")
