@@ -291,12 +291,17 @@ def _read_resinfo(tokens: list[str], drafts: list[tuple[str, str, list[tuple[str
         if drafts:
             drafts[-1][2].extend(pairs)
         return
-    drafts.append((method.partition("/")[0], result.lower(), []))
+    # `dkim/1=pass` names the method's version; a name that is only a version (`/1=pass`) is
+    # debris, and so are the properties after it, up to the next known method.
+    name = method.partition("/")[0]
+    properties: list[tuple[str, str]] | None = None
+    if name:
+        drafts.append((name, result.lower(), properties := []))
     for key, value in pairs[1:]:
         if key in _METHODS:
-            drafts.append((key, value.lower(), []))
-        else:
-            drafts[-1][2].append((key, value))
+            drafts.append((key, value.lower(), properties := []))
+        elif properties is not None:
+            properties.append((key, value))
 
 
 def _pairs(tokens: list[str]) -> Iterator[tuple[str, str]]:

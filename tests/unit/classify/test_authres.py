@@ -8,7 +8,7 @@ and go through the parse stage the pipeline uses.
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from daemon.classify.authres import (
@@ -279,6 +279,17 @@ def test_a_method_written_without_its_semicolon_still_starts_a_new_result() -> N
     ]
 
 
+def test_a_method_name_that_is_only_a_version_is_debris() -> None:
+    # Found by the property below: `/=0` once made a result with an empty method.
+    assert parse("/=0") == Report(None, ())
+    report = parse("mx.a.id; /1=pass header.d=b.id spf=pass; dkim/1=pass header.d=a.id")
+    assert [(result.method, result.result, result.properties) for result in report.results] == [
+        ("spf", "pass", ()),
+        ("dkim", "pass", (("header.d", "a.id"),)),
+    ]
+
+
+@example("/=0")
 @given(st.text(max_size=300))
 def test_parse_never_raises_on_any_text(value: str) -> None:
     report = parse(value)
