@@ -14,7 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from daemon import clock
-from daemon.commands import UserError, configure, open_engine, report_resend
+from daemon.commands import UserError, configure, open_engine
 from daemon.config import Config, ConfigError
 from daemon.report import csv_out, html_out, text_out
 from daemon.report.monthly import MonthlyReport, build_monthly
@@ -26,11 +26,19 @@ from daemon.route.rules import Rules, RulesError, format_problem
 from daemon.store import db
 
 
+def _resend_or_history(args: argparse.Namespace) -> bool:
+    """Whether `report monthly` was asked to resend or show the history rather than write a file."""
+    return bool(args.resend or args.history or args.reason is not None or args.recipient)
+
+
 def cmd_report_monthly(args: argparse.Namespace) -> int:
     config = configure(args)
     rules = load_checked_rules(config.rules)
     month = _month(args.month, config)
-    if report_resend.wanted(args):
+    if _resend_or_history(args):
+        # Here, not at the top: resending loads the daemon's mailer, which writing a report never needs.
+        from daemon.commands import report_resend
+
         return report_resend.run(args, config, rules, month)
     unknown = sorted(set(args.department) - set(rules.departments))
     if unknown:

@@ -32,11 +32,6 @@ from daemon.store.vocabulary import OutboundState
 log = logging.getLogger("caredesk.report")
 
 
-def wanted(args: argparse.Namespace) -> bool:
-    """Whether `report monthly` was asked to resend or show the history rather than write a file."""
-    return bool(args.resend or args.history or args.reason is not None or args.recipient)
-
-
 def run(args: argparse.Namespace, config: Config, rules: Rules, month: Month) -> int:
     if args.history and (args.resend or args.reason is not None or args.recipient):
         raise UserError("--history only shows: give it without --resend, --reason and --recipient")

@@ -77,6 +77,16 @@ def _special(text: str) -> bool:
     return _SPECIAL.search(text) is not None
 
 
+def _serial(value: datetime) -> float:
+    """A time as a spreadsheet's number of days.
+
+    Spreadsheets have no time zones: local wall-clock time, as the report shows it.
+    (From its fields: `replace(tzinfo=None)` costs several times as much on a zoned time.)
+    """
+    seconds = (value.hour * 60 + value.minute) * 60 + value.second
+    return value.toordinal() - _EPOCH_ORDINAL + seconds / 86400 + value.microsecond / 86_400_000_000
+
+
 def _escape(text: str) -> str:
     """Text for an XML string cell; the `_x` of a literal `_xHHHH_` escaped as Excel does (`_x005F_`)."""
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
@@ -166,6 +176,7 @@ class Sheet(Worksheet):
         columns, cells = self._columns, []
         known = self._known.setdefault(look, {})
         style = self.styles.attribute(look, _TEXT, False)
+        time_style = self.styles.attribute(look, _DATE_TIME, False)
         for column, value in enumerate(values):
             if isinstance(value, str):
                 if not value:
@@ -180,8 +191,8 @@ class Sheet(Worksheet):
                     if len(value) <= REMEMBERED_LENGTH and len(known) < REMEMBERED:
                         known[value] = rest
                 cells.append(f'<c r="{columns[column]}{number}"{rest}')
-            elif isinstance(value, datetime):
-                cells.append(self._time(columns[column] + number, value, look))
+            elif isinstance(value, datetime):  # `_time` without its look-up of the style: several a row
+                cells.append(f'<c r="{columns[column]}{number}"{time_style}><v>{_serial(value)!r}</v></c>')
             elif value is not None:
                 cells.append(self._cell(columns[column] + number, value, look))
         return cells
@@ -196,11 +207,7 @@ class Sheet(Worksheet):
         return f'{style} t="inlineStr"><is><t{space}>{text}</t></is></c>'
 
     def _time(self, where: str, value: datetime, look: Look) -> str:
-        # Spreadsheets have no time zones: local wall-clock time, as the report shows it.
-        # (From its fields: `replace(tzinfo=None)` costs several times as much on a zoned time.)
-        seconds = (value.hour * 60 + value.minute) * 60 + value.second
-        days = value.toordinal() - _EPOCH_ORDINAL + seconds / 86400 + value.microsecond / 86_400_000_000
-        return f'<c r="{where}"{self.styles.attribute(look, _DATE_TIME, False)}><v>{days!r}</v></c>'
+        return f'<c r="{where}"{self.styles.attribute(look, _DATE_TIME, False)}><v>{_serial(value)!r}</v></c>'
 
     def _cell(self, where: str, value: object, look: Look) -> str:
         if isinstance(value, str):

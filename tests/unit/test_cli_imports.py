@@ -15,6 +15,7 @@ import argparse
 import inspect
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -205,3 +206,14 @@ def test_show_lists_the_attachments_from_the_list_kept_on_the_mail(register: Pat
     )
     (shown,) = json.loads(done.stdout)["attachments"]
     assert (shown["filename"], shown["size"], shown["from"]) == ("bukti.jpg", 2048, "budi@example.com")
+
+
+def test_writing_a_report_loads_no_mailbox_or_daemon_code(register: Path, tmp_path: Path) -> None:
+    shutil.copy(PROJECT / "rules.yaml", register / "rules.yaml")
+    out = tmp_path / "report.xlsx"
+    argv = ("report", "monthly", "--month", "2026-11", "--out", str(out))
+    names = imported("--config", str(register / "caredesk.toml"), *argv, cwd=register)
+    assert out.stat().st_size > 0, "the report was not written"
+    assert "daemon.report.xlsx_out" in names
+    assert not {"daemon.app.service", "daemon.commands.report_resend"} & names
+    assert not packages(names) & {"imapclient", "mailparser"}
