@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from daemon.parse.message import Attachment
@@ -40,6 +40,9 @@ class AttachmentFacts(Protocol):
     def size(self) -> int: ...
     @property
     def sha256(self) -> str: ...
+
+
+F = TypeVar("F", bound=AttachmentFacts)
 
 
 @dataclass(frozen=True)
@@ -120,19 +123,28 @@ def listed_attachments(rows: Iterable[Any], reference: str) -> tuple[ListedAttac
     Each row has `id`, `from_address`, `received_at` and `attachment_list`; `raw`
     is read only from a row whose list is missing or unreadable.
     """
-    found: list[ListedAttachment] = []
+
+    def entries(row: Any) -> Sequence[Listed]:
+        kept = read_index(row.attachment_list)
+        return kept if kept is not None else _parsed_again(row, reference)
+
+    return tuple(
+        ListedAttachment(entry, int(row.id or 0), row.from_address, row.received_at)
+        for row, entry in first_of_each_file(rows, entries)
+    )
+
+
+def first_of_each_file(
+    rows: Iterable[Any], files_of: Callable[[Any], Sequence[F]]
+) -> Iterator[tuple[Any, F]]:
+    """(row, file) for the files of each row in order; a file (name and SHA-256) seen before is left out."""
     seen: set[tuple[str, str]] = set()
     for row in rows:
-        entries = read_index(row.attachment_list)
-        if entries is None:
-            entries = _parsed_again(row, reference)
-        for entry in entries:
-            key = (entry.filename, entry.sha256)
-            if key in seen:
-                continue
-            seen.add(key)
-            found.append(ListedAttachment(entry, int(row.id or 0), row.from_address, row.received_at))
-    return tuple(found)
+        for item in files_of(row):
+            key = (item.filename, item.sha256)
+            if key not in seen:
+                seen.add(key)
+                yield row, item
 
 
 def ticket_listing(session: Any, ticket: Any) -> tuple[ListedAttachment, ...]:

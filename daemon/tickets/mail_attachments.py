@@ -25,7 +25,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from daemon.parse.message import Attachment
-from daemon.tickets.attachment_index import Listed, ListedAttachment, parsed_again, processed_mails
+from daemon.tickets.attachment_index import (
+    Listed,
+    ListedAttachment,
+    first_of_each_file,
+    parsed_again,
+    processed_mails,
+)
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -67,13 +73,7 @@ def attachments_of_mails(rows: Iterable[Any], reference: str) -> tuple[TicketAtt
 
     The same file (name and SHA-256) twice is listed once, from the first mail.
     """
-    found: list[TicketAttachment] = []
-    seen: set[tuple[str, str]] = set()
-    for row in rows:
-        for attachment in parsed_again(row, reference):
-            key = (attachment.filename, attachment.sha256)
-            if key in seen:
-                continue
-            seen.add(key)
-            found.append(TicketAttachment(attachment, int(row.id or 0), row.from_address, row.received_at))
-    return tuple(found)
+    return tuple(
+        TicketAttachment(attachment, int(row.id or 0), row.from_address, row.received_at)
+        for row, attachment in first_of_each_file(rows, lambda row: parsed_again(row, reference))
+    )

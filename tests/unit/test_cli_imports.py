@@ -28,6 +28,7 @@ from daemon.cli import EX_CONFIG, build_parser
 from daemon.commands.parsers import Lazy
 from daemon.commands.parsers import outbox as outbox_parsers
 from daemon.commands.parsers import tickets as ticket_parsers
+from tests.clockpin import pin_clock
 
 PROJECT = Path(__file__).resolve().parents[2]
 SHOWN_ATTACHMENTS = (
@@ -208,7 +209,10 @@ def test_show_lists_the_attachments_from_the_list_kept_on_the_mail(register: Pat
     assert (shown["filename"], shown["size"], shown["from"]) == ("bukti.jpg", 2048, "budi@example.com")
 
 
-def test_writing_a_report_loads_no_mailbox_or_daemon_code(register: Path, tmp_path: Path) -> None:
+def test_writing_a_report_loads_no_mailbox_or_daemon_code(
+    register: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pin_clock(monkeypatch, datetime(2026, 12, 3, 3, 0, tzinfo=UTC))  # November is last month, any day
     shutil.copy(PROJECT / "rules.yaml", register / "rules.yaml")
     out = tmp_path / "report.xlsx"
     argv = ("report", "monthly", "--month", "2026-11", "--out", str(out))
