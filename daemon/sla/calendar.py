@@ -9,7 +9,9 @@ for a bridge day). Working time is the business hours (08:00-17:00 by default)
 of working days.
 
 Everything here is pure: every method takes the moment it is about, nothing
-reads a clock, and every datetime handed in must be aware. Results are aware
+reads a clock, and every datetime handed in must be aware. The one exception
+is the public holidays: `daemon.sla.public_days` reads them from the package
+in a child process, once per span of years for the life of the process. Results are aware
 datetimes in the calendar's zone. Arithmetic on moments is done in UTC, so the
 code stays right in a zone with daylight saving time although Jakarta has none.
 
@@ -38,6 +40,8 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from types import MappingProxyType
 from typing import Literal
 from zoneinfo import ZoneInfo
+
+from daemon.sla.public_days import PublicDays
 
 DayKind = Literal["workday", "extra-workday", "weekend", "holiday", "collective-leave", "day-off"]
 DEFAULT_TIMEZONE = "Asia/Jakarta"
@@ -150,14 +154,11 @@ class WorkCalendar:
         self.hours = (start, end)
         self.extra_holidays: Mapping[date, str] = MappingProxyType(dict(extra_holidays or {}))
         self.extra_workdays = frozenset(extra_workdays)
-        # Imported here, not at the top: a listing of tickets reads due dates, it makes no calendar.
-        import holidays
-
-        # The holidays objects work out a year's dates the first time a date of
-        # that year is looked up.
-        self._public = holidays.country_holidays(public.country, language=public.language)
+        # The package's dates come from a child process (`daemon.sla.public_days`):
+        # importing the package here would keep all its countries in memory.
+        self._public = PublicDays(public.country, public.language)
         self._collective = (
-            holidays.country_holidays(public.country, language=public.language, categories=("government",))
+            PublicDays(public.country, public.language, categories=("government",))
             if public.collective_leave
             else None
         )
