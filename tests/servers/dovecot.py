@@ -178,6 +178,7 @@ class Dovecot:
         capabilities: Sequence[str] | None = None,
         rawlog: bool = False,
         oauth2_introspection: str | None = None,
+        settings: Sequence[str] = (),
     ) -> None:
         if require_tls and tls is None:
             raise ValueError("require_tls needs tls=(cert_path, key_path)")
@@ -192,6 +193,8 @@ class Dovecot:
         self.capabilities = tuple(capabilities) if capabilities is not None else None
         self.rawlog = rawlog
         self.oauth2_introspection = oauth2_introspection
+        # More dovecot.conf lines, written after the mail settings (benchmarks).
+        self.settings = tuple(settings)
         self.port = 0
         self.imaps_port = 0
         self._proc: subprocess.Popen[bytes] | None = None
@@ -542,6 +545,7 @@ class Dovecot:
             "mail_fsync = never",
             # Fault and concurrency tests open more than the default 10.
             "mail_max_userip_connections = 100",
+            *self.settings,
             "passdb {",
             "  driver = passwd-file",
             f"  args = scheme=PLAIN username_format=%u {state}/users",
