@@ -2,7 +2,8 @@
 
 Exit codes: 0 ok; 1 a user error with a message (a read-only command also says so
 when the database does not exist or its schema is not this version's); 69
-(EX_UNAVAILABLE) when the database cannot be reached; 75 (EX_TEMPFAIL) when
+(EX_UNAVAILABLE) when the database cannot be reached, or the public holidays
+cannot be read (`daemon.sla.public_days`); 75 (EX_TEMPFAIL) when
 `ingest` could not store a mail (an MTA then keeps it and retries); 78 (EX_CONFIG)
 for a configuration error; 141 when standard output was closed early (`| head`).
 Each failure is one line on standard error, without a traceback. The commands
@@ -102,7 +103,9 @@ def _failure(error: Exception) -> tuple[str, int] | None:
         return f"configuration error: {error}", EX_CONFIG
     if isinstance(error, UserError) or _raised(error, "daemon.store.db", "DatabaseNotReady"):
         return str(error), EX_USAGE_ERROR
-    if _raised(error, "daemon.store.db", "DatabaseUnavailable"):
+    if _raised(error, "daemon.store.db", "DatabaseUnavailable") or _raised(
+        error, "daemon.sla.public_days", "PublicHolidaysUnavailable"
+    ):
         return str(error), EX_UNAVAILABLE
     if any(_raised(error, module, "OperationalError") for module in ("sqlalchemy.exc", "psycopg", "sqlite3")):
         # The connection was lost after the first one succeeded, or SQLite stayed locked past its

@@ -160,3 +160,21 @@ def test_a_sqlite_error_of_the_plain_reader_is_one_line_not_a_traceback() -> Non
         69,
     )
     assert _failure(sqlite3.IntegrityError("UNIQUE constraint failed")) is None
+
+
+def test_public_holidays_that_cannot_be_read_stop_a_command_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The child that reads the `holidays` package cannot start: one line naming the years, exit 69."""
+    from daemon import shipped
+    from daemon.sla import public_days
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rules.yaml").write_bytes(shipped.example_rules().read_bytes())
+    monkeypatch.setattr(public_days, "_known", {})
+    monkeypatch.setattr(public_days.sys, "executable", str(tmp_path / "no-python"))
+    assert main(["calendar", "--month", "2031-01"]) == 69
+    error = capsys.readouterr().err
+    assert error.startswith("caredesk: cannot work out the public holidays of ID for "), error
+    assert "no-python" in error
+    assert "Traceback" not in error and error.count("\n") == 1
