@@ -360,6 +360,16 @@ LATER_COLUMNS = {
 }
 
 
+def _rebuild_search(connection: sqlite3.Connection) -> None:
+    """The search index of every ticket at once; then none may wait in 0011's queue to be added twice."""
+    connection.execute("INSERT INTO ticket_search (ticket_search) VALUES ('rebuild')")
+    queued = connection.execute(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'ticket_search_queue'"
+    ).fetchone()[0]
+    if queued:
+        connection.execute("DELETE FROM ticket_search_queue")
+
+
 def _load_sqlite(path: str, chunks: Iterator[Rows], counters: dict[int, int]) -> None:
     connection = sqlite3.connect(path, isolation_level=None)
     try:
@@ -401,7 +411,7 @@ def _load_sqlite(path: str, chunks: Iterator[Rows], counters: dict[int, int]) ->
         for _, sql in indexes:
             connection.execute(sql)
         if searched:
-            connection.execute("INSERT INTO ticket_search (ticket_search) VALUES ('rebuild')")
+            _rebuild_search(connection)
         for _, sql in triggers:
             connection.execute(sql)
         for year, last in counters.items():

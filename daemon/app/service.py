@@ -45,7 +45,7 @@ from daemon.recap import deadline as recap_deadline
 from daemon.route.rules import Rules
 from daemon.send.delivery import OutboxSender, RetryPolicy
 from daemon.send.transports import make_transport
-from daemon.store import db
+from daemon.store import db, search_queue
 from daemon.store.leases import PollerLock, process_owner
 from daemon.tickets.complaints import NewComplaints
 from daemon.tickets.conversation import Conversation
@@ -301,7 +301,8 @@ class Daemon:
             return Counter({"recap_deadline_errors": 1})
 
     def run_periodic(self) -> Counter[str]:
-        """The SLA ladder, the monthly report and the reminder before it, at `self.clock()`.
+        """The SLA ladder, the monthly report and the reminder before it, at `self.clock()`; and
+        the register's search index catching up with tickets other writers added (SQLite).
 
         Cheap when nothing is due; whatever is due is mailed once however often
         this runs, because each mail claims its (job, period) row first. Nothing
@@ -319,6 +320,7 @@ class Daemon:
             ("sla", lambda: ladder.run_ladder(self.engine, steps)),
             ("monthly_report", lambda: report_mailing.send_monthly_reports(self.engine, reports)),
             ("results_reminder", lambda: report_mailing.remind_results(self.engine, reports)),
+            ("search_index", lambda: search_queue.catch_up_now(self.engine)),
         )
         counts: Counter[str] = Counter()
         for name, job in work:

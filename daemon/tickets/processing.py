@@ -44,7 +44,7 @@ from daemon.route.decision import RouteContext
 from daemon.route.regexes import RegexTimeout
 from daemon.route.router import route
 from daemon.route.rules import Rules
-from daemon.store import db, queries
+from daemon.store import db, queries, search_queue
 from daemon.store import tickets as ticket_store
 from daemon.store.leases import process_owner
 from daemon.store.models import InboundMessage, Ticket
@@ -188,6 +188,8 @@ class Processor:
             if outcome == LEFT_FOR_LATER:
                 left_alone.add(inbound_id)
             counts[outcome] += 1
+        # The batch's new tickets into the search index in one statement (SQLite, 0011).
+        search_queue.catch_up(session)
         session.commit()
 
     def _process_one(self, session: Session, inbound_id: int) -> str:

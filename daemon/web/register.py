@@ -8,7 +8,8 @@ departments their `Scope` allows; rows outside it do not exist for them.
 
 The search uses the index migration 0009 made when there is one (`search_index`)
 and the words are at least `MIN_INDEXED` characters long: on SQLite the FTS5
-trigram table `ticket_search`, on PostgreSQL the pg_trgm index on the joined,
+trigram table `ticket_search` (with the tickets still queued for it, 0011, found by
+the plain search), on PostgreSQL the pg_trgm index on the joined,
 lower-cased columns joined by line breaks (`JOINED`). Shorter words, or a
 database without the index, get the LIKE on each column, which reads every ticket.
 The filter menus read each column's distinct values by hopping along its index
@@ -25,6 +26,7 @@ from typing import Any
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
+    CompoundSelect,
     Select,
     and_,
     bindparam,
@@ -36,11 +38,13 @@ from sqlalchemy import (
     select,
     table,
     text,
+    union,
 )
 from sqlmodel import Session, col
 
 from daemon.sla.stamping import CLOSED_STATUSES
 from daemon.store.models import Ticket
+from daemon.store.search_queue import SEARCHED_COLUMNS
 from daemon.tickets.lifecycle import STATUSES
 from daemon.web.accounts import Scope
 
@@ -55,16 +59,7 @@ SORTS: dict[str, tuple[Any, ...]] = {
     "department": (col(Ticket.department).asc(), col(Ticket.received_at).desc()),
     "status": (col(Ticket.status).asc(), col(Ticket.received_at).desc()),
 }
-SEARCHED = (
-    Ticket.reference,
-    Ticket.subject,
-    Ticket.description,
-    Ticket.customer_email,
-    Ticket.customer_name,
-    Ticket.customer_organisation,
-    Ticket.pic_phone,
-    Ticket.pic_email,
-)
+SEARCHED = tuple(getattr(Ticket, name) for name in SEARCHED_COLUMNS)
 """The columns the search box looks in: the complaint, the customer, the organisation and the PIC."""
 MIN_INDEXED = 3
 """Words this long or longer are looked up in the search index (it holds trigrams); shorter ones are not."""
@@ -77,8 +72,10 @@ FTS5 = "fts5"
 TRIGRAM = "pg_trgm"
 SEARCH_TABLE = table("ticket_search", column("rowid"))
 """SQLite: the FTS5 table of migration 0009 (not a model: SQLAlchemy never creates it)."""
+QUEUE_TABLE = table("ticket_search_queue", column("id"))
+"""SQLite: the tickets not yet in `SEARCH_TABLE` (migration 0011, `daemon.store.search_queue`)."""
 SEPARATOR = "\n"
-JOINED: ColumnElement[str] = literal_column("lower(" + " || E'\\n' || ".join(c.key for c in SEARCHED) + ")")  # type: ignore[attr-defined]
+JOINED: ColumnElement[str] = literal_column("lower(" + " || E'\\n' || ".join(SEARCHED_COLUMNS) + ")")
 """PostgreSQL: the expression migration 0009 indexes with pg_trgm; it must stay exactly the same."""
 
 
@@ -204,14 +201,19 @@ class Lookup:
             found.append(self._search(index, many))
         return found
 
+    def _plain_search(self) -> ColumnElement[bool]:
+        """The words as a substring of any searched column, ignoring case: what every index answers."""
+        pattern = "%" + _escape_like(self.query.q.lower()) + "%"
+        return or_(*(func.lower(col(c)).like(pattern, escape="\\") for c in SEARCHED))
+
     def _search(self, index: str, many: bool) -> ColumnElement[bool]:
         words = self.query.q
         pattern = "%" + _escape_like(words.lower()) + "%"
-        each = or_(*(func.lower(col(c)).like(pattern, escape="\\") for c in SEARCHED))
+        each = self._plain_search()
         if len(words) < MIN_INDEXED or not index:
             return each
         if index == FTS5:
-            matched = select(SEARCH_TABLE.c.rowid).where(_fts5_match(words))
+            matched = _fts5_matches(words, each)
             # `id + 0` is no longer the rowid: SQLite cannot start from the matches with it.
             return (col(Ticket.id) + 0 if many else col(Ticket.id)).in_(matched)
         # The columns are joined by line breaks, which a search box never sends: a match of the
@@ -227,8 +229,9 @@ class Lookup:
         )
         unfiltered = replace(unfiltered, month="", breach="")
         alone = self.scope.departments is None and unfiltered == self.query
+        matches: Select[Any] | CompoundSelect
         if index == FTS5 and len(self.query.q) >= MIN_INDEXED and alone:
-            matches = select(literal(1)).select_from(SEARCH_TABLE).where(_fts5_match(self.query.q))
+            matches = _fts5_matches(self.query.q, self._plain_search())
         else:
             matches = select(literal(1)).select_from(Ticket).where(*self.conditions(index))
         return select(func.count()).select_from(matches.limit(COUNT_CAP + 1).subquery())
@@ -281,6 +284,16 @@ def search_index(session: Session) -> str:
         found = session.execute(text("SELECT to_regclass('ix_ticket_search') IS NOT NULL")).scalar_one()
         return TRIGRAM if found else ""
     return ""
+
+
+def _fts5_matches(words: str, each: ColumnElement[bool]) -> CompoundSelect:
+    """The ids of the tickets matching `words`: the index's matches and the queued tickets' (0011).
+
+    A ticket inserted since the last catch-up is only in the queue; the plain search finds it
+    there, among the few queued tickets, so the register never misses one while it waits."""
+    indexed = select(SEARCH_TABLE.c.rowid).where(_fts5_match(words))
+    queued = select(QUEUE_TABLE.c.id).join(Ticket, col(Ticket.id) == QUEUE_TABLE.c.id).where(each)
+    return union(indexed, queued)
 
 
 def _fts5_match(words: str) -> ColumnElement[bool]:

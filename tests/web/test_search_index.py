@@ -17,6 +17,7 @@ from sqlmodel import col
 
 from daemon.store import db
 from daemon.store.models import Ticket
+from daemon.store.search_queue import SEARCHED_COLUMNS
 from daemon.web import register
 from daemon.web.accounts import Scope
 from tests.web.desk import PIC_PHONE_STORED, Desk, build_desk
@@ -24,7 +25,7 @@ from tests.web.desk import PIC_PHONE_STORED, Desk, build_desk
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
-COLUMNS = [column.key for column in register.SEARCHED]  # type: ignore[attr-defined]
+COLUMNS = list(SEARCHED_COLUMNS)
 
 
 @pytest.fixture
@@ -176,3 +177,118 @@ def test_the_menus_offer_the_values_the_visible_tickets_have(desk: Desk, engine:
     assert menus["branch"] == ["bandung"]
     assert scoped["department"] == [desk.tickets[0].department]
     assert scoped["branch"] == ["bandung"]
+
+
+# --- SQLite: new tickets wait in a queue and join the index a batch at a time (migration 0011) ----
+
+
+def _queued(engine: Engine) -> list[int]:
+    with engine.connect() as connection:
+        return [
+            row[0] for row in connection.exec_driver_sql("SELECT id FROM ticket_search_queue ORDER BY id")
+        ]
+
+
+def _index_is_sound(engine: Engine) -> None:
+    """FTS5's own check: every indexed row holds the terms of its values in `ticket`, no more."""
+    with engine.begin() as connection:
+        connection.exec_driver_sql("INSERT INTO ticket_search (ticket_search) VALUES ('integrity-check')")
+
+
+# The queue is SQLite's; PostgreSQL keeps its pg_trgm index itself.
+sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+@sqlite_only
+def test_the_daemon_indexes_its_batch_and_leaves_nothing_queued(desk: Desk, engine: Engine) -> None:
+    assert _queued(engine) == [], "`caredesk ingest` processed the desk's mails and caught up"
+    siti = desk.by_subject("INV-202400001")
+    with engine.connect() as connection:
+        indexed = connection.exec_driver_sql(
+            "SELECT rowid FROM ticket_search WHERE ticket_search MATCH '\"aminah\"'"
+        ).all()
+    assert [row[0] for row in indexed] == [siti.id]
+    _index_is_sound(engine)
+
+
+@sqlite_only
+def test_a_ticket_another_writer_adds_is_found_while_queued_and_after_the_catch_up(
+    desk: Desk, engine: Engine
+) -> None:
+    from daemon.store import search_queue
+
+    template = desk.by_subject("INV-202400001")
+    with db.session(engine) as session:
+        copy = Ticket(
+            **{
+                name: getattr(template, name)
+                for name in Ticket.model_fields
+                if name not in ("id", "reference", "subject", "customer_name")
+            },
+            reference="CC-2026-900001",
+            subject="Meteran prabayar mati total",
+            customer_name="Yohanes Kristiawan",
+        )
+        gone = Ticket(**{**copy.model_dump(exclude={"id"}), "reference": "CC-2026-900002"})
+        session.add_all([copy, gone])
+        session.commit()
+        copy_id, gone_id = copy.id, gone.id
+    assert _queued(engine) == [copy_id, gone_id]
+    assert (
+        found(engine, "kristiawan") == {"CC-2026-900001", "CC-2026-900002"} == expected(engine, "kristiawan")
+    )
+    assert walked(engine, "kristiawan") == found(engine, "kristiawan")
+    assert uses_the_index(engine, "kristiawan")
+
+    # A queued ticket changed or deleted: the index is not told (it does not hold the ticket yet).
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "UPDATE ticket SET subject = 'Meteran prabayar berbunyi terus' WHERE id = ?", (copy_id,)
+        )
+        connection.exec_driver_sql("DELETE FROM ticket WHERE id = ?", (gone_id,))
+    assert _queued(engine) == [copy_id]
+    _index_is_sound(engine)
+
+    assert search_queue.catch_up_now(engine) == {"search_indexed": 1}
+    assert _queued(engine) == [] and search_queue.catch_up_now(engine) == {}
+    _index_is_sound(engine)
+    assert found(engine, "berbunyi terus") == {"CC-2026-900001"} == expected(engine, "berbunyi terus")
+    assert found(engine, "mati total") == set() == expected(engine, "mati total")
+    assert found(engine, "kristiawan") == {"CC-2026-900001"}
+
+    # Indexed now: a change and a deletion reach the index again.
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "UPDATE ticket SET subject = 'Token listrik ditolak' WHERE id = ?", (copy_id,)
+        )
+    _index_is_sound(engine)
+    assert found(engine, "token listrik") == {"CC-2026-900001"}
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DELETE FROM ticket WHERE id = ?", (copy_id,))
+    _index_is_sound(engine)
+    assert found(engine, "kristiawan") == set()
+
+
+@sqlite_only
+def test_down_to_0010_and_up_again_keeps_every_ticket_searchable(desk: Desk, engine: Engine) -> None:
+    from alembic import command
+
+    from daemon.store import migrations
+
+    before = {words: found(engine, words) for words in ("aminah", "koran", "example.net")}
+    with engine.begin() as connection:
+        connection.exec_driver_sql("INSERT INTO ticket_search_queue (id) SELECT min(id) FROM ticket")
+        connection.exec_driver_sql(
+            "DELETE FROM ticket_search WHERE rowid IN (SELECT id FROM ticket_search_queue)"
+        )
+    with engine.begin() as connection:
+        command.downgrade(migrations.alembic_config(connection), "0010_inbound_attachment_list")
+    with engine.connect() as connection:
+        tables = {row[0] for row in connection.exec_driver_sql("SELECT name FROM sqlite_master")}
+    assert "ticket_search_queue" not in tables and "ticket_search_insert" in tables
+    _index_is_sound(engine)
+    with engine.begin() as connection:
+        migrations.upgrade(connection)
+    assert _queued(engine) == []
+    assert {words: found(engine, words) for words in before} == before
+    _index_is_sound(engine)

@@ -205,7 +205,8 @@ def _check_matches_baseline(connection: Connection, present: set[str]) -> None:
 
 OUTSIDE_THE_MODELS = ("ticket_search", "ix_ticket_search")
 """What revisions make that the models cannot say (0009: the register's search index on SQLite,
-an FTS5 table with its shadow tables `ticket_search_*`, and on PostgreSQL a pg_trgm index)."""
+an FTS5 table with its shadow tables `ticket_search_*`, and on PostgreSQL a pg_trgm index;
+0011: `ticket_search_queue`, the SQLite tickets waiting for that index)."""
 
 
 def compared(name: str | None, type_: str, parent_names: object) -> bool:
