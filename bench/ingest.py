@@ -510,9 +510,12 @@ def print_sql_counts(report_path: Path, total: int) -> None:
     counters: dict[str, int] = {}
     shapes: list[tuple[str, int]] = []
     flushes: list[tuple[str, int]] = []
+    timed: list[tuple[str, float]] = []
     for line in report_path.read_text().splitlines():
         name, _, value = line.rpartition(" ")
-        if name.startswith("by "):
+        if name.startswith("seconds "):
+            timed.append((name[8:], float(value)))
+        elif name.startswith("by "):
             shapes.append((name[3:], int(value)))
         elif name.startswith("flush-at "):
             flushes.append((name[9:], int(value)))
@@ -526,6 +529,11 @@ def print_sql_counts(report_path: Path, total: int) -> None:
     )
     print("sql per mail: " + ", ".join(f"{shape} {n / total:.2f}" for shape, n in shapes[:12]))
     print("flushes per mail from: " + ", ".join(f"{site} {n / total:.2f}" for site, n in flushes[:8]))
+    in_driver = sum(spent for _, spent in timed)
+    print(
+        f"sql time in the driver: {in_driver:.1f} s in the 15 costliest shapes; "
+        + ", ".join(f"{shape} {spent:.1f} s" for shape, spent in timed[:8])
+    )
 
 
 def check(corpus: Corpus, run: Run, counts: Counts, box: Mailbox, sink: Sink) -> list[str]:
