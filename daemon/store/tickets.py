@@ -13,7 +13,20 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, func, or_, select, text, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Integer,
+    Select,
+    bindparam,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlmodel import Session, col
 
 from daemon.store.leases import lock_key, owner_has_ended
@@ -333,24 +346,23 @@ def ticket_of_message_ids(session: Session, message_ids: Sequence[str]) -> int |
 
 
 def _ticket_of_message_ids(session: Session, message_ids: Sequence[str]) -> int | None:
-    ours = (
-        session.execute(
-            select(col(OutboundMessage.ticket_id)).where(col(OutboundMessage.message_id).in_(message_ids))
-        )
-        .scalars()
-        .first()
+    ticket_id = session.execute(_TICKET_OF_MESSAGE_IDS, {"ids": list(message_ids)}).scalar()
+    return None if ticket_id is None else int(ticket_id)
+
+
+def _ticket_of_message_ids_statement() -> Select[Any]:
+    """Both tables in one query, built once; a mail of ours (rank 0) wins over one we received."""
+    ids: BindParameter[list[str]] = bindparam("ids", expanding=True)
+    ours = select(col(OutboundMessage.ticket_id), literal_column("0", Integer).label("rank")).where(
+        col(OutboundMessage.message_id).in_(ids), col(OutboundMessage.ticket_id).is_not(None)
     )
-    if ours is not None:
-        return ours
-    return (
-        session.execute(
-            select(col(InboundMessage.ticket_id)).where(
-                col(InboundMessage.message_id).in_(message_ids), col(InboundMessage.ticket_id).is_not(None)
-            )
-        )
-        .scalars()
-        .first()
+    received = select(col(InboundMessage.ticket_id), literal_column("1", Integer).label("rank")).where(
+        col(InboundMessage.message_id).in_(ids), col(InboundMessage.ticket_id).is_not(None)
     )
+    return select(union_all(ours, received).subquery().c.ticket_id).order_by(text("rank")).limit(1)
+
+
+_TICKET_OF_MESSAGE_IDS = _ticket_of_message_ids_statement()
 
 
 def survey_sent(session: Session, ticket: Ticket) -> bool:
