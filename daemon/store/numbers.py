@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, func, select, text, update
+from sqlalchemy import Connection, Engine, Table, bindparam, func, select, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col
@@ -34,18 +35,20 @@ def reserve(session: Session, key: str, count: int) -> list[int]:
         return []
     if session.get_bind().dialect.name == "postgresql":
         return _from_sequence(session, key, count)
-    # Core statements on the table, and nothing pending needs flushing for a counter.
-    counter = _COUNTER
-    statement = (
-        update(counter)
-        .where(col(ReferenceCounter.key) == key)
-        .values(value=col(ReferenceCounter.value) + count)
-        .returning(col(ReferenceCounter.value))
-    )
-    with session.no_autoflush:
-        session.execute(sqlite.insert(counter).values(key=key, value=0).on_conflict_do_nothing())
-        last = int(session.execute(statement).scalar_one())
+    # One statement, built once, on the session's connection (a counter needs nothing flushed).
+    last = int(session.connection().execute(_ADVANCE, {"key": key, "count": count}).scalar_one())
     return list(range(last - count + 1, last + 1))
+
+
+def _advance_statement() -> Any:
+    """`INSERT … ON CONFLICT (key) DO UPDATE SET value = value + :count RETURNING value` (SQLite)."""
+    statement = sqlite.insert(_COUNTER).values(key=bindparam("key"), value=bindparam("count"))
+    return statement.on_conflict_do_update(
+        index_elements=[_COUNTER.c.key], set_={"value": _COUNTER.c.value + statement.excluded.value}
+    ).returning(_COUNTER.c.value)
+
+
+_ADVANCE = _advance_statement()
 
 
 def sequence_name(key: str) -> str:
