@@ -209,6 +209,9 @@ class Processor:
         try:
             with session.begin_nested():
                 self._handle(session, row)
+                # Ended here, so the SAVEPOINT's flush writes it with the outcome: one
+                # UPDATE of the mail fewer (`_process_one` ends it again after a failure).
+                ticket_store.end_lease(row)
         except DATABASE_ERRORS:
             raise
         except CopyInProgress:
