@@ -133,12 +133,15 @@ def _lines(head: bytes) -> list[_Line]:
     The header block cannot end later than that line; what follows is kept as it is, unread.
     """
     lines: list[_Line] = []
-    pieces = head.splitlines(keepends=True)
-    for index, data in enumerate(pieces):
+    read = 0
+    for index, data in enumerate(head.splitlines(keepends=True)):
         line = _classify(data)
         lines.append(line)
+        read += len(data)
         if line.kind == "blank" and index >= MAX_STRAY_LINES:
-            lines.extend(_Line(rest, "unread") for rest in pieces[index + 1 :])
+            # The rest as one piece: a line object per line of the body cost more than the repair.
+            if read < len(head):
+                lines.append(_Line(head[read:], "unread"))
             break
     return lines
 
