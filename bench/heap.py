@@ -108,6 +108,10 @@ def main() -> None:
     threading.Thread(target=watch.run, name="heap-watch", daemon=True).start()
     atexit.register(watch.write, report)
     sys.argv = ["daemon", *rest]
+    # The daemon of this checkout, as `python -m daemon` run from it would import: run as a
+    # script, this file puts bench/ first on the path, and an editable install elsewhere
+    # (another worktree's) would be found instead.
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     runpy.run_module("daemon", run_name="__main__", alter_sys=True)
 
 
