@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import Select, bindparam, case, func, select, update
 from sqlmodel import Session, col
 
 from daemon.config import Config
@@ -325,19 +325,11 @@ class Mailer:
     @staticmethod
     def _automatic_counts(session: Session, recipient: str, now: datetime, *, staff: bool) -> tuple[int, int]:
         """Automatic mails to `recipient` in the last hour and the last day: of staff kinds, or the others."""
-        created = col(OutboundMessage.created_at)
-        in_last_hour = case((created >= now - timedelta(hours=1), 1), else_=0)
-        kinds = col(OutboundMessage.kind).in_(STAFF_KINDS)
-        statement = select(func.count(), func.coalesce(func.sum(in_last_hour), 0)).where(
-            col(OutboundMessage.recipient) == recipient,
-            col(OutboundMessage.automatic).is_(True),
-            kinds if staff else ~kinds,
-            col(OutboundMessage.state) != OutboundState.SUPPRESSED,
-            created >= now - timedelta(days=1),
-        )
+        hour_ago, day_ago = now - timedelta(hours=1), now - timedelta(days=1)
+        values = {"recipient": recipient, "hour_ago": hour_ago, "day_ago": day_ago}
         # Outbox rows are written straight away (`queries.insert_ignore_returning`): no flush needed.
         with session.no_autoflush:
-            last_day, last_hour = session.execute(statement).one()
+            last_day, last_hour = session.execute(_AUTOMATIC_COUNTS[staff], values).one()
         return int(last_hour), int(last_day)
 
     def _limit_notice(self, session: Session, recipient: str, reason: str, now: datetime) -> None:
@@ -356,6 +348,23 @@ class Mailer:
                 auto_submitted=AUTO_REPLIED,
             ),
         )
+
+
+def _automatic_counts_statement(*, staff: bool) -> Select[Any]:
+    """The count of `Mailer._automatic_counts`, built once: its values are parameters."""
+    created = col(OutboundMessage.created_at)
+    in_last_hour = case((created >= bindparam("hour_ago"), 1), else_=0)
+    kinds = col(OutboundMessage.kind).in_(STAFF_KINDS)
+    return select(func.count(), func.coalesce(func.sum(in_last_hour), 0)).where(
+        col(OutboundMessage.recipient) == bindparam("recipient"),
+        col(OutboundMessage.automatic).is_(True),
+        kinds if staff else ~kinds,
+        col(OutboundMessage.state) != OutboundState.SUPPRESSED,
+        created >= bindparam("day_ago"),
+    )
+
+
+_AUTOMATIC_COUNTS = {staff: _automatic_counts_statement(staff=staff) for staff in (True, False)}
 
 
 def render_record(mail: Outgoing, reply_to: str | None) -> str | None:

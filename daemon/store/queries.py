@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, bindparam, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
@@ -196,12 +196,19 @@ def find_ticket(session: Session, reference: str) -> Ticket | None:
 
 
 def prior_complaint_times(session: Session, customer_email: str, since: datetime) -> tuple[datetime, ...]:
-    statement = (
-        select(col(Ticket.received_at))
-        .where(col(Ticket.customer_email) == customer_email, col(Ticket.received_at) >= since)
-        .order_by(col(Ticket.received_at))
+    values = {"customer_email": customer_email, "since": since}
+    return tuple(session.execute(_PRIOR_COMPLAINT_TIMES, values).scalars())
+
+
+# Built once, given only parameters (one query per complaint).
+_PRIOR_COMPLAINT_TIMES = (
+    select(col(Ticket.received_at))
+    .where(
+        col(Ticket.customer_email) == bindparam("customer_email"),
+        col(Ticket.received_at) >= bindparam("since"),
     )
-    return tuple(session.execute(statement).scalars())
+    .order_by(col(Ticket.received_at))
+)
 
 
 def count_by_state(session: Session) -> dict[str, int]:

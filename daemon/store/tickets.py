@@ -150,15 +150,21 @@ def claim_mail(session: Session, inbound_id: int, owner: str) -> InboundMessage 
     transaction that records what became of the mail, so two daemons can never both
     process it. None when another daemon took the lease over or holds the row.
     """
-    statement = (
-        select(InboundMessage)
-        .where(col(InboundMessage.id) == inbound_id, col(InboundMessage.lease_owner) == owner)
-        .with_for_update(skip_locked=True)
-        .execution_options(populate_existing=True)
-    )
     # No flush first: the mail's SAVEPOINT flushes what the mail before it left pending.
     with session.no_autoflush:
-        return session.execute(statement).scalars().first()
+        return session.execute(_CLAIM_MAIL, {"inbound_id": inbound_id, "owner": owner}).scalars().first()
+
+
+# Built once, given only parameters: building a statement costs more than running it here.
+_CLAIM_MAIL = (
+    select(InboundMessage)
+    .where(
+        col(InboundMessage.id) == bindparam("inbound_id"),
+        col(InboundMessage.lease_owner) == bindparam("owner"),
+    )
+    .with_for_update(skip_locked=True)
+    .execution_options(populate_existing=True)
+)
 
 
 def end_lease(row: InboundMessage) -> None:
@@ -403,20 +409,24 @@ def first_customer_message_id(session: Session, ticket: Ticket) -> str | None:
 
 def earlier_copy(session: Session, row: InboundMessage, since: datetime) -> InboundMessage | None:
     """A settled mail with the same bytes, or the same logical key received since `since`."""
-    statement = (
-        select(InboundMessage)
-        .where(
-            col(InboundMessage.id) != row.id,
-            col(InboundMessage.state).in_(SETTLED_STATES),
-            or_(
-                col(InboundMessage.raw_sha256) == row.raw_sha256,
-                (col(InboundMessage.logical_key) == row.logical_key)
-                & (col(InboundMessage.received_at) >= since),
-            ),
-        )
-        .order_by(col(InboundMessage.id))
-        .limit(1)
-    )
+    # A bound None never equals anything: a mail without a logical key (not parsed) has no logical copy.
+    values = {"row_id": row.id, "sha": row.raw_sha256, "logical_key": row.logical_key, "since": since}
     # The mails before this one were flushed by its SAVEPOINT; its own row is excluded.
     with session.no_autoflush:
-        return session.execute(statement).scalars().first()
+        return session.execute(_EARLIER_COPY, values).scalars().first()
+
+
+_EARLIER_COPY = (
+    select(InboundMessage)
+    .where(
+        col(InboundMessage.id) != bindparam("row_id"),
+        col(InboundMessage.state).in_(SETTLED_STATES),
+        or_(
+            col(InboundMessage.raw_sha256) == bindparam("sha"),
+            (col(InboundMessage.logical_key) == bindparam("logical_key"))
+            & (col(InboundMessage.received_at) >= bindparam("since")),
+        ),
+    )
+    .order_by(col(InboundMessage.id))
+    .limit(1)
+)
