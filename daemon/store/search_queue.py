@@ -58,9 +58,14 @@ def catch_up(session: Session) -> int:
     Done in a SAVEPOINT: should the index fail, the tickets stay queued (and found by the
     plain search), the caller's work is kept, and the next catch-up tries again.
     """
-    connection = session.connection()
-    if not has_queue(connection):
+    if not has_queue(session.connection()):
         return 0
+    return _index_queued(session)
+
+
+def _index_queued(session: Session) -> int:
+    """`catch_up` on a database known to have the queue."""
+    connection = session.connection()
     waiting = connection.exec_driver_sql(f"SELECT count(*) FROM {QUEUE}").scalar_one()
     if not waiting:
         return 0
@@ -83,6 +88,6 @@ def catch_up_now(engine: Engine) -> Counter[str]:
         if not has_queue(connection) or not connection.exec_driver_sql(f"SELECT 1 FROM {QUEUE}").first():
             return Counter()
     with db.session(engine) as session:
-        indexed = catch_up(session)
+        indexed = _index_queued(session)
         session.commit()
     return Counter({"search_indexed": indexed} if indexed else {})

@@ -201,14 +201,17 @@ class Lookup:
             found.append(self._search(index, many))
         return found
 
+    def _pattern(self) -> str:
+        """The words as a LIKE pattern matching them anywhere, lower-cased."""
+        return "%" + _escape_like(self.query.q.lower()) + "%"
+
     def _plain_search(self) -> ColumnElement[bool]:
         """The words as a substring of any searched column, ignoring case: what every index answers."""
-        pattern = "%" + _escape_like(self.query.q.lower()) + "%"
+        pattern = self._pattern()
         return or_(*(func.lower(col(c)).like(pattern, escape="\\") for c in SEARCHED))
 
     def _search(self, index: str, many: bool) -> ColumnElement[bool]:
         words = self.query.q
-        pattern = "%" + _escape_like(words.lower()) + "%"
         each = self._plain_search()
         if len(words) < MIN_INDEXED or not index:
             return each
@@ -218,7 +221,7 @@ class Lookup:
             return (col(Ticket.id) + 0 if many else col(Ticket.id)).in_(matched)
         # The columns are joined by line breaks, which a search box never sends: a match of the
         # joined text is a match of one column. Words with a line break are checked column by column.
-        joined = JOINED.like(pattern, escape="\\")
+        joined = JOINED.like(self._pattern(), escape="\\")
         return and_(joined, each) if SEPARATOR in words else joined
 
     def counted(self, index: str) -> Select[Any]:
