@@ -86,6 +86,8 @@ class ImapMailbox:
         self.identity = f"{self.account}/{self.folder}"
         self.client: IMAPClient | None = None
         self.uidvalidity: int | None = None
+        self.selected = False
+        """Whether this session has the intake folder selected read-write (`_select`)."""
 
     def __enter__(self) -> ImapMailbox:
         client = self._login()
@@ -98,6 +100,7 @@ class ImapMailbox:
             _close_quietly(client)
             raise
         self.client = client
+        self.selected = False
         return self
 
     def login(self) -> IMAPClient:
@@ -148,10 +151,12 @@ class ImapMailbox:
         if self.client is not None:
             _close_quietly(self.client)
             self.client = None
+        self.selected = False
         self.client = self._login()
         info = self.client.select_folder(folder, readonly=folder != self.folder)
         if int(info[b"UIDVALIDITY"]) != uidvalidity:
             raise ConnectionError(f"UIDVALIDITY of {folder} changed while fetching from it")
+        self.selected = folder == self.folder
 
     def _starttls(self, client: IMAPClient) -> None:
         """Encrypt a plain connection, or refuse to log in over it to a host that is not loopback."""
@@ -171,9 +176,22 @@ class ImapMailbox:
         if self.client is not None:
             _close_quietly(self.client)
             self.client = None
+        self.selected = False
 
     def _select(self) -> int:
+        """Select the intake folder read-write once a session; its UIDVALIDITY.
+
+        UIDs do not change during a session (RFC 3501, 2.3.1.1), so while the
+        folder stays selected a NOOP is enough to have the server report what
+        arrived meanwhile, and the UIDs fetched stay the ones to move. A SELECT
+        costs the server a read of the folder's whole index: 0.29 s for a
+        Dovecot Maildir of 20,000 mails, against 0.3 ms for a NOOP, twice a
+        batch before (docs/performance.md).
+        """
         assert self.client is not None
+        if self.selected and self.uidvalidity is not None:
+            self.client.noop()
+            return self.uidvalidity
         info = self.client.select_folder(self.folder)
         uidvalidity = int(info[b"UIDVALIDITY"])
         if self.uidvalidity is not None and uidvalidity != self.uidvalidity:
@@ -184,6 +202,7 @@ class ImapMailbox:
                 uidvalidity,
             )
         self.uidvalidity = uidvalidity
+        self.selected = True
         return uidvalidity
 
     def fetch_new(
@@ -308,6 +327,7 @@ class ImapMailbox:
         if not self.client.folder_exists(read.folder):
             _warn_once(f"[mailbox] sent_folder {read.folder!r} does not exist on {self.host}: not read")
             return Batch(messages=[])
+        self.selected = False
         info = self.client.select_folder(read.folder, readonly=True)
         uidvalidity = int(info[b"UIDVALIDITY"])
         if read.checkpoint is None or read.checkpoint[0] != uidvalidity:
