@@ -183,9 +183,9 @@ def compose(envelope: Envelope, rendered: Rendered, attachments: Sequence[Attach
 def _plain_text_bytes(message: EmailMessage, body: str, language: str) -> bytes | None:
     """The bytes of a one-part text mail, written as the email package writes them; None if it must do it.
 
-    `set_content` and the generator cost about 1 ms a mail, over half of composing
-    one, for what is, in a mail without attachments whose lines are under the
-    policy's limit, always the same shape: the content headers and the body's
+    `set_content` and the generator cost 0.16 ms of the 0.19 ms composing an
+    acknowledgement took, for what is, in a mail without attachments whose lines
+    are under the policy's limit, always the same shape: the content headers and the body's
     lines joined with CRLF, sent 7bit when it is ASCII and 8bit otherwise (the
     choice `set_content` makes under an 8bit policy). Every header is folded by
     the policy call the generator makes. A longer line, which the package would
