@@ -26,10 +26,10 @@ if str(ROOT) not in sys.path:
 
 from imapclient import IMAPClient  # noqa: E402
 
+from bench.ingest import VERY_DIRTY_SYNCS  # noqa: E402
 from tests import mailfactory  # noqa: E402
 from tests.servers import Dovecot  # noqa: E402
 
-VERY_DIRTY_SYNCS = ("maildir_very_dirty_syncs = yes",)
 MOVED = 100
 """UIDs a MOVE or COPY takes, as one intake batch does."""
 
