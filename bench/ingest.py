@@ -11,6 +11,7 @@ the counts. Then checks that every mail is accounted for.
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench]
         [--profile run.prof [--profiler cprofile|pyinstrument]] [--baseline]
         [--count-sql] [--heap heap.txt] [--sink process|inprocess] [--dovecot-rescans]
+        [--no-pipelining]
 
 A PostgreSQL URL without a search_path gets a fresh schema, dropped afterwards.
 `--profile` runs the daemon under a profiler and prints its top functions;
@@ -464,8 +465,9 @@ def sink_counts(received: list[tuple[str, str]], sent: dict[str, str]) -> Sink:
 class ProcessSink:
     """aiosmtpd in a child process (`fast_sink.py`): what it received is read once it stopped."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, pipelining: bool = True) -> None:
         self.port = free_port()
+        self.pipelining = pipelining
         self.record = folder / "sink.tsv"
         self.process: subprocess.Popen[str] | None = None
         self.url = f"smtp://127.0.0.1:{self.port}"
@@ -473,7 +475,7 @@ class ProcessSink:
     def start(self) -> None:
         script = str(PROJECT / "bench" / "fast_sink.py")
         self.process = subprocess.Popen(
-            [sys.executable, script, str(self.port), str(self.record)],
+            [sys.executable, script, str(self.port), str(self.record), *self.pipelining_option()],
             stdout=subprocess.PIPE,
             text=True,
             cwd=PROJECT,
@@ -481,6 +483,9 @@ class ProcessSink:
         assert self.process.stdout is not None
         if self.process.stdout.readline().strip() != "ready":
             raise RuntimeError("the SMTP sink did not start")
+
+    def pipelining_option(self) -> list[str]:
+        return [] if self.pipelining else ["--no-pipelining"]
 
     def stop(self) -> None:
         if self.process is None:
@@ -605,7 +610,7 @@ def report(
     megabytes = sum(len(raw) for raw in corpus.raws) / 1e6
     print(f"corpus: {total} mails, {megabytes:.1f} MB: {_states(corpus.kinds)}")
     print(f"database: {label}")
-    print(f"dovecot: {dovecot_label}")
+    print(f"servers: dovecot {dovecot_label}")
     print(
         f"run --once: {run.seconds:.2f} s, {total / run.seconds:.0f} mails/s, "
         f"peak RSS {run.peak_rss_mb:.0f} MB, exit {run.exit_code}"
@@ -659,7 +664,12 @@ def _stopping(stop: Callable[[], None]) -> None:
 def bench(args: argparse.Namespace, folder: Path) -> int:
     corpus = build_corpus(args.count, args.seed)
     dovecot = Dovecot(settings=() if args.dovecot_rescans else VERY_DIRTY_SYNCS)
-    sink: SmtpSink | ProcessSink = SmtpSink() if args.sink == "inprocess" else ProcessSink(folder)
+    pipelining = not args.no_pipelining
+    sink: SmtpSink | ProcessSink = (
+        SmtpSink(pipelining=pipelining)
+        if args.sink == "inprocess"
+        else ProcessSink(folder, pipelining=pipelining)
+    )
     sql_report = folder / "sql.txt" if args.count_sql else None
     heap_report = args.heap
     try:
@@ -685,6 +695,7 @@ def bench(args: argparse.Namespace, folder: Path) -> int:
             got = sink.received() if isinstance(sink, ProcessSink) else in_process_received(sink)
             received = sink_counts(got, counts.sent)
             syncs = "default Maildir syncs" if args.dovecot_rescans else VERY_DIRTY_SYNCS[0]
+            syncs += "; smtp sink offers PIPELINING" if pipelining else "; smtp sink without PIPELINING"
             report(corpus, _label(url), run, split, counts, box, received, syncs)
             if sql_report is not None:
                 print_sql_counts(sql_report, len(corpus.raws))
@@ -744,6 +755,12 @@ def main() -> int:
         default="process",
         help="process: aiosmtpd in a child process, reading headers only (default); "
         "inprocess: the test sink, which parses every mail in the benchmark's process",
+    )
+    parser.add_argument(
+        "--no-pipelining",
+        action="store_true",
+        help="the SMTP sink does not offer PIPELINING (aiosmtpd's own default), so each mail "
+        "takes four round trips instead of two",
     )
     args = parser.parse_args()
     if args.count < 1:

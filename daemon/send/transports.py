@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import smtplib
 import ssl
 from pathlib import Path
@@ -105,7 +106,10 @@ class SmtpTransport:
 
     The transaction is driven step by step (MAIL, RCPT, DATA) so that a failure
     before DATA is known to be safe to retry, and a lost connection during DATA is
-    reported as uncertain instead of being retried blindly into a duplicate.
+    reported as uncertain instead of being retried blindly into a duplicate. A
+    server that offers PIPELINING (Postfix, Exchange Online and Gmail do) gets
+    MAIL, RCPT and DATA in one write: two round trips a mail instead of four, and
+    the message text still goes only after the 354.
     """
 
     def __init__(self, settings: SmtpConfig, tokens: TokenSource | None = None) -> None:
@@ -214,10 +218,14 @@ class SmtpTransport:
     def send(self, envelope_from: str, recipients: list[str], raw: bytes, name: str) -> None:
         connection = self._connect()
         options = self._mail_options(connection, envelope_from, recipients, raw)
+        data_accepted = False
         try:
-            self._expect(connection.mail(envelope_from, options), "MAIL FROM")
-            for recipient in recipients:
-                self._expect(connection.rcpt(recipient), f"RCPT TO {recipient}")
+            if connection.has_extn("pipelining"):
+                data_accepted = self._pipelined_envelope(connection, envelope_from, options, recipients)
+            else:
+                self._expect(connection.mail(envelope_from, options), "MAIL FROM")
+                for recipient in recipients:
+                    self._expect(connection.rcpt(recipient), f"RCPT TO {recipient}")
         except (smtplib.SMTPException, OSError) as error:
             self._drop()
             raise TemporaryFailure(f"SMTP conversation failed before DATA: {error}") from error
@@ -230,7 +238,7 @@ class SmtpTransport:
             self._drop()
             raise
         try:
-            code, reply = connection.data(raw)
+            code, reply = _message_text(connection, raw) if data_accepted else connection.data(raw)
         except (smtplib.SMTPServerDisconnected, OSError) as error:
             self._drop()
             raise UncertainOutcome(f"connection lost during DATA: {error}") from error
@@ -247,6 +255,47 @@ class SmtpTransport:
         if code != 250:
             self._reset()
             raise _classify(code, reply, "DATA")
+
+    def _pipelined_envelope(
+        self, connection: smtplib.SMTP, envelope_from: str, options: list[str], recipients: list[str]
+    ) -> bool:
+        """MAIL FROM, the RCPT TOs and, for one recipient, DATA in one write (RFC 2920); then their replies.
+
+        Returns True when DATA went with them and was answered 354: the message text
+        comes next. Every reply of the group is read before a failure is raised, so the
+        connection stays in step for RSET and the next mail. With several recipients
+        DATA waits for their replies: a server that took some of them and then DATA
+        would deliver whatever followed to those, even a lone dot.
+        """
+        with_data = len(recipients) == 1
+        if "SMTPUTF8" in options:
+            # What smtplib's mail() does for SMTPUTF8; `send` puts it back to ASCII.
+            connection.command_encoding = "utf-8"
+        parameters = "".join(f" {option}" for option in options)
+        commands = [f"MAIL FROM:{smtplib.quoteaddr(envelope_from)}{parameters}"]
+        commands += [f"RCPT TO:{smtplib.quoteaddr(recipient)}" for recipient in recipients]
+        if with_data:
+            commands.append("DATA")
+        connection.send("".join(f"{command}\r\n" for command in commands))
+        failure: DeliveryError | None = None
+        for step in ("MAIL FROM", *(f"RCPT TO {recipient}" for recipient in recipients)):
+            code, reply = connection.getreply()
+            if code not in (250, 251) and failure is None:
+                failure = _classify(code, reply, step)
+        if not with_data:
+            if failure is not None:
+                raise failure
+            return False
+        code, reply = connection.getreply()
+        if code != 354:
+            raise failure or _classify(code, reply, "DATA")
+        if failure is not None:
+            # RFC 2920 3.1: a server may take DATA although it took no recipient;
+            # a lone dot then ends a message that goes nowhere.
+            connection.send(b".\r\n")
+            connection.getreply()
+            raise failure
+        return True
 
     def _mail_options(
         self, connection: smtplib.SMTP, envelope_from: str, recipients: list[str], raw: bytes
@@ -294,6 +343,18 @@ def needs_smtputf8(envelope_from: str, recipients: list[str], raw: bytes) -> str
         return "sender address"
     head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
     return "" if head.isascii() else "header"
+
+
+def _message_text(connection: smtplib.SMTP, raw: bytes) -> tuple[int, bytes]:
+    """After a pipelined DATA's 354: the dot-stuffed text and its end, as smtplib's data() sends them."""
+    text = _LINE_STARTING_WITH_DOT.sub(b"..", raw)
+    if not text.endswith(b"\r\n"):
+        text += b"\r\n"
+    connection.send(text + b".\r\n")
+    return connection.getreply()
+
+
+_LINE_STARTING_WITH_DOT = re.compile(rb"(?m)^\.")
 
 
 def _classify(code: int, reply: bytes | str, step: str) -> DeliveryError:

@@ -87,11 +87,14 @@ class Received:
     encrypted: bool = False
     # The MAIL FROM parameters the client gave (``SMTPUTF8``, ``BODY=8BITMIME``).
     mail_options: tuple[str, ...] = ()
+    # Command lines already waiting when MAIL FROM was answered: 0 for a client
+    # that waits for each reply, the RCPT TOs (and DATA) for one that pipelines.
+    commands_ahead: int = 0
 
 
 @dataclass(frozen=True)
 class _Fault:
-    kind: Literal["reject", "disconnect"]
+    kind: Literal["reject", "disconnect", "lenient"]
     stage: Stage = "data"
     reply: str = ""
 
@@ -104,6 +107,16 @@ class _Handler:
         # The fault planned for each open transaction. Envelopes are replaced
         # on RSET and after DATA, so weak keys drop finished transactions.
         self._faults: weakref.WeakKeyDictionary[Envelope, _Fault] = weakref.WeakKeyDictionary()
+        self._ahead: weakref.WeakKeyDictionary[Envelope, int] = weakref.WeakKeyDictionary()
+
+    async def handle_EHLO(
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
+        # This form of the hook must name the client itself (aiosmtpd's contract).
+        session.host_name = hostname
+        if self._sink.pipelining:
+            return [*responses[:-1], "250-PIPELINING", responses[-1]]
+        return responses
 
     async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
         """AUTH XOAUTH2 (Google's and Microsoft's SASL mechanism): user and bearer token."""
@@ -142,6 +155,10 @@ class _Handler:
         # which warns (UserWarning) when TLS is not required as well.
         if self._sink.require_auth and not session.authenticated:
             return "530 5.7.0 Authentication required"
+        # What the client sent behind MAIL FROM without waiting for its reply
+        # (asyncio's read buffer; aiosmtpd reads one line at a time from it).
+        waiting = bytes(getattr(server._reader, "_buffer", b""))
+        self._ahead[envelope] = waiting.count(b"\r\n")
         fault = self._sink._take_fault()
         if fault is not None:
             self._faults[envelope] = fault
@@ -162,6 +179,10 @@ class _Handler:
         fault = self._faults.get(envelope)
         if fault is not None and fault.kind == "reject" and fault.stage == "rcpt":
             return fault.reply
+        if fault is not None and fault.kind == "lenient":
+            # Refused, yet kept: DATA is then answered 354 (what RFC 2920 warns of).
+            envelope.rcpt_tos.append(address)
+            return fault.reply
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         return "250 OK"
@@ -172,7 +193,7 @@ class _Handler:
             return fault.reply
         data = envelope.original_content or b""
         login = session.auth_data if isinstance(session.auth_data, str) else None
-        acknowledged = fault is None
+        acknowledged = fault is None or fault.kind != "disconnect"
         # After STARTTLS the session's transport is the TLS one, so this
         # covers both ways of encrypting.
         encrypted = server.transport is not None and server.transport.get_extra_info("ssl_object") is not None
@@ -186,6 +207,7 @@ class _Handler:
                 acknowledged=acknowledged,
                 encrypted=encrypted,
                 mail_options=tuple(envelope.mail_options),
+                commands_ahead=self._ahead.get(envelope, 0),
             )
         )
         if not acknowledged:
@@ -233,6 +255,8 @@ class SmtpSink:
     submission server; ``require_starttls`` refuses MAIL FROM before it.
     ``implicit_tls`` serves TLS from the start (the ``url`` becomes ``smtps://``).
     ``smtputf8`` advertises SMTPUTF8 (RFC 6531): UTF-8 addresses and headers.
+    ``pipelining`` advertises PIPELINING (RFC 2920), which aiosmtpd serves (it
+    reads one command line at a time) but does not announce.
     """
 
     host = "127.0.0.1"
@@ -247,6 +271,7 @@ class SmtpSink:
         require_starttls: bool = False,
         implicit_tls: bool = False,
         smtputf8: bool = False,
+        pipelining: bool = False,
         oauth: Callable[[str, str], bool] | None = None,
     ) -> None:
         if require_auth and auth is None and oauth is None:
@@ -263,6 +288,7 @@ class SmtpSink:
         self.require_starttls = require_starttls
         self.implicit_tls = implicit_tls
         self.smtputf8 = smtputf8
+        self.pipelining = pipelining
         self.oauth = oauth
         self.port = 0
         self.login_attempts: list[tuple[str, bool]] = []
@@ -427,6 +453,17 @@ class SmtpSink:
         fault = _Fault("reject", stage, f"{code} {message}")
         with self._changed:
             self._faults.extend([fault] * n)
+
+    def refuse_recipient_but_take_data_next(
+        self, code: int = 550, message: str = "5.1.1 no such user"
+    ) -> None:
+        """For the next transaction, refuse every RCPT TO and still answer DATA with 354.
+
+        A careless server's way (RFC 2920 3.1 tells clients to expect it); whatever
+        the client sends as data is recorded.
+        """
+        with self._changed:
+            self._faults.append(_Fault("lenient", "rcpt", f"{code} {message}"))
 
     def disconnect_after_data_next(self, n: int = 1) -> None:
         """For the next ``n`` transactions, take the message but drop the connection
