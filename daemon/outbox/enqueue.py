@@ -290,14 +290,16 @@ class Mailer:
         who may send dozens of commands a day: they count against their own, much
         higher limit, and never use up the customer limit of the same address.
         """
-        never = self._never_send(session, mail.recipient, now)
-        if never is not None:
-            return never
+        if without_tag(mail.recipient) in self.own_addresses:
+            return OWN_ADDRESS
         # The limits hold per recipient over all tickets; since a ticket's mails to a
         # recipient are among all mails to that recipient, the same numbers per ticket
-        # can never be the stricter check, so one query answers both.
+        # can never be the stricter check, so one query answers both, and it reads the
+        # address's bounce record as well.
         staff = mail.kind in STAFF_KINDS
-        last_hour, last_day = self._automatic_counts(session, mail.recipient, now, staff=staff)
+        bounced, last_hour, last_day = self._automatic_counts(session, mail.recipient, now, staff=staff)
+        if bounced is not None:
+            return bounced
         limits = self.config.limits
         if staff:
             per_hour, per_day = limits.staff_per_hour, limits.staff_per_day
@@ -313,24 +315,28 @@ class Mailer:
     def _never_send(self, session: Session, recipient: str, now: datetime) -> str | None:
         """Our own addresses, and an address that bounced lately, get no automatic mail."""
         if without_tag(recipient) in self.own_addresses:
-            return "our own address: never answered automatically"
+            return OWN_ADDRESS
         # Bounces are recorded by the mails before this one, flushed by their SAVEPOINTs.
         with session.no_autoflush:
             status = session.get(AddressStatus, recipient)
-        if status is not None and status.undeliverable_until > now:
-            until = f"{status.undeliverable_until:%Y-%m-%d}"
-            return f"address bounced ({status.reason}); no automatic mail until {until}"
-        return None
+        if status is None:
+            return None
+        return _bounced(status.undeliverable_until, status.reason, now)
 
     @staticmethod
-    def _automatic_counts(session: Session, recipient: str, now: datetime, *, staff: bool) -> tuple[int, int]:
-        """Automatic mails to `recipient` in the last hour and the last day: of staff kinds, or the others."""
+    def _automatic_counts(
+        session: Session, recipient: str, now: datetime, *, staff: bool
+    ) -> tuple[str | None, int, int]:
+        """Why `recipient` bounced (None: it did not lately), and the automatic mails to it
+        in the last hour and the last day: of staff kinds, or the others. One statement."""
         hour_ago, day_ago = now - timedelta(hours=1), now - timedelta(days=1)
         values = {"recipient": recipient, "hour_ago": hour_ago, "day_ago": day_ago}
-        # Outbox rows are written straight away (`queries.insert_ignore_returning`): no flush needed.
+        # Outbox rows are written straight away (`queries.insert_ignore_returning`), and
+        # bounces by the mails before this one are flushed by their SAVEPOINTs: no flush needed.
         with session.no_autoflush:
-            last_day, last_hour = session.execute(_AUTOMATIC_COUNTS[staff], values).one()
-        return int(last_hour), int(last_day)
+            until, reason, last_day, last_hour = session.execute(_AUTOMATIC_COUNTS[staff], values).one()
+        bounced = None if until is None else _bounced(until, reason, now)
+        return bounced, int(last_hour), int(last_day)
 
     def _limit_notice(self, session: Session, recipient: str, reason: str, now: datetime) -> None:
         """Tell a held-back recipient once a day why they hear nothing more automatically."""
@@ -350,12 +356,28 @@ class Mailer:
         )
 
 
+OWN_ADDRESS = "our own address: never answered automatically"
+
+
+def _bounced(until: datetime, reason: str, now: datetime) -> str | None:
+    """The reason no automatic mail goes to an address that bounced, while `until` is ahead."""
+    if until <= now:
+        return None
+    return f"address bounced ({reason}); no automatic mail until {until:%Y-%m-%d}"
+
+
 def _automatic_counts_statement(*, staff: bool) -> Select[Any]:
-    """The count of `Mailer._automatic_counts`, built once: its values are parameters."""
+    """The statement of `Mailer._automatic_counts`, built once: its values are parameters."""
     created = col(OutboundMessage.created_at)
     in_last_hour = case((created >= bindparam("hour_ago"), 1), else_=0)
     kinds = col(OutboundMessage.kind).in_(STAFF_KINDS)
-    return select(func.count(), func.coalesce(func.sum(in_last_hour), 0)).where(
+    status = col(AddressStatus.address) == bindparam("recipient")
+    return select(
+        select(col(AddressStatus.undeliverable_until)).where(status).scalar_subquery(),
+        select(col(AddressStatus.reason)).where(status).scalar_subquery(),
+        func.count(),
+        func.coalesce(func.sum(in_last_hour), 0),
+    ).where(
         col(OutboundMessage.recipient) == bindparam("recipient"),
         col(OutboundMessage.automatic).is_(True),
         kinds if staff else ~kinds,

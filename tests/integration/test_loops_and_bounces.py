@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -122,9 +123,23 @@ def test_permanent_bounce_of_our_acknowledgement_spares_the_address(desk: dict[s
 
         _drop(desk, "3.eml", mailfactory.complaint(3, sender="gone@example.net", subject="Lagi"))
         daemon.run_once()
-    assert len(tickets(desk["url"])) == 2
-    second_ack = _acks_to(desk, "gone@example.net")[1]
-    assert second_ack.state == "suppressed" and "bounced" in (second_ack.last_error or "")
+        assert len(tickets(desk["url"])) == 2
+        second_ack = _acks_to(desk, "gone@example.net")[1]
+        assert second_ack.state == "suppressed"
+        assert (
+            second_ack.last_error == f"address bounced ({status.reason}); no automatic mail until 2027-01-22"
+        )
+
+        # Once the 60 days are over, the address is answered again (a mail that
+        # arrived then: an older one would be backlog, never acknowledged).
+        later = desk["clock"].now = desk["clock"].now + timedelta(days=60, minutes=1)
+        _drop(
+            desk, "4.eml", mailfactory.complaint(4, sender="gone@example.net", subject="Sekali", date=later)
+        )
+        os.utime(desk["maildir"] / "new" / "4.eml", (later.timestamp(), later.timestamp()))
+        daemon.run_once()
+    assert len(tickets(desk["url"])) == 3
+    assert _acks_to(desk, "gone@example.net")[2].state == "sent"
 
 
 def test_temporary_or_policy_bounce_does_not_mark_the_address(desk: dict[str, Any]) -> None:
