@@ -20,6 +20,7 @@ from sqlalchemy import (
     Select,
     bindparam,
     func,
+    insert,
     literal_column,
     or_,
     select,
@@ -27,10 +28,12 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col
 
 from daemon.store.leases import lock_key, owner_has_ended
 from daemon.store.models import InboundMessage, OutboundMessage, Ticket
+from daemon.store.queries import table_of
 from daemon.store.rawread import TicketFilter
 from daemon.store.vocabulary import WAITING_STATES, InboundState, OutboundKind
 
@@ -225,10 +228,23 @@ def earlier_mail_in_other_hands(session: Session, row: InboundMessage, claimant:
 
 
 def add_ticket(session: Session, ticket: Ticket) -> Ticket:
-    """Store a new ticket; its id is assigned at once, for its history and the mail that made it."""
+    """Store a new ticket; its id is assigned at once, for its history and the mail that made it.
+
+    One prebuilt INSERT ... RETURNING on the session's connection, without a flush:
+    the unit of work cost a millisecond a ticket and wrote the mail's pending changes
+    a first time. The ticket then joins the session as a stored object, so what the
+    rest of the mail changes on it is flushed as an UPDATE, as before.
+    """
+    values = {name: getattr(ticket, name) for name in _TICKET_COLUMNS}
+    ticket.id = session.connection().execute(_INSERT_TICKET, values).scalar_one()
+    make_transient_to_detached(ticket)
     session.add(ticket)
-    session.flush()
     return ticket
+
+
+_TICKET_TABLE = table_of(Ticket)
+_TICKET_COLUMNS = tuple(column.key for column in _TICKET_TABLE.columns if column.key != "id")
+_INSERT_TICKET = insert(_TICKET_TABLE).returning(_TICKET_TABLE.c.id)
 
 
 def set_lifecycle_column(session: Session, ticket: Ticket, column: str, value: LifecycleValue) -> None:
