@@ -423,17 +423,26 @@ def first_customer_message_id(session: Session, ticket: Ticket) -> str | None:
     )
 
 
-def earlier_copy(session: Session, row: InboundMessage, since: datetime) -> InboundMessage | None:
+@dataclass(frozen=True)
+class EarlierCopy:
+    """The settled mail a new one repeats: its row and the ticket it went to."""
+
+    id: int
+    ticket_id: int | None
+
+
+def earlier_copy(session: Session, row: InboundMessage, since: datetime) -> EarlierCopy | None:
     """A settled mail with the same bytes, or the same logical key received since `since`."""
     # A bound None never equals anything: a mail without a logical key (not parsed) has no logical copy.
     values = {"row_id": row.id, "sha": row.raw_sha256, "logical_key": row.logical_key, "since": since}
     # The mails before this one were flushed by its SAVEPOINT; its own row is excluded.
-    with session.no_autoflush:
-        return session.execute(_EARLIER_COPY, values).scalars().first()
+    # Two columns on the connection: no ORM object (nor the copy's raw bytes) is loaded.
+    found = session.connection().execute(_EARLIER_COPY, values).first()
+    return None if found is None else EarlierCopy(found.id, found.ticket_id)
 
 
 _EARLIER_COPY = (
-    select(InboundMessage)
+    select(col(InboundMessage.id), col(InboundMessage.ticket_id))
     .where(
         col(InboundMessage.id) != bindparam("row_id"),
         col(InboundMessage.state).in_(SETTLED_STATES),
