@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     Select,
     bindparam,
+    event,
     func,
     insert,
     literal_column,
@@ -28,7 +29,8 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import SessionTransaction, make_transient_to_detached
 from sqlmodel import Session, col
 
 from daemon.store.leases import lock_key, owner_has_ended
@@ -233,13 +235,53 @@ def add_ticket(session: Session, ticket: Ticket) -> Ticket:
     One prebuilt INSERT ... RETURNING on the session's connection, without a flush:
     the unit of work cost a millisecond a ticket and wrote the mail's pending changes
     a first time. The ticket then joins the session as a stored object, so what the
-    rest of the mail changes on it is flushed as an UPDATE, as before.
+    rest of the mail changes on it is flushed as an UPDATE, as before. Should the
+    transaction it was inserted in roll back (a mail's SAVEPOINT, when a later stage
+    fails), it leaves the session again, as a flushed new object would: its id may be
+    the next ticket's.
     """
     values = {name: getattr(ticket, name) for name in _TICKET_COLUMNS}
     ticket.id = session.connection().execute(_INSERT_TICKET, values).scalar_one()
     make_transient_to_detached(ticket)
     session.add(ticket)
+    inserted_in = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_INSERTED, []).append((inserted_in, ticket))
     return ticket
+
+
+_INSERTED = "caredesk.tickets_inserted"
+"""`session.info` key: the tickets `add_ticket` wrote, each with the transaction it wrote it in."""
+
+
+@event.listens_for(OrmSession, "after_soft_rollback")
+def _forget_rolled_back_tickets(session: OrmSession, ended: SessionTransaction) -> None:
+    """Tickets inserted in `ended` or in a transaction inside it are gone from the database: expunge them."""
+    inserted = session.info.get(_INSERTED)
+    if not inserted:
+        return
+    kept = []
+    for transaction, ticket in inserted:
+        if _inside(transaction, ended):
+            if ticket in session:
+                session.expunge(ticket)
+        else:
+            kept.append((transaction, ticket))
+    session.info[_INSERTED] = kept
+
+
+@event.listens_for(OrmSession, "after_commit")
+def _forget_committed_tickets(session: OrmSession) -> None:
+    """Once the outermost transaction committed, the inserted tickets are stored for good."""
+    if session.get_nested_transaction() is None:
+        session.info.pop(_INSERTED, None)
+
+
+def _inside(transaction: SessionTransaction | None, ended: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is ended:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 _TICKET_TABLE = table_of(Ticket)

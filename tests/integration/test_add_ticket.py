@@ -3,13 +3,15 @@
 `store.tickets.add_ticket` writes the row through Core, without the unit of work
 (issue 17), and attaches the object as persistent. What it must keep, on both
 backends: every column as given, the id at once, later changes flushed as
-UPDATEs, the SLA ladder's re-check of a changed ticket, nothing else flushed with it.
+UPDATEs, the SLA ladder's re-check of a changed ticket, nothing else flushed with it,
+and a ticket whose transaction rolled back gone from the session as from the table.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import object_session
 from sqlmodel import Session, col
@@ -115,3 +117,49 @@ def test_nothing_else_pending_is_written_with_it(database_url: str) -> None:
             select(col(InboundMessage.reason)).where(col(InboundMessage.id) == mail.id)
         )
         assert on_disk.scalar_one() == ""
+
+
+def test_a_ticket_whose_savepoint_rolls_back_leaves_the_session(database_url: str) -> None:
+    """As a flushed new object would: the next ticket may get its id (SQLite reuses it)."""
+    with seeded(database_url) as session:
+        with pytest.raises(RuntimeError), session.begin_nested():
+            lost = ticket_store.add_ticket(session, ticket(1))
+            raise RuntimeError("a later stage of the mail failed")
+        assert lost not in session
+
+        with session.begin_nested():
+            kept = ticket_store.add_ticket(session, ticket(2))
+        assert kept in session
+        kept_id = kept.id
+
+    assert _stored(database_url, kept_id).reference == "CC-2026-000002"
+    assert _references(database_url) == ["CC-2026-000002"]
+
+
+def test_a_rolled_back_transaction_takes_its_tickets_along_and_a_committed_one_keeps_them(
+    database_url: str,
+) -> None:
+    with seeded(database_url) as session:
+        gone = ticket_store.add_ticket(session, ticket(1))
+        session.rollback()
+        assert gone not in session
+        first = ticket_store.add_ticket(session, ticket(2))
+        with session.begin_nested():
+            second = ticket_store.add_ticket(session, ticket(3))
+        session.commit()
+        assert first in session and second in session
+        # A rollback after the commit concerns none of them.
+        third = ticket_store.add_ticket(session, ticket(4))
+        session.rollback()
+        assert third not in session and first in session
+
+    assert _references(database_url) == ["CC-2026-000002", "CC-2026-000003"]
+
+
+def _references(database_url: str) -> list[str]:
+    engine = db.make_engine(database_url)
+    try:
+        with Session(engine) as session:
+            return list(session.execute(select(col(Ticket.reference)).order_by(col(Ticket.id))).scalars())
+    finally:
+        engine.dispose()

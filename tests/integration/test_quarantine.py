@@ -20,6 +20,7 @@ from daemon.app.service import Daemon
 from daemon.cli import main
 from daemon.config import load_config
 from daemon.tickets import processing
+from daemon.tickets.complaints import NewComplaints
 from tests import mailfactory
 from tests.clockpin import config_variables
 from tests.integration.helpers import inbound, outbound, tickets, write_config
@@ -96,6 +97,31 @@ def test_failing_mail_is_retried_with_backoff_then_quarantined_without_blocking_
     assert len(tickets(setup["url"])) == 1
     assert list((setup["maildir"] / "new").iterdir()) == []
     assert len(list((setup["maildir"] / ".Quarantine" / "cur").iterdir())) == 1
+
+
+def test_a_mail_failing_after_its_ticket_was_stored_leaves_no_ticket_and_the_next_mail_gets_one(
+    setup: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The failed mail's SAVEPOINT takes its ticket back, and the session forgets it:
+    the next complaint of the same batch is made a ticket, with the same id on SQLite."""
+    real_notify = NewComplaints.notify
+
+    def notify(self: NewComplaints, session: Any, complaint: Any, ticket: Any) -> None:
+        if "BOOM" in complaint.mail.subject:
+            raise RuntimeError("notify exploded")
+        real_notify(self, session, complaint, ticket)
+
+    monkeypatch.setattr(NewComplaints, "notify", notify)
+    _drop(setup["maildir"], "1.eml", mailfactory.complaint(1, sender="a@example.net", subject="BOOM please"))
+    _drop(setup["maildir"], "2.eml", mailfactory.complaint(2, sender="b@example.net"))
+    with Daemon(load_config(setup["config"]), clock=Clock()) as daemon:
+        daemon.run_once()
+    bad, good = inbound(setup["url"])
+    assert (bad.state, bad.stage, bad.ticket_id) == ("retry", "notify", None)
+    assert "notify exploded" in (bad.error or "")
+    assert good.state == "processed" and good.error is None
+    [made] = tickets(setup["url"])
+    assert (made.id, made.customer_email) == (good.ticket_id, "b@example.net")
 
 
 def test_unparseable_mail_is_quarantined_at_once(setup: dict[str, Any]) -> None:
