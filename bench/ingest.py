@@ -475,7 +475,8 @@ class ProcessSink:
     def start(self) -> None:
         script = str(PROJECT / "bench" / "fast_sink.py")
         self.process = subprocess.Popen(
-            [sys.executable, script, str(self.port), str(self.record), *self.pipelining_option()],
+            [sys.executable, script, str(self.port), str(self.record)]
+            + ([] if self.pipelining else ["--no-pipelining"]),
             stdout=subprocess.PIPE,
             text=True,
             cwd=PROJECT,
@@ -483,9 +484,6 @@ class ProcessSink:
         assert self.process.stdout is not None
         if self.process.stdout.readline().strip() != "ready":
             raise RuntimeError("the SMTP sink did not start")
-
-    def pipelining_option(self) -> list[str]:
-        return [] if self.pipelining else ["--no-pipelining"]
 
     def stop(self) -> None:
         if self.process is None:
@@ -604,13 +602,13 @@ def report(
     counts: Counts,
     box: Mailbox,
     sink: Sink,
-    dovecot_label: str,
+    servers: str,
 ) -> None:
     total = len(corpus.raws)
     megabytes = sum(len(raw) for raw in corpus.raws) / 1e6
     print(f"corpus: {total} mails, {megabytes:.1f} MB: {_states(corpus.kinds)}")
     print(f"database: {label}")
-    print(f"servers: dovecot {dovecot_label}")
+    print(f"servers: {servers}")
     print(
         f"run --once: {run.seconds:.2f} s, {total / run.seconds:.0f} mails/s, "
         f"peak RSS {run.peak_rss_mb:.0f} MB, exit {run.exit_code}"
@@ -695,8 +693,9 @@ def bench(args: argparse.Namespace, folder: Path) -> int:
             got = sink.received() if isinstance(sink, ProcessSink) else in_process_received(sink)
             received = sink_counts(got, counts.sent)
             syncs = "default Maildir syncs" if args.dovecot_rescans else VERY_DIRTY_SYNCS[0]
-            syncs += "; smtp sink offers PIPELINING" if pipelining else "; smtp sink without PIPELINING"
-            report(corpus, _label(url), run, split, counts, box, received, syncs)
+            offers = "offers PIPELINING" if pipelining else "without PIPELINING"
+            servers = f"dovecot {syncs}; smtp sink {offers}"
+            report(corpus, _label(url), run, split, counts, box, received, servers)
             if sql_report is not None:
                 print_sql_counts(sql_report, len(corpus.raws))
         if args.baseline:

@@ -290,7 +290,7 @@ class Mailer:
         who may send dozens of commands a day: they count against their own, much
         higher limit, and never use up the customer limit of the same address.
         """
-        if without_tag(mail.recipient) in self.own_addresses:
+        if self._own(mail.recipient):
             return OWN_ADDRESS
         # The limits hold per recipient over all tickets; since a ticket's mails to a
         # recipient are among all mails to that recipient, the same numbers per ticket
@@ -314,7 +314,7 @@ class Mailer:
 
     def _never_send(self, session: Session, recipient: str, now: datetime) -> str | None:
         """Our own addresses, and an address that bounced lately, get no automatic mail."""
-        if without_tag(recipient) in self.own_addresses:
+        if self._own(recipient):
             return OWN_ADDRESS
         # Bounces are recorded by the mails before this one, flushed by their SAVEPOINTs.
         with session.no_autoflush:
@@ -322,6 +322,9 @@ class Mailer:
         if status is None:
             return None
         return _bounced(status.undeliverable_until, status.reason, now)
+
+    def _own(self, recipient: str) -> bool:
+        return without_tag(recipient) in self.own_addresses
 
     @staticmethod
     def _automatic_counts(

@@ -272,8 +272,8 @@ def _forget_rolled_back_tickets(session: OrmSession, ended: SessionTransaction) 
 @event.listens_for(OrmSession, "after_commit")
 def _forget_committed_tickets(session: OrmSession) -> None:
     """Once the outermost transaction committed, the inserted tickets are stored for good."""
-    if session.get_nested_transaction() is None:
-        session.info.pop(_INSERTED, None)
+    if _INSERTED in session.info and session.get_nested_transaction() is None:
+        del session.info[_INSERTED]
 
 
 def _inside(transaction: SessionTransaction | None, ended: SessionTransaction) -> bool:
