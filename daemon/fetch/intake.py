@@ -89,6 +89,10 @@ class _AlwaysPolls:
         return True
 
 
+def _carry_on() -> None:
+    """Nothing to do between two batches (the intake on its own, as the tests build it)."""
+
+
 KEY_CHUNK = 500
 """Keys per look-up of which are stored already (well under every database's bound-parameter limit)."""
 
@@ -115,12 +119,17 @@ class Intake:
         self.sent_folder = settings.sent_folder
         self.turn: PollTurn = _AlwaysPolls()
         """Set by the composition root when several daemons may share the database."""
+        self.between_batches: Callable[[], None] = _carry_on
+        """Run when a full batch is processed and moved, so more mail is likely waiting: the
+        composition root sends what the batch queued, so acknowledgements go out while a
+        backlog drains."""
 
     def poll(self, stop: threading.Event | None = None) -> Counter[str]:
         """Read everything waiting in the mailbox, batch by batch, until it is empty.
 
         Only one daemon at a time polls a mailbox (`self.turn`); the others leave it
         alone and process the mail already stored, which the poller moves once settled.
+        After a full batch `self.between_batches` runs (the daemon delivers there).
         """
         counts: Counter[str] = Counter()
         if not self.turn.held():
@@ -130,9 +139,12 @@ class Intake:
             self.dispose_pending(box)
             self._fetch_again(box, counts)
             while stop is None or not stop.is_set():
-                batch_had_mail, progressed = self._one_batch(box, counts, stop)
-                if not batch_had_mail or not progressed:
+                read, progressed = self._one_batch(box, counts, stop)
+                if not read or not progressed:
                     break
+                if read >= self.batch_size:
+                    # A full batch: more is likely waiting, so what this one queued goes first.
+                    self.between_batches()
             if self.sent_folder:
                 self._read_sent(box, counts, stop)
         return counts
@@ -196,7 +208,9 @@ class Intake:
 
     def _one_batch(
         self, box: Mailbox, counts: Counter[str], stop: threading.Event | None
-    ) -> tuple[bool, bool]:
+    ) -> tuple[int, bool]:
+        """One batch fetched, stored, processed and moved: how many mails it read, and whether
+        the mailbox moved on."""
         with db.session(self.engine) as session:
             saved = queries.load_checkpoint(session, box.identity)
             checkpoint = (saved.uidvalidity, saved.last_uid) if saved else None
@@ -215,7 +229,7 @@ class Intake:
         # progress while there is something new, which guards against a file we can
         # neither store again nor move making us spin.
         progressed = batch.checkpoint is not None or inserted > 0
-        return bool(batch.messages), progressed
+        return len(batch.messages), progressed
 
     def _fetch_again(self, box: Mailbox, counts: Counter[str]) -> None:
         """Try again the messages the server failed to hand over, when due (`daemon.fetch.unfetched`)."""

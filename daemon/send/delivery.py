@@ -100,6 +100,11 @@ class OutboxSender:
         self._unfinished: set[int] = set()
         """Rows this sender claimed in a round that ended in an error (the database refused a write)."""
 
+    @property
+    def in_outage(self) -> bool:
+        """Whether the mail server was unreachable at the last try and has not answered since."""
+        return self._outage_logged
+
     def deliver_due(self, stop: threading.Event | None = None, batch: int = 200) -> Counter[str]:
         """Send every row that is due now, batch by batch; return counts by end state."""
         counts: Counter[str] = Counter()

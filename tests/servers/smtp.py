@@ -293,6 +293,8 @@ class SmtpSink:
         self.port = 0
         self.login_attempts: list[tuple[str, bool]] = []
         self._received: list[Received] = []
+        self.on_message: Callable[[Received], None] | None = None
+        """Called on the server thread with each accepted message, before the client hears 250."""
         self._faults: deque[_Fault] = deque()
         self._changed = threading.Condition()
         self._controller: _SocketController | None = None
@@ -478,6 +480,8 @@ class SmtpSink:
             return self._faults.popleft() if self._faults else None
 
     def _record(self, received: Received) -> None:
+        if self.on_message is not None:
+            self.on_message(received)
         with self._changed:
             self._received.append(received)
             self._changed.notify_all()
