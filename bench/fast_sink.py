@@ -5,12 +5,13 @@
 aiosmtpd on 127.0.0.1:PORT, announcing PIPELINING as Postfix, Exchange Online and
 Gmail do (aiosmtpd reads one command line at a time, so it serves a pipelined
 client, but does not say so by itself); `--no-pipelining` leaves it out. For
-every message it accepts it keeps the
-Message-ID and the Auto-Submitted header, read from the header block only (no
-MIME parse), and on SIGTERM writes them to RECORD, one tab-separated line each,
-then exits. `tests/servers/smtp.py`'s sink runs in the benchmark's own process
-and parses every message before it answers, which caps the delivery phase well
-below what the daemon can send; this one measures the daemon, not the sink.
+every message it accepts it keeps the Message-ID and the Auto-Submitted header,
+read from the header block only (no MIME parse), and the time it accepted it
+(Unix seconds); on SIGTERM it writes them to RECORD, one tab-separated line
+each, then exits. `tests/servers/smtp.py`'s sink runs in the benchmark's own
+process and parses every message before it answers, which caps the delivery
+phase well below what the daemon can send; this one measures the daemon, not
+the sink.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import re
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +48,7 @@ class Recorder:
         found = {name.lower(): value.strip() for name, value in _HEADER.findall(head)}
         message_id = found.get(b"message-id", b"").decode("ascii", "replace")
         submitted = found.get(b"auto-submitted", b"").decode("ascii", "replace")
-        self.lines.append(f"{message_id}\t{submitted}")
+        self.lines.append(f"{message_id}\t{submitted}\t{time.time():.3f}")
         return "250 OK"
 
 

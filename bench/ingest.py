@@ -378,18 +378,17 @@ def run_daemon(
 @dataclass
 class Phases:
     startup: float
-    intake: float
-    outbox: float
+    work: float
     shutdown: float
-    sent_lines: int
 
 
 def phases(log_path: Path, run: Run) -> Phases | None:
     """Split the run by the daemon's log timestamps (local time, millisecond resolution).
 
     Start-up ends at the first line about the mailbox (after imports, schema,
-    rules and the IMAP login); intake and processing end at the first outbox
-    line; delivery ends at the last one. None when there is nothing to split at.
+    rules and the IMAP login); the work (intake, processing and delivery, which
+    runs between batches) ends at the last outbox line. None when there is
+    nothing to split at.
     """
     stamps: list[tuple[float, str]] = []
     for line in log_path.read_text(errors="replace").splitlines():
@@ -402,13 +401,7 @@ def phases(log_path: Path, run: Run) -> Phases | None:
     if not mailbox or not outbox:
         return None
     first, last = mailbox[0], stamps[-1][0]
-    return Phases(
-        startup=first - run.started,
-        intake=outbox[0] - first,
-        outbox=outbox[-1] - outbox[0],
-        shutdown=run.ended - last,
-        sent_lines=len(outbox),
-    )
+    return Phases(startup=first - run.started, work=outbox[-1] - first, shutdown=run.ended - last)
 
 
 def baseline(dovecot: Dovecot, folder: str, count: int) -> float:
@@ -449,17 +442,24 @@ class Sink:
     """Received mails by the kind of the sent outbound row with their Message-ID; else 'unknown'."""
     auto_replied_acks: int
     """Acknowledgements that carry `Auto-Submitted: auto-replied`, as RFC 3834 wants."""
+    ack_times: list[float] = field(default_factory=list)
+    """When the sink accepted each acknowledgement (Unix seconds; only the process sink keeps them)."""
 
 
-def sink_counts(received: list[tuple[str, str]], sent: dict[str, str]) -> Sink:
-    """Count what the sink received: (Message-ID, Auto-Submitted) of each mail."""
+def sink_counts(
+    received: list[tuple[str, str]], sent: dict[str, str], times: list[float] | None = None
+) -> Sink:
+    """Count what the sink received: (Message-ID, Auto-Submitted) of each mail, and when, if known."""
     kinds: Counter[str] = Counter()
     auto_replied = 0
-    for message_id, submitted in received:
+    ack_times = []
+    for index, (message_id, submitted) in enumerate(received):
         kind = sent.get(message_id.strip(), "unknown")
         kinds[kind] += 1
         auto_replied += kind == "ack" and submitted == "auto-replied"
-    return Sink(len(received), kinds, auto_replied)
+        if kind == "ack" and times is not None:
+            ack_times.append(times[index])
+    return Sink(len(received), kinds, auto_replied, sorted(ack_times))
 
 
 class ProcessSink:
@@ -493,9 +493,15 @@ class ProcessSink:
         self.process = None
 
     def received(self) -> list[tuple[str, str]]:
+        """(Message-ID, Auto-Submitted) of each mail accepted, in order; stops the sink first."""
         self.stop()
-        rows = [line.split("\t", 1) for line in self.record.read_text().splitlines()]
+        rows = [line.split("\t") for line in self.record.read_text().splitlines()]
         return [(row[0], row[1] if len(row) > 1 else "") for row in rows]
+
+    def accepted_at(self) -> list[float]:
+        """When each mail of `received()` was accepted (Unix seconds), in the same order."""
+        self.stop()
+        return [float(line.split("\t")[2]) for line in self.record.read_text().splitlines()]
 
 
 def in_process_received(sink: SmtpSink) -> list[tuple[str, str]]:
@@ -620,9 +626,16 @@ def report(
     )
     if split is not None:
         print(
-            f"phases: start-up {split.startup:.2f} s | intake+processing {split.intake:.2f} s "
-            f"({total / max(split.intake, 1e-3):.0f} mails/s) | outbox {split.outbox:.2f} s "
-            f"({split.sent_lines / max(split.outbox, 1e-3):.0f} sends/s) | exit {split.shutdown:.2f} s"
+            f"phases: start-up {split.startup:.2f} s | intake, processing and delivery {split.work:.2f} s "
+            f"({total / max(split.work, 1e-3):.0f} mails/s) | exit {split.shutdown:.2f} s"
+        )
+    if sink.ack_times:
+        # From the first line about the mailbox: how long the customers of a backlog wait.
+        start = run.started + (split.startup if split is not None else 0.0)
+        waits = [when - start for when in sink.ack_times]
+        print(
+            f"acknowledgements at the sink: first {waits[0]:.2f} s, median {waits[len(waits) // 2]:.2f} s, "
+            f"last {waits[-1]:.2f} s after the first mailbox line ({len(waits)})"
         )
     print(f"tickets: {counts.tickets} ({counts.escalated} escalated)")
     print(f"inbound: {_states(counts.inbound)}")
@@ -690,8 +703,10 @@ def bench(args: argparse.Namespace, folder: Path) -> int:
             split = phases(folder / "caredesk.log", run)
             counts = read_counts(url)
             box = Mailbox(dovecot.count("INBOX"), dovecot.count("Processed"), dovecot.count("Quarantine"))
-            got = sink.received() if isinstance(sink, ProcessSink) else in_process_received(sink)
-            received = sink_counts(got, counts.sent)
+            if isinstance(sink, ProcessSink):
+                received = sink_counts(sink.received(), counts.sent, sink.accepted_at())
+            else:
+                received = sink_counts(in_process_received(sink), counts.sent)
             syncs = "default Maildir syncs" if args.dovecot_rescans else VERY_DIRTY_SYNCS[0]
             offers = "offers PIPELINING" if pipelining else "without PIPELINING"
             servers = f"dovecot {syncs}; smtp sink {offers}"
