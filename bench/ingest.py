@@ -50,6 +50,7 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
+from typing import NamedTuple
 
 import mailparser
 import psycopg
@@ -446,19 +447,26 @@ class Sink:
     """When the sink accepted each acknowledgement (Unix seconds; only the process sink keeps them)."""
 
 
-def sink_counts(
-    received: list[tuple[str, str]], sent: dict[str, str], times: list[float] | None = None
-) -> Sink:
-    """Count what the sink received: (Message-ID, Auto-Submitted) of each mail, and when, if known."""
+class Accepted(NamedTuple):
+    """One mail the sink accepted."""
+
+    message_id: str
+    auto_submitted: str
+    at: float | None
+    """When (Unix seconds); None from the in-process sink, which keeps no times."""
+
+
+def sink_counts(received: list[Accepted], sent: dict[str, str]) -> Sink:
+    """Count what the sink received by kind, and when it accepted the acknowledgements."""
     kinds: Counter[str] = Counter()
     auto_replied = 0
     ack_times = []
-    for index, (message_id, submitted) in enumerate(received):
+    for message_id, submitted, at in received:
         kind = sent.get(message_id.strip(), "unknown")
         kinds[kind] += 1
         auto_replied += kind == "ack" and submitted == "auto-replied"
-        if kind == "ack" and times is not None:
-            ack_times.append(times[index])
+        if kind == "ack" and at is not None:
+            ack_times.append(at)
     return Sink(len(received), kinds, auto_replied, sorted(ack_times))
 
 
@@ -492,21 +500,16 @@ class ProcessSink:
         self.process.wait(timeout=30)
         self.process = None
 
-    def received(self) -> list[tuple[str, str]]:
-        """(Message-ID, Auto-Submitted) of each mail accepted, in order; stops the sink first."""
+    def received(self) -> list[Accepted]:
+        """Each mail accepted, in order (`fast_sink.py`'s record); stops the sink first."""
         self.stop()
         rows = [line.split("\t") for line in self.record.read_text().splitlines()]
-        return [(row[0], row[1] if len(row) > 1 else "") for row in rows]
-
-    def accepted_at(self) -> list[float]:
-        """When each mail of `received()` was accepted (Unix seconds), in the same order."""
-        self.stop()
-        return [float(line.split("\t")[2]) for line in self.record.read_text().splitlines()]
+        return [Accepted(row[0], row[1], float(row[2])) for row in rows]
 
 
-def in_process_received(sink: SmtpSink) -> list[tuple[str, str]]:
+def in_process_received(sink: SmtpSink) -> list[Accepted]:
     return [
-        (str(item.message.get("Message-ID", "")), str(item.message.get("Auto-Submitted", "")))
+        Accepted(str(item.message.get("Message-ID", "")), str(item.message.get("Auto-Submitted", "")), None)
         for item in sink.messages
     ]
 
@@ -703,10 +706,8 @@ def bench(args: argparse.Namespace, folder: Path) -> int:
             split = phases(folder / "caredesk.log", run)
             counts = read_counts(url)
             box = Mailbox(dovecot.count("INBOX"), dovecot.count("Processed"), dovecot.count("Quarantine"))
-            if isinstance(sink, ProcessSink):
-                received = sink_counts(sink.received(), counts.sent, sink.accepted_at())
-            else:
-                received = sink_counts(in_process_received(sink), counts.sent)
+            got = sink.received() if isinstance(sink, ProcessSink) else in_process_received(sink)
+            received = sink_counts(got, counts.sent)
             syncs = "default Maildir syncs" if args.dovecot_rescans else VERY_DIRTY_SYNCS[0]
             offers = "offers PIPELINING" if pipelining else "without PIPELINING"
             servers = f"dovecot {syncs}; smtp sink {offers}"

@@ -188,7 +188,7 @@ def duplicates(conn: psycopg.Connection[tuple[object, ...]], corpus: Corpus, sin
             "SELECT message_id, kind FROM outbound_message WHERE state = 'sent'"
         ).fetchall()
     }
-    received = Counter(message_id.strip() for message_id, _ in sink.received())
+    received = Counter(mail.message_id.strip() for mail in sink.received())
     twice = sum(1 for n in received.values() if n > 1)
     if twice:
         problems.append(f"mails received twice at the sink: {twice}")
