@@ -11,7 +11,9 @@ otherwise ignored: the mail comes first.
 `serve()` starts the Prometheus endpoint of `[metrics] listen` (`caredesk run`
 only: `run --once` and `ingest` never take the port). A port that cannot be had
 (another daemon of the same configuration on this host holds it) is logged as
-an error and the daemon runs on without metrics.
+an error and the daemon runs on without metrics. Without `[metrics] listen`
+nothing is counted and `prometheus_client` is never imported (2 MB of every
+daemon's memory, for counters nobody could read).
 """
 
 from __future__ import annotations
@@ -21,18 +23,53 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from daemon.app.metrics import DatabaseCollector, Metrics, Server, serve
 from daemon.config import Config
 from daemon.config.metrics import is_loopback
 from daemon.fetch.intake import PollTurn
 from daemon.sla.stamping import CLOSED_STATUSES
 from daemon.store import db, heartbeat
 
+if TYPE_CHECKING:
+    from daemon.app.metrics import Server
+
 log = logging.getLogger("caredesk.monitor")
+
+
+class Observer(Protocol):
+    """What the monitor hands its counts to: `daemon.app.metrics.Metrics`, or nothing."""
+
+    def observe_poll(self, counts: Counter[str], seconds: float, mailbox: str = "") -> None: ...
+
+    def observe_delivery(self, counts: Counter[str], attempts: Counter[tuple[str, str]]) -> None: ...
+
+    def observe_periodic(self, counts: Counter[str]) -> None: ...
+
+
+class Unserved:
+    """The metrics of a daemon without `[metrics] listen`: nobody can read them, so none are kept."""
+
+    def observe_poll(self, counts: Counter[str], seconds: float, mailbox: str = "") -> None:
+        pass
+
+    def observe_delivery(self, counts: Counter[str], attempts: Counter[tuple[str, str]]) -> None:
+        pass
+
+    def observe_periodic(self, counts: Counter[str]) -> None:
+        pass
+
+
+def observer_for(config: Config) -> Observer:
+    """Prometheus counters when `[metrics] listen` is set, else `Unserved`."""
+    if not config.metrics.listen:
+        return Unserved()
+    from daemon.app.metrics import Metrics
+
+    return Metrics()
 
 
 class _WatchedTurn:
@@ -86,7 +123,7 @@ class Monitor:
         self.clock = clock
         self.mailbox = mailbox
         """The first mailbox's identity: the one `watch`, `poll` and `record` mean when given none."""
-        self.metrics = Metrics()
+        self.metrics = observer_for(config)
         self.turns: dict[str, _WatchedTurn] = {}
         self.server: Server | None = None
         self._attempts_seen: Counter[tuple[str, str]] = Counter()
@@ -126,6 +163,9 @@ class Monitor:
         settings = self.config.metrics
         if not settings.listen or self.server is not None:
             return self.server
+        from daemon.app.metrics import DatabaseCollector, Metrics, serve
+
+        assert isinstance(self.metrics, Metrics)  # made so by `[metrics] listen`
         engine = db.read_only_engine(self.config.database_url)
         collector = DatabaseCollector(engine, self.clock, CLOSED_STATUSES)
         try:

@@ -33,8 +33,6 @@ from dataclasses import dataclass
 from email.message import Message
 from functools import lru_cache
 
-from charset_normalizer import from_bytes
-
 from daemon.parse.jis import NAME as CP50221
 from daemon.parse.jis import decode_cp50221
 from daemon.parse.legacy import LEGACY_FALLBACK, legacy_text, mixed_utf8
@@ -151,8 +149,18 @@ _OTHER_SCRIPTS = (
     "cp874",
     "tis_620",
 )
-_LATIN_CODECS = frozenset(codecs.lookup(name).name for name in _LATIN)
-_DETECTABLE = _LATIN_CODECS | frozenset(codecs.lookup(name).name for name in _OTHER_SCRIPTS)
+
+
+@lru_cache(maxsize=1)
+def _detectable() -> tuple[frozenset[str], frozenset[str]]:
+    """The Latin codecs and every codec detection may answer, by Python's names.
+
+    Looked up at the first detection, not at import: each lookup imports its
+    codec's module (about 30 of them, 1.7 MB of a daemon that rarely detects).
+    """
+    latin = frozenset(codecs.lookup(name).name for name in _LATIN)
+    return latin, latin | frozenset(codecs.lookup(name).name for name in _OTHER_SCRIPTS)
+
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _ESCAPE_RUN = re.compile("[\udc80-\udcff]+")
@@ -405,17 +413,21 @@ def _detected(data: bytes) -> Decoded | None:
     if len(data) > DETECT_LIMIT:
         # Cut at a line end, so no multi-byte character is cut in two.
         sample = sample[: sample.rfind(b"\n") + 1] or sample
+    # Imported here: 2.5 MB, and only a mail no label, hint or UTF-8 reads comes this far.
+    from charset_normalizer import from_bytes
+
     try:
         # Unrestricted: charset-normalizer ranks better over all code pages; ours are picked after.
         matches = list(from_bytes(sample))
     except Exception:
         # A detector bug must not lose the mail: the fallback still reads it.
         return None
+    latin, detectable = _detectable()
     for match in matches:
         codec = codec_name(match.encoding)
-        if codec not in _DETECTABLE:
+        if codec not in detectable:
             continue
-        names = (LEGACY_FALLBACK,) if codec in _LATIN_CODECS else candidates(codec)
+        names = (LEGACY_FALLBACK,) if codec in latin else candidates(codec)
         for name in names:
             text = _strict(data, name)
             if text is not None:

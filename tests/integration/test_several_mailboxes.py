@@ -30,7 +30,7 @@ from daemon.store.models import MailboxCheckpoint
 from tests import mailfactory
 from tests.clockpin import DEFAULT_INSTANT, config_variables, daemon_environment, pin_clock
 from tests.integration.helpers import CARE_ADDRESS, PROJECT, inbound, table, tickets
-from tests.servers.dovecot import Dovecot, find_dovecot
+from tests.servers.dovecot import Dovecot, find_dovecot, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -99,6 +99,10 @@ retry_base_seconds = 1
 
 [database]
 url = "{database_url}"
+
+# Counted only when served (`run --once` and `poll_mailbox` never take the port).
+[metrics]
+listen = "127.0.0.1:{free_port()}"
 """
     )
     return path
