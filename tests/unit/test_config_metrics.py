@@ -1,7 +1,11 @@
-"""`[metrics] listen`: off by default, an IP address (or localhost) and a port, else refused."""
+"""`[metrics] listen`: off by default, an IP address (or localhost) and a port, else refused.
+
+The counters are kept only when it is set.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -72,3 +76,21 @@ def test_an_unknown_key_in_the_section_is_refused(tmp_path: Path) -> None:
         ConfigError, match="unknown key \\[metrics\\] 'listen_on' \\(did you mean 'listen'\\?\\)"
     ):
         load_config(path, environ={})
+
+
+def test_metrics_are_counted_only_when_served(tmp_path: Path) -> None:
+    """Without `[metrics] listen` nobody could read them: no counters, and no prometheus_client."""
+    from daemon.app.metrics import Metrics
+    from daemon.app.monitor import Unserved, observer_for
+
+    path = tmp_path / "caredesk.toml"
+    path.write_text("")
+    unserved = observer_for(load_config(path, environ={}))
+    assert isinstance(unserved, Unserved)
+    unserved.observe_poll(Counter(fetched=3), 0.5, "imap://care@127.0.0.1/INBOX")
+
+    path.write_text('[metrics]\nlisten = "127.0.0.1:9464"\n')
+    served = observer_for(load_config(path, environ={}))
+    assert isinstance(served, Metrics)
+    served.observe_poll(Counter(fetched=3), 0.5, "imap://care@127.0.0.1/INBOX")
+    assert served.registry.get_sample_value("caredesk_mails_fetched_total", {"folder": "intake"}) == 3

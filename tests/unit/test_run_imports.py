@@ -3,8 +3,10 @@
 The daemon's peak RSS is mostly the modules it imports. The report stack
 (`daemon.report`, its xlsx writer), the recap reader and template (openpyxl),
 the OAuth2 token code (authlib, requests, cryptography), the migrations
-(alembic) and the `holidays` package (asked in a child process,
-`daemon.sla.public_days`) stay out of a daemon that only takes in plain
+(alembic), the `holidays` package (asked in a child process,
+`daemon.sla.public_days`), `prometheus_client` (without `[metrics] listen`) and
+charset-normalizer with the codecs it may answer (for a mail no label or UTF-8
+reads) stay out of a daemon that only takes in plain
 complaints on a register at the schema's head. A child process builds the daemon as
 `caredesk run` does, lists its modules, polls a Maildir holding one complaint
 and lists them again.
@@ -37,6 +39,9 @@ NOT_AT_START = (
     "alembic",
     "daemon.store.migrations",
     "holidays",
+    "prometheus_client",
+    "charset_normalizer",
+    "encodings.koi8_r",
 )
 NOT_FOR_A_COMPLAINT = (
     "openpyxl",
@@ -46,6 +51,9 @@ NOT_FOR_A_COMPLAINT = (
     "authlib",
     "alembic",
     "holidays",
+    "prometheus_client",
+    "charset_normalizer",
+    "encodings.koi8_r",
 )
 
 CHILD = """
@@ -116,4 +124,5 @@ def test_a_minute_of_periodic_jobs_with_no_report_due_loads_no_spreadsheet_write
     periodic = seen["periodic"]
     assert isinstance(periodic, list) and "daemon.report.mailing" in periodic
     assert seen["periodic_counts"] is not None
-    assert _found(periodic, ("xlsxwriter", "openpyxl", "daemon.report.xlsx_out", "holidays")) == []
+    unwanted = ("xlsxwriter", "openpyxl", "daemon.report.xlsx_out", "holidays", "prometheus_client")
+    assert _found(periodic, unwanted) == []
