@@ -129,7 +129,9 @@ class Intake:
 
         Only one daemon at a time polls a mailbox (`self.turn`); the others leave it
         alone and process the mail already stored, which the poller moves once settled.
-        After a full batch `self.between_batches` runs (the daemon delivers there).
+        After a full batch the next one is fetched and stored, and then
+        `self.between_batches` runs (the daemon delivers there): the other daemons
+        process the new batch meanwhile instead of waiting for this one's delivery.
         """
         counts: Counter[str] = Counter()
         if not self.turn.held():
@@ -138,13 +140,17 @@ class Intake:
         with self.mailbox_factory() as box:
             self.dispose_pending(box)
             self._fetch_again(box, counts)
-            while stop is None or not stop.is_set():
-                read, progressed = self._one_batch(box, counts, stop)
-                if not read or not progressed:
-                    break
-                if read >= self.batch_size:
-                    # A full batch: more is likely waiting, so what this one queued goes first.
-                    self.between_batches()
+            if stop is None or not stop.is_set():
+                read, progressed = self._fetch_batch(box, counts)
+                while True:
+                    self._settle_batch(box, counts, stop)
+                    if (stop is not None and stop.is_set()) or not read or not progressed:
+                        break
+                    full = read >= self.batch_size
+                    read, progressed = self._fetch_batch(box, counts)
+                    if full:
+                        # More was likely waiting: what the settled batch queued goes out now.
+                        self.between_batches()
             if self.sent_folder:
                 self._read_sent(box, counts, stop)
         return counts
@@ -206,11 +212,9 @@ class Intake:
             session.commit()
         return inserted
 
-    def _one_batch(
-        self, box: Mailbox, counts: Counter[str], stop: threading.Event | None
-    ) -> tuple[int, bool]:
-        """One batch fetched, stored, processed and moved: how many mails it read, and whether
-        the mailbox moved on."""
+    def _fetch_batch(self, box: Mailbox, counts: Counter[str]) -> tuple[int, bool]:
+        """One batch fetched and stored (commit-1): how many mails it read, and whether the
+        mailbox moved on."""
         with db.session(self.engine) as session:
             saved = queries.load_checkpoint(session, box.identity)
             checkpoint = (saved.uidvalidity, saved.last_uid) if saved else None
@@ -222,14 +226,17 @@ class Intake:
             inserted = self._store(box.identity, batch)
             counts["fetched"] += len(batch.messages)
             log.info("stored %d new of %d fetched from %s", inserted, len(batch.messages), box.identity)
-        outcome = self.processor.process_stored(stop)
-        counts.update(outcome.counts)
-        self.dispose_pending(box)
         # IMAP always moves forward through the checkpoint; a Maildir only makes
         # progress while there is something new, which guards against a file we can
         # neither store again nor move making us spin.
         progressed = batch.checkpoint is not None or inserted > 0
         return len(batch.messages), progressed
+
+    def _settle_batch(self, box: Mailbox, counts: Counter[str], stop: threading.Event | None) -> None:
+        """The stored mail processed (with any other daemon) and the settled mail moved."""
+        outcome = self.processor.process_stored(stop)
+        counts.update(outcome.counts)
+        self.dispose_pending(box)
 
     def _fetch_again(self, box: Mailbox, counts: Counter[str]) -> None:
         """Try again the messages the server failed to hand over, when due (`daemon.fetch.unfetched`)."""

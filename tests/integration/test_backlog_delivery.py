@@ -1,8 +1,10 @@
 """A backlog is answered while it drains, on a real SMTP server and both databases (issue 17).
 
 Five complaints wait in the Maildir and the daemon reads two a batch. The first
-acknowledgements reach the SMTP server while three complaints are still unread,
-not after the last batch; every mail still goes out exactly once. While the mail
+acknowledgements reach the SMTP server while three complaints are still to be
+processed, not after the last batch; the next batch is stored before they go, so
+another daemon on the database has mail to process meanwhile. Every mail still
+goes out exactly once. While the mail
 server is down the daemon does not knock on it between batches: one try during
 the poll, then the deliveries after it, as before.
 """
@@ -51,19 +53,21 @@ def test_acknowledgements_go_out_while_the_backlog_drains(
 ) -> None:
     config = _backlog(tmp_path, monkeypatch, database_url, smtp_sink.url)
     customers = {_customer(n) for n in range(BACKLOG)}
-    stored_when_acknowledged: list[int] = []
+    when_acknowledged: list[tuple[int, int]] = []
 
     def count_stored(received: Any) -> None:
-        # On the server's thread, before the daemon hears 250: what the daemon had stored by then.
+        # On the server's thread, before the daemon hears 250: the mails stored and the
+        # tickets made by then.
         if received.rcpt_tos[0] in customers:
-            stored_when_acknowledged.append(len(inbound(database_url)))
+            when_acknowledged.append((len(inbound(database_url)), len(tickets(database_url))))
 
     smtp_sink.on_message = count_stored
     with Daemon(load_config(config)) as daemon:
         counts = daemon.run_once()
 
-    # Batch by batch: the first two answered with two mails stored, the next two with four.
-    assert stored_when_acknowledged == [2, 2, 4, 4, 5]
+    # Batch by batch: the first two answered with two tickets made (and the next two mails
+    # stored already), the next two with four, the last once the poll is over.
+    assert when_acknowledged == [(4, 2), (4, 2), (5, 4), (5, 4), (5, 5)]
     rows = outbound(database_url)
     assert {row.state for row in rows} == {OutboundState.SENT}
     assert counts["sent"] == len(rows) == len(smtp_sink.messages)
