@@ -47,6 +47,7 @@ from daemon.send.delivery import OutboxSender, RetryPolicy
 from daemon.send.transports import make_transport
 from daemon.store import db, search_queue
 from daemon.store.leases import PollerLock, process_owner
+from daemon.store.stored_news import StoredNews
 from daemon.tickets.complaints import NewComplaints
 from daemon.tickets.conversation import Conversation
 from daemon.tickets.desk import Desk
@@ -181,10 +182,19 @@ class Daemon:
         )
         self._sent_while_polling: Counter[str] = Counter()
         """What `_deliver_between_batches` sent during the poll under way; `run_once` adds it in."""
+        self.news = (
+            StoredNews(self.engine, process_owner(), self.stop)
+            if self.engine.dialect.name == "postgresql"
+            else None
+        )
+        """A daemon that polls no mailbox waits on this instead (daemon.store.stored_news)."""
+        self._was_helping = False
 
     def close(self) -> None:
         """Release database connections (the daemon object is not used afterwards)."""
         self.waiter.close()
+        if self.news is not None:
+            self.news.close()
         self.monitor.close()
         for poller in self.pollers:
             poller.release()
@@ -391,7 +401,18 @@ class Daemon:
             self.run_once()
             while not self.stop.is_set():
                 idle = scheduler.idle_seconds
-                woke = self.waiter.wait(max(0.0, min(idle if idle is not None else 1.0, 5.0)))
+                seconds = max(0.0, min(idle if idle is not None else 1.0, 5.0))
+                if self.news is not None and self._helping():
+                    news = self.news.wait(seconds)
+                    if self.stop.is_set():
+                        break
+                    if news:
+                        self._take_stored_share()
+                    elif self._poller_gone():
+                        self.run_once()  # this daemon polls now: at once, not at its next poll
+                    scheduler.run_pending()
+                    continue
+                woke = self.waiter.wait(seconds)
                 if self.stop.is_set():
                     break
                 if woke:
@@ -405,6 +426,47 @@ class Daemon:
             self.waiter.close()
             self.notify.stopping()
         log.info("caredesk stopped")
+
+    def _helping(self) -> bool:
+        """Whether this daemon polls no mailbox, another daemon on the PostgreSQL polling them all.
+
+        It then waits on the news of stored mail, not on the mailboxes (whose IDLE
+        would wake it before the poller has stored anything); a daemon that polls
+        waits on its mailboxes and does not listen.
+        """
+        if self.news is None:
+            return False
+        helping = not any(poller.holding for poller in self.pollers)
+        if helping != self._was_helping:
+            # The other wait's connections are let go (IMAP IDLE, or the LISTEN).
+            (self.waiter if helping else self.news).close()
+            self._was_helping = helping
+        return helping
+
+    def _poller_gone(self) -> bool:
+        """Whether a mailbox's poller lock came free (its holder stopped) and this daemon took it.
+
+        Asked after each quiet wait of a daemon that polls nothing (every 5 s at
+        most), since it no longer watches the mailbox: the mail that arrives after
+        the poller stopped is fetched within seconds, not a poll interval later.
+        """
+        try:
+            return any([poller.held() for poller in self.pollers])
+        except DBAPIError as error:
+            log.warning("cannot ask whether another daemon still polls: %s", str(error).splitlines()[0])
+            return False
+
+    def _take_stored_share(self) -> None:
+        """Another daemon stored mail: process this daemon's share of it and send what that queued.
+
+        The mailboxes' next polls are made due, which for a daemon without their
+        lock means processing stored mail (`Intake.poll`); the periodic jobs keep to
+        their schedule.
+        """
+        for mailbox in self.mailboxes:
+            mailbox.next_at = None
+        self.poll_mailbox()
+        self.deliver()
 
     def serve_metrics(self) -> None:
         """Serve the metrics of `[metrics] listen`, if set (`run_forever` does so; `close` stops it)."""

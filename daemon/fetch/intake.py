@@ -34,7 +34,8 @@ from sqlmodel import col
 from daemon.config import MailboxConfig
 from daemon.fetch import unfetched
 from daemon.fetch.mailbox import Batch, Mailbox, SentRead
-from daemon.store import db, queries
+from daemon.store import db, queries, stored_news
+from daemon.store.leases import process_owner
 from daemon.store.models import InboundMessage
 from daemon.store.vocabulary import WAITING_STATES
 
@@ -203,6 +204,9 @@ class Intake:
                 checkpoint=batch.checkpoint,
             )
             unfetched.record(session, source, batch, now)
+            if inserted:
+                # The other daemons of a PostgreSQL wake at the commit to take their share.
+                stored_news.announce(session, process_owner())
             if done:
                 session.execute(
                     update(InboundMessage)

@@ -119,7 +119,7 @@ class PollerLock:
             taken = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key})
             got = bool(taken.scalar_one())
         except BaseException:
-            _discard(connection)
+            discard_connection(connection)
             raise
         if not got:
             connection.close()  # holds no lock: back into the pool
@@ -131,18 +131,23 @@ class PollerLock:
         log.info("this daemon now polls %s", self.identity)
         return True
 
+    @property
+    def holding(self) -> bool:
+        """Whether this daemon held the lock at its last check (always on SQLite); asks nothing."""
+        return self.engine.dialect.name != "postgresql" or self._connection is not None
+
     def release(self) -> None:
         """Give the lock up (closing its connection), so another daemon polls at once."""
         self._drop()
 
     def _drop(self) -> None:
         if self._connection is not None:
-            _discard(self._connection)
+            discard_connection(self._connection)
             self._connection = None
 
 
-def _discard(connection: Connection) -> None:
-    """Close the connection for good, never back into the pool: a session lock dies with it."""
+def discard_connection(connection: Connection) -> None:
+    """Close the connection for good, never back into the pool: a session lock (or LISTEN) dies with it."""
     with contextlib.suppress(Exception):
         connection.invalidate()
     with contextlib.suppress(Exception):

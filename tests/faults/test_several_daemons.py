@@ -38,6 +38,8 @@ SEED = 20261202
 SETTLE_TIMEOUT = 150.0
 FAILOVER_LIMIT = 30.0
 TICKET_LINE = "ticket CC-"
+BACKLOG = 400
+"""Mails in the backlog of the news test: twenty batches of 20."""
 
 
 def _kill_one_making_tickets(daemons: list[DaemonProcess], rng: random.Random) -> int:
@@ -131,12 +133,20 @@ def test_three_daemons_with_random_sigkills_make_each_ticket_once(
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("poll_interval", [1, 60])
 def test_two_daemons_one_poller_failover_under_30s(
-    tmp_path: Path, database_url: str, dovecot: Dovecot, smtp_sink: SmtpSink
+    tmp_path: Path, database_url: str, dovecot: Dovecot, smtp_sink: SmtpSink, poll_interval: int
 ) -> None:
+    """Also with a poll interval of a minute: the daemon that polls nothing asks for the lock
+    after each quiet wait (at most 5 s), since it waits on the news of stored mail, not on
+    the mailbox."""
     corpus = Corpus()
     config = fault_config(
-        tmp_path, database_url=database_url, mailbox_url=dovecot.url, smtp_url=smtp_sink.url
+        tmp_path,
+        database_url=database_url,
+        mailbox_url=dovecot.url,
+        smtp_url=smtp_sink.url,
+        poll_interval=poll_interval,
     )
     with ExitStack() as running:
         first = running.enter_context(DaemonProcess(config))
@@ -156,3 +166,38 @@ def test_two_daemons_one_poller_failover_under_30s(
     assert took < FAILOVER_LIMIT
     check_invariants(corpus, database_url, dovecot, None, final=False)
     print(f"\nthe second daemon polled and made the new tickets {took:.1f}s after the first was killed")
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_the_daemon_without_the_lock_takes_its_share_of_a_backlog_at_once(
+    tmp_path: Path, database_url: str, dovecot: Dovecot, smtp_sink: SmtpSink
+) -> None:
+    """With a poll interval of a minute, a second daemon started while the first drains a
+    backlog makes a good share of its tickets: the poller's stored batches wake it
+    (LISTEN/NOTIFY). Without the news it takes what is stored when it starts (a batch or
+    two) and then waits for its next poll, a minute later."""
+    corpus = Corpus()
+    config = fault_config(
+        tmp_path,
+        database_url=database_url,
+        mailbox_url=dovecot.url,
+        smtp_url=smtp_sink.url,
+        batch_size=20,
+        poll_interval=60,
+    )
+    with ExitStack() as running:
+        first = running.enter_context(DaemonProcess(config))
+        first.wait_for("this daemon now polls")
+        dovecot.append_many(corpus.complaint_mails(BACKLOG))
+        appended = time.monotonic()
+        first.wait_for(" new of ")
+        second = running.enter_context(DaemonProcess(config))
+        took = wait_until(lambda: settled(database_url, dovecot), 50, "the backlog settled", step=0.2)
+        shares = [first.count(TICKET_LINE), second.count(TICKET_LINE)]
+        assert second.count("another daemon polls") == 1
+    assert time.monotonic() - appended < 55  # before the second daemon's own next poll
+    assert sum(shares) == BACKLOG
+    assert shares[1] > BACKLOG // 4, f"the second daemon made {shares[1]} tickets: it waited for its poll"
+    assert second.count(" new of ") == 0, "the daemon without the lock fetched mail"
+    check_invariants(corpus, database_url, dovecot, smtp_sink, final=True)
+    print(f"\n{BACKLOG} mails settled in {took:.1f}s; tickets made by each daemon: {shares}")
