@@ -13,6 +13,11 @@ machine is shared, so each pair is compared on its own), and the ratio printed.
 
     .venv/bin/python bench/two_daemons.py [--count 2000] [--rounds 2] [--seed 7]
         [--server postgresql+psycopg://postgres@127.0.0.1:5432] [--sample] [--keep]
+        [--poll-interval 1]
+
+`--poll-interval` sets the daemons' `poll_interval` (1 s unless given; 60 s is
+production's default, where a daemon that polls nothing would otherwise look for
+stored mail once a minute).
 
 `--sample` samples `pg_stat_activity` every 50 ms during the run and prints the
 wait events of the daemons' sessions (what they wait on when they contend).
@@ -213,7 +218,12 @@ def measure(corpus: Corpus, daemons: int, args: argparse.Namespace, folder: Path
             # The application name tells the daemons' sessions from other users of the database.
             url = f"{args.server}/{DATABASE}?options=-csearch_path%3D{schema}&application_name={schema}"
             config = write_config(
-                run_folder, database_url=url, mailbox_url=dovecot.url, smtp_url=sink.url, batch_size=100
+                run_folder,
+                database_url=url,
+                mailbox_url=dovecot.url,
+                smtp_url=sink.url,
+                batch_size=100,
+                poll_interval=args.poll_interval,
             )
             sampler = Sampler(plain, schema) if args.sample else None
             with psycopg.connect(plain, options=f"-csearch_path={schema}") as conn:
@@ -273,9 +283,18 @@ def main() -> int:
     parser.add_argument("--sample", action="store_true", help="sample pg_stat_activity wait events")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir and schemas")
     parser.add_argument("--only", type=int, choices=[1, 2], help="measure only one or only two daemons")
+    parser.add_argument(
+        "--poll-interval",
+        type=int,
+        default=1,
+        help="the daemons' poll_interval in s (default 1; production's default is 60)",
+    )
     args = parser.parse_args()
     corpus = build_corpus(args.count, args.seed)
-    print(f"corpus: {len(corpus.raws)} mails, {corpus.tickets} of them new complaints")
+    print(
+        f"corpus: {len(corpus.raws)} mails, {corpus.tickets} of them new complaints; "
+        f"poll_interval {args.poll_interval} s"
+    )
     folder = Path(tempfile.mkdtemp(prefix="cd-two-"))
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     failed = False
