@@ -183,7 +183,7 @@ class Daemon:
         self._sent_while_polling: Counter[str] = Counter()
         """What `_deliver_between_batches` sent during the poll under way; `run_once` adds it in."""
         self.news = (
-            StoredNews(self.engine, process_owner(), self.stop)
+            StoredNews(self.engine, process_owner(), self.stop, step=self.notify.watchdog_interval)
             if self.engine.dialect.name == "postgresql"
             else None
         )

@@ -32,7 +32,8 @@ log = logging.getLogger("caredesk.stored_news")
 
 CHANNEL = "caredesk_stored"
 STEP_SECONDS = 1.0
-"""How often a wait looks at the stop event."""
+"""How often a wait looks at the stop event at most (each look is a sign of life for
+systemd's watchdog, `daemon.app.sdnotify.LiveStop`)."""
 
 _ANNOUNCE = text("SELECT pg_notify(:channel, current_schema() || ' ' || :owner)")
 
@@ -50,10 +51,14 @@ class StoredNews:
     connection, which the next `wait` opens again.
     """
 
-    def __init__(self, engine: Engine, owner: str, stop: threading.Event) -> None:
+    def __init__(
+        self, engine: Engine, owner: str, stop: threading.Event, *, step: float | None = None
+    ) -> None:
         self.engine = engine
         self.owner = owner
         self.stop = stop
+        self.step = min(STEP_SECONDS, step) if step else STEP_SECONDS
+        """How often `wait` looks at `stop`: systemd's watchdog interval, at most 1 s."""
         self._connection: Connection | None = None
         self._schema = ""
         self._failed = False
@@ -72,7 +77,7 @@ class StoredNews:
             if remaining <= 0:
                 return False
             try:
-                if self._news(min(STEP_SECONDS, remaining)):
+                if self._news(min(self.step, remaining)):
                     return True
             except (DBAPIError, OSError, self._driver_error()) as error:
                 log.warning("lost the news of stored mail: %s; looking again at the next poll", error)

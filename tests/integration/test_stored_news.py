@@ -110,6 +110,35 @@ def test_a_lost_connection_is_a_sleep_then_listening_again(engine: Engine) -> No
         news.close()
 
 
+class CountingStop(threading.Event):
+    """A stop event that counts the looks at it (under systemd each is a watchdog ping)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.looks = 0
+
+    def is_set(self) -> bool:
+        self.looks += 1
+        return super().is_set()
+
+
+@postgresql_only
+def test_a_quiet_wait_looks_at_the_stop_event_each_step_and_ends_when_it_is_set(engine: Engine) -> None:
+    stop = CountingStop()
+    news = StoredNews(engine, "host:1:aaaa", stop, step=0.2)
+    try:
+        assert news.wait(1.0) is True  # listening began
+        stop.looks = 0
+        assert news.wait(1.0) is False
+        assert stop.looks >= 4, "the watchdog would go unfed during a quiet wait"
+        threading.Timer(0.3, stop.set).start()
+        began = time.monotonic()
+        assert news.wait(30.0) is False
+        assert time.monotonic() - began < 2.0
+    finally:
+        news.close()
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_sqlite_announces_nothing(engine: Engine) -> None:
     statements: list[str] = []
