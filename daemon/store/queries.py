@@ -6,10 +6,11 @@ Nothing here parses, routes or renders; callers own the transaction.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -178,17 +179,49 @@ def table_of(model: Any) -> Table:
 _INSERT_EVENT = insert(table_of(TicketEvent))
 
 
+_PENDING_EVENTS = "caredesk.pending_events"
+"""The `session.info` key of the entries `events_together` holds back."""
+
+
 def add_event(session: Session, ticket: Ticket, entry: History) -> None:
     """Append one history entry; history is never edited.
 
     Written at once with a plain INSERT, in the caller's transaction: no ORM
     object to track and flush, and the entry is in the database, in order, as soon
-    as it is added. The ticket has its id, so it is in the database already.
+    as it is added; inside `events_together`, at the end of that block. The
+    ticket has its id, so it is in the database already.
     """
     assert ticket.id is not None
     values = {name: getattr(entry, name) for name in _EVENT_FIELDS}
     values["ticket_id"] = ticket.id
+    pending: list[dict[str, Any]] | None = session.info.get(_PENDING_EVENTS)
+    if pending is not None:
+        pending.append(values)
+        return
     session.connection().execute(_INSERT_EVENT, values)
+
+
+@contextlib.contextmanager
+def events_together(session: Session) -> Iterator[None]:
+    """The history entries added inside the block, written in order in one statement at its end.
+
+    For a block that adds several entries and reads none back (a new complaint's
+    five: created, routed, two mails queued, notes): one executemany instead of an
+    INSERT each, which on PostgreSQL is one round trip instead of five. When the
+    block raises, its entries are dropped with it (the caller's SAVEPOINT rolls
+    back what the block wrote). Inside another such block, the outer one writes them.
+    """
+    if _PENDING_EVENTS in session.info:
+        yield
+        return
+    pending: list[dict[str, Any]] = []
+    session.info[_PENDING_EVENTS] = pending
+    try:
+        yield
+    finally:
+        del session.info[_PENDING_EVENTS]
+    if pending:
+        session.connection().execute(_INSERT_EVENT, pending)
 
 
 def find_ticket(session: Session, reference: str) -> Ticket | None:

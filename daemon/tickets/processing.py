@@ -419,10 +419,12 @@ class Processor:
         with step("route"):
             context = self._route_context(session, incoming.mail, incoming.row.source)
             routed = route(incoming.mail, incoming.rules, context)
-        with step("store"):
-            complaint = NewComplaint(incoming.row, incoming.mail, routed, incoming.rules, survey_of)
-            ticket = self.parts.complaints.create(session, complaint)
-        with step("notify"):
+        # The ticket's first history entries (created, routed, the mail queued) go in one
+        # statement: nothing in between reads the history back.
+        with step("notify"), queries.events_together(session):
+            with step("store"):
+                complaint = NewComplaint(incoming.row, incoming.mail, routed, incoming.rules, survey_of)
+                ticket = self.parts.complaints.create(session, complaint)
             self.parts.complaints.notify(session, complaint, ticket)
         return ticket
 
