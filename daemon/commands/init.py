@@ -3,8 +3,9 @@
 Everything a new installation edits is written into one folder: a commented
 `caredesk.toml` that runs on the embedded default (SQLite, a Maildir, `.eml`
 files out), the shipped example `rules.yaml`, and a copy of the shipped mail
-templates, and an empty private `var/` for the database, the Maildir and the
-outbox. A new site folder and `var/` are 0700 and `caredesk.toml` 0600,
+templates, and a private `var/` for the database, the Maildir and the
+outbox, with the Maildir's folders made, so a complaint can be dropped into
+`var/mail/new/` before the first run. A new site folder and `var/` are 0700 and `caredesk.toml` 0600,
 whatever the umask: the folder is where the password files go. Nothing that
 exists is ever overwritten: when any of the three is already there, nothing at
 all is written and the command says what is in the way.
@@ -19,6 +20,8 @@ from pathlib import Path
 from daemon import private, shipped
 from daemon.commands import UserError
 from daemon.config import SITE_CONFIG
+
+MAILDIR_FOLDERS = ("new", "cur", "tmp")
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -44,6 +47,9 @@ def cmd_init(args: argparse.Namespace) -> int:
                 shutil.copyfile(source, target)
         private.make_private(site / SITE_CONFIG)
         private.private_directory(site / "var")
+        for folder in MAILDIR_FOLDERS:
+            # The Maildir the shipped caredesk.toml reads (`maildir:var/mail`).
+            private.private_directory(site / "var" / "mail" / folder)
     except OSError as error:
         raise UserError(f"cannot write {error.filename or site}: {error.strerror}") from None
     print(f"caredesk: wrote {site / SITE_CONFIG}, {site / 'rules.yaml'} and {site / 'templates'}/")

@@ -43,7 +43,7 @@ def test_database_outbox_and_quarantine_are_private_under_umask_022(
     assert _mode(site) == "0o700"
     assert _mode(site / "caredesk.toml") == "0o600"
     new = site / "var" / "mail" / "new"
-    new.mkdir(parents=True)  # as a person would, under the same umask: 0755
+    assert _mode(new) == "0o700"  # made by init, so a complaint can be dropped in before the first run
     (new / "1700000000.M1P1.host").write_bytes(mailfactory.complaint(sender="budi@example.net"))
     (new / "1700000001.M2P1.host").write_bytes(NO_SENDER)
 

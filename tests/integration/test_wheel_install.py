@@ -138,7 +138,7 @@ def test_init_then_run_once_acknowledges_a_complaint(installed: Path, tmp_path: 
     assert again.returncode == 1 and "nothing was written" in again.stderr
 
     new = site / "var" / "mail" / "new"
-    new.mkdir(parents=True)
+    assert new.is_dir(), "init makes the Maildir the hint tells to drop a complaint into"
     (new / "1700000000.M1P1.host").write_bytes(mailfactory.complaint(sender="budi@example.net"))
     run = _run([caredesk, "run", "--once"], cwd=site)
     assert run.returncode == 0, run.stderr

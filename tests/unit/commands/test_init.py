@@ -47,6 +47,10 @@ def test_site_config_in_working_directory_is_used(tmp_path: Path, monkeypatch: p
     assert config.templates == site / "templates"
     assert config.rules == site / "rules.yaml"
     assert config.database_url == f"sqlite:///{site / 'var' / 'caredesk.db'}"
+    # The Maildir it reads is there before the first run, so a complaint can be dropped in at once.
+    assert config.mailbox.url == f"maildir:{site / 'var' / 'mail'}"
+    folders = [site / "var" / "mail" / name for name in ("new", "cur", "tmp")]
+    assert [folder.is_dir() for folder in folders] == [True, True, True]
 
 
 def test_named_config_wins_over_the_working_directory(
