@@ -111,12 +111,13 @@ class StoredNews:
         what is waiting is read too, so a burst wakes the daemon once."""
         assert self._connection is not None
         driver: Any = self._connection.connection.dbapi_connection
-        found = False
-        for note in driver.notifies(timeout=seconds, stop_after=1):
-            found = found or self._from_another(note.payload)
+        # Read to its end (a list, not `any`): the generator holds the connection's lock
+        # until it finishes, and the reading below would wait on it for ever.
+        arrived = list(driver.notifies(timeout=seconds, stop_after=1))
+        found = any(self._from_another(note.payload) for note in arrived)
         if found:
-            for note in driver.notifies(timeout=0):
-                del note  # read and dropped: one wake for all of them
+            for _read_and_dropped in driver.notifies(timeout=0):  # one wake for all of them
+                pass
         return found
 
     def _from_another(self, payload: str) -> bool:
