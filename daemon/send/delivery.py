@@ -17,11 +17,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, Update, bindparam, event, or_, select, update
+from sqlalchemy import Connection, Engine, Update, bindparam, or_, select, update
 from sqlmodel import Session, col
 
 from daemon import logfields
@@ -201,30 +202,32 @@ class OutboxSender:
         through the session's unit of work: per row, its `sending` mark is committed
         before the attempt, and the attempt's outcome goes into the next row's commit.
         """
-        with db.session(self.engine) as session:
-            _commit_without_waiting(session)
+        with _marks_session(self.engine) as session:
             loaded = session.execute(select(OutboundMessage).where(col(OutboundMessage.id).in_(claimed)))
             by_id = {row.id: row for row in loaded.scalars()}
             session.expunge_all()  # written below by id, never flushed from here
             rows = [by_id.get(row_id) for row_id in claimed]
             references = self._references(session, rows)
+            settled: list[OutboundMessage] = []  # the row just tried, written with the next one's mark
             for index, row in enumerate(rows):
                 if row is None:
                     continue  # deleted since it was claimed: nothing to send
                 row.state = OutboundState.SENDING
                 row.attempts += 1
-                _write(session, row, _MARK)
+                _write(session, [*settled, row])
                 session.commit()
                 reference = references.get(row.ticket_id, "")
                 with logfields.bound(outbound=row.id, message_id=row.message_id, ticket=reference):
                     outcome = self._attempt(transport, row, reference)
-                _write(session, row, _OUTCOME)
+                settled = [row]
                 counts[row.state] += 1
                 self.attempts[row.kind, row.state] += 1
                 if outcome == "outage":
+                    _write(session, settled)
                     _release(session, rows[index + 1 :])
                     session.commit()
                     return True
+            _write(session, settled)
             session.commit()
         return False
 
@@ -348,8 +351,7 @@ class OutboxSender:
         return {ticket_id: reference for ticket_id, reference in found}
 
 
-_MARK: tuple[str, ...] = ("state", "attempts")
-_OUTCOME: tuple[str, ...] = (
+_FIELDS: tuple[str, ...] = (
     "state",
     "attempts",
     "last_error",
@@ -359,30 +361,27 @@ _OUTCOME: tuple[str, ...] = (
     "next_attempt_at",
     "sent_at",
 )
-"""What a delivery attempt may change on its row: `_sent`, `_settle`, `_unanswered`."""
+"""What a delivery attempt may change on its row (`_sent`, `_settle`, `_unanswered`), and its mark."""
+
+_BY_ID: Update = (
+    OutboundMessage.__table__.update()  # type: ignore[attr-defined]
+    .where(OutboundMessage.__table__.c.id == bindparam("row_id"))  # type: ignore[attr-defined]
+    .values({name: bindparam(name) for name in _FIELDS})
+)
+"""`UPDATE outbound_message SET <_FIELDS> WHERE id = :row_id`, built once, each value a parameter."""
 
 
-def _by_id(fields: tuple[str, ...]) -> Update:
-    """`UPDATE outbound_message SET <fields> WHERE id = :row_id`, built once, each value a parameter."""
-    table = OutboundMessage.__table__  # type: ignore[attr-defined]
-    return (
-        table.update()
-        .where(table.c.id == bindparam("row_id"))
-        .values({name: bindparam(name) for name in fields})
-    )
+def _write(session: Session, rows: list[OutboundMessage]) -> None:
+    """Store what delivery changed on `rows`, rows read by this sender and not in the session.
 
-
-_STATEMENTS: dict[tuple[str, ...], Update] = {fields: _by_id(fields) for fields in (_MARK, _OUTCOME)}
-
-
-def _write(session: Session, row: OutboundMessage, fields: tuple[str, ...]) -> None:
-    """Store `fields` of `row`, a row read by this sender and not in the session, by its id.
-
-    A statement built once and given only parameters: building one per row cost more
-    than the unit of work it replaces.
+    One statement built once, given only parameters, and one execution for all the
+    rows: the outcome of the row just tried goes with the `sending` mark of the next
+    (the mark writes the fields it leaves alone as they were read). Building a
+    statement per row cost more than the unit of work it replaces.
     """
-    values = {name: getattr(row, name) for name in fields}
-    session.connection().execute(_STATEMENTS[fields], {"row_id": row.id, **values})
+    if rows:
+        values = [{"row_id": row.id, **{name: getattr(row, name) for name in _FIELDS}} for row in rows]
+        session.connection().execute(_BY_ID, values)
 
 
 def _release(session: Session, rows: list[OutboundMessage | None]) -> None:
@@ -396,21 +395,46 @@ def _release(session: Session, rows: list[OutboundMessage | None]) -> None:
         )
 
 
-def _commit_without_waiting(session: Session) -> None:
-    """On PostgreSQL, the delivery marks of `session` are committed without waiting for the disk.
+@contextmanager
+def _marks_session(engine: Engine) -> Iterator[Session]:
+    """A session for the delivery marks; on PostgreSQL its commits do not wait for the disk.
 
     One commit per mail is what keeps a crash's trace precise (see the module
     text); waiting for the disk at each would cap delivery at the disk's flush
     rate. A crash of the process loses nothing; a crash of the server may take
     back the last marks, so a mail may go out twice, never not at all. SQLite
     gets the same from `synchronous=NORMAL` (`daemon.store.db`).
-    """
-    if session.get_bind().dialect.name != "postgresql":
-        return
 
-    @event.listens_for(session, "after_begin")
-    def _no_wait(_session: Session, _transaction: object, connection: Connection) -> None:
-        connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+    On PostgreSQL the setting is made once for the round on the session's own
+    connection, not with a `SET LOCAL` in each transaction (a statement a mail), and
+    undone before the connection goes back to the pool: nothing else the daemon
+    commits may ever be asynchronous. A connection whose reset fails is discarded.
+    """
+    if engine.dialect.name != "postgresql":
+        with db.session(engine) as session:
+            yield session
+        return
+    with engine.connect() as connection:
+        connection.exec_driver_sql("SET synchronous_commit TO OFF")
+        connection.commit()
+        try:
+            with Session(bind=connection, expire_on_commit=False) as session:
+                yield session
+        finally:
+            _synchronous_again(connection)
+
+
+def _synchronous_again(connection: Connection) -> None:
+    """Commits on `connection` wait for the disk again; else it is closed, never pooled."""
+    if connection.invalidated:
+        return
+    try:
+        connection.rollback()
+        connection.exec_driver_sql("RESET synchronous_commit")
+        connection.commit()
+    except Exception:
+        connection.invalidate()
+        raise
 
 
 class RowError(DeliveryError):

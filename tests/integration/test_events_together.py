@@ -7,7 +7,6 @@ a block inside another leaves the writing to the outer one.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -22,15 +21,6 @@ from daemon.store.tickets import add_ticket
 pytestmark = pytest.mark.integration
 
 AT = datetime(2026, 11, 2, 3, 4, tzinfo=UTC)
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    made = db.open_for_writing(database_url)
-    try:
-        yield made
-    finally:
-        made.dispose()
 
 
 def _ticket(session: Session, number: int) -> Ticket:
