@@ -148,23 +148,23 @@ def release_claims(session: Session, owner: str, inbound_ids: Sequence[int]) -> 
     )
 
 
-def claim_mail(session: Session, inbound_id: int, owner: str) -> InboundMessage | None:
-    """The mail, locked for this transaction, while `owner` still holds its lease; else None.
+def claim_mails(session: Session, inbound_ids: list[int], owner: str) -> dict[int, InboundMessage]:
+    """The mails of `inbound_ids` that `owner` still holds the lease of, locked, in one statement.
 
-    This is the claim that counts: the state is read under the row lock, in the
-    transaction that records what became of the mail, so two daemons can never both
-    process it. None when another daemon took the lease over or holds the row.
-    """
-    # No flush first: the mail's SAVEPOINT flushes what the mail before it left pending.
-    with session.no_autoflush:
-        return session.execute(_CLAIM_MAIL, {"inbound_id": inbound_id, "owner": owner}).scalars().first()
+    The claim that counts: read under the row lock, in the transaction that records what
+    became of each mail (a SAVEPOINT each), so two daemons never both process one. A mail
+    not in the answer was taken over when its lease ran out, or is held (SKIP LOCKED)."""
+    if not inbound_ids:
+        return {}
+    with session.no_autoflush:  # the mails before were flushed by their SAVEPOINTs
+        found = session.execute(_CLAIM_MAILS, {"inbound_ids": list(inbound_ids), "owner": owner})
+        return {row.id: row for row in found.scalars() if row.id is not None}
 
 
-# Built once, given only parameters: building a statement costs more than running it here.
-_CLAIM_MAIL = (
+_CLAIM_MAILS = (  # built once, given only parameters
     select(InboundMessage)
     .where(
-        col(InboundMessage.id) == bindparam("inbound_id"),
+        col(InboundMessage.id).in_(bindparam("inbound_ids", expanding=True)),
         col(InboundMessage.lease_owner) == bindparam("owner"),
     )
     .with_for_update(skip_locked=True)

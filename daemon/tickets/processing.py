@@ -180,11 +180,12 @@ class Processor:
         stop: threading.Event | None,
         left_alone: set[int],
     ) -> None:
+        claimed = ticket_store.claim_mails(session, ids, self.owner)
         for index, inbound_id in enumerate(ids):
             if _stopped(stop):
                 ticket_store.release_claims(session, self.owner, ids[index:])
                 break
-            outcome = self._process_one(session, inbound_id)
+            outcome = self._process_one(session, claimed.get(inbound_id))
             if outcome == LEFT_FOR_LATER:
                 left_alone.add(inbound_id)
             counts[outcome] += 1
@@ -192,8 +193,7 @@ class Processor:
         search_queue.catch_up(session)
         session.commit()
 
-    def _process_one(self, session: Session, inbound_id: int) -> str:
-        row = ticket_store.claim_mail(session, inbound_id, self.owner)
+    def _process_one(self, session: Session, row: InboundMessage | None) -> str:
         if row is None:
             return "skipped"  # another daemon took the lease over when it ran out
         with logfields.bound(inbound=row.id, message_id=row.message_id):
