@@ -63,6 +63,10 @@ def arrival(row: InboundMessage) -> datetime:
     return row.arrived_at or row.received_at
 
 
+ASSIGNED = "assigned"
+"""A new complaint's status once its department is told: at the end of its first transaction."""
+
+
 class NewComplaints:
     """Stores new complaint tickets and queues the mail each one sets off."""
 
@@ -98,7 +102,10 @@ class NewComplaints:
         row, mail, routed = complaint.row, complaint.mail, complaint.routed
         return Ticket(
             reference=reference,
-            status="new",
+            # Its status once `notify` has queued the department's notice, in the same
+            # transaction: stored so at once, the ticket needs no UPDATE for it (on
+            # PostgreSQL a new row version, every index of the row written again).
+            status=ASSIGNED,
             department=routed.department,
             product=routed.product,
             severity=routed.severity,
@@ -162,7 +169,7 @@ class NewComplaints:
         """Acknowledge, tell the department, assign; escalate a major complaint to the GM."""
         department = complaint.rules.department(complaint.routed.department)
         context = self._context(complaint, ticket, department)
-        self._acknowledge(session, complaint, ticket, context)
+        acknowledged = self._acknowledge(session, complaint, ticket, context)
         if department.email:
             limit = self.desk.config.limits.forward_attachment_bytes
             forwarded = forwarding(complaint.mail.attachments, limit)
@@ -180,9 +187,10 @@ class NewComplaints:
                     attachments=outgoing_files(forwarded),
                 ),
             )
-        previous = ticket.status
-        ticket_store.set_status(session, ticket, "assigned")
-        self.note(session, ticket, "assigned", f"notice to {department.name}", (previous, "assigned"))
+        # The history has each step (new, acknowledged, assigned); the row was stored assigned.
+        previous = "acknowledged" if acknowledged else "new"
+        ticket_store.set_status(session, ticket, ASSIGNED)
+        self.note(session, ticket, ASSIGNED, f"notice to {department.name}", (previous, ASSIGNED))
         if ticket.escalated:
             self._escalate(session, complaint, ticket, department, context)
 
@@ -209,7 +217,8 @@ class NewComplaints:
         routed = complaint.routed
         return {
             "org": self.desk.org,
-            "ticket": ticket_fields(ticket, self.desk.zone, department.name),
+            # The mails of a new ticket show it as it was opened, although it is stored assigned.
+            "ticket": ticket_fields(ticket, self.desk.zone, department.name) | {"status": "new"},
             "department": {"id": department.id, "name": department.name},
             "language": ticket.language,
             "missing_contact": not complaint.mail.contact.phones,
@@ -220,13 +229,14 @@ class NewComplaints:
 
     def _acknowledge(
         self, session: Session, complaint: NewComplaint, ticket: Ticket, context: dict[str, object]
-    ) -> None:
+    ) -> bool:
+        """Queue the acknowledgement; whether it is on its way (the ticket is then acknowledged)."""
         row, mail = complaint.row, complaint.mail
         backlog = is_backlog(row.arrived_at, self.desk.clock(), self.desk.config.backlog_hours)
         withheld = acknowledgement_withheld(mail, backlog=backlog)
         if withheld is not None:
             self.note(session, ticket, "ack-suppressed", withheld)
-            return
+            return False
         queued = self.desk.mailer.queue(
             session,
             Outgoing(
@@ -244,14 +254,16 @@ class NewComplaints:
             ),
         )
         # Only a pending row is on its way. One that could not be rendered, or that
-        # the mailer held back (a limit, a bounced address), is not: the ticket
-        # stays `new` (then `assigned` as usual), and the mailer's `failed-ack` or
-        # `suppressed-ack` event, not an "acknowledged" one, is its history. None
-        # means this mail's acknowledgement was queued before: nothing new to say.
-        if queued is not None and queued.state == OutboundState.PENDING:
-            ticket_store.set_status(session, ticket, "acknowledged")
-            why = f"acknowledgement queued to {mail.from_address}"
-            self.note(session, ticket, "acknowledged", why, ("new", "acknowledged"))
+        # the mailer held back (a limit, a bounced address), is not: the ticket goes
+        # from `new` to `assigned`, and the mailer's `failed-ack` or `suppressed-ack`
+        # event, not an "acknowledged" one, is its history. None means this mail's
+        # acknowledgement was queued before: nothing new to say.
+        if queued is None or queued.state != OutboundState.PENDING:
+            return False
+        # Assigned next, in this transaction: only the history keeps this step.
+        why = f"acknowledgement queued to {mail.from_address}"
+        self.note(session, ticket, "acknowledged", why, ("new", "acknowledged"))
+        return True
 
     def _escalate(
         self,
