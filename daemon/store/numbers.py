@@ -59,6 +59,9 @@ def sequence_name(key: str) -> str:
 
 
 _NEXT = text("SELECT nextval(CAST(:name AS regclass)) FROM generate_series(1, :count)")
+_NEXT_IF_MADE = text("SELECT nextval(to_regclass(:name)) FROM generate_series(1, :count)")
+"""The numbers, or only NULLs while the sequence is not made: `nextval` of NULL is NULL (it is
+strict), so one round trip both looks the sequence up and takes the numbers."""
 
 
 def _from_sequence(session: Session, key: str, count: int) -> list[int]:
@@ -66,8 +69,9 @@ def _from_sequence(session: Session, key: str, count: int) -> list[int]:
     values = {"name": name, "count": count}
     # On the session's connection: a sequence needs nothing pending flushed first.
     connection = session.connection()
-    if connection.execute(text("SELECT to_regclass(:name)"), {"name": name}).scalar() is not None:
-        return sorted(int(number) for number in connection.execute(_NEXT, values).scalars())
+    taken = [number for number in connection.execute(_NEXT_IF_MADE, values).scalars() if number is not None]
+    if taken:
+        return sorted(int(number) for number in taken)
     # Made on a connection of its own; a transaction that looked the name up before may
     # not see it until it ends, so the numbers come from that connection too (a
     # sequence is outside every transaction anyway).
