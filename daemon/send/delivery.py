@@ -405,16 +405,17 @@ def _marks_session(engine: Engine) -> Iterator[Session]:
     back the last marks, so a mail may go out twice, never not at all. SQLite
     gets the same from `synchronous=NORMAL` (`daemon.store.db`).
 
-    On PostgreSQL the setting is made once for the round on the session's own
-    connection, not with a `SET LOCAL` in each transaction (a statement a mail), and
-    undone before the connection goes back to the pool: nothing else the daemon
-    commits may ever be asynchronous. A connection whose reset fails is discarded.
+    The session keeps one connection for the round (not one from the pool for each
+    mail's transaction). On PostgreSQL the setting is made once on it, not with a
+    `SET LOCAL` in each transaction (a statement a mail), and undone before it goes
+    back to the pool: nothing else the daemon commits may ever be asynchronous. A
+    connection whose reset fails is discarded.
     """
-    if engine.dialect.name != "postgresql":
-        with db.session(engine) as session:
-            yield session
-        return
     with engine.connect() as connection:
+        if engine.dialect.name != "postgresql":
+            with Session(bind=connection, expire_on_commit=False) as session:
+                yield session
+            return
         connection.exec_driver_sql("SET synchronous_commit TO OFF")
         connection.commit()
         try:
