@@ -48,6 +48,7 @@ from daemon.store import db, queries, search_queue
 from daemon.store import tickets as ticket_store
 from daemon.store.leases import process_owner
 from daemon.store.models import InboundMessage, Ticket
+from daemon.store.statistics import GrowthWatch
 from daemon.store.vocabulary import WAITING_STATES, Action, InboundState
 from daemon.tickets.attachment_index import index_text
 from daemon.tickets.care_copies import OwnMail, record_care_answer, record_sent_mail
@@ -130,6 +131,8 @@ class Processor:
         self.own_addresses = desk.config.own_addresses
         self.owner = process_owner()
         """Who leases the mail this processor claims (`store.leases`)."""
+        self.statistics = GrowthWatch(engine)
+        """Analyzes the tables as the register grows, so no plan made for an empty one stays."""
         self.handlers: dict[Kind, Handler] = {
             Kind.BOUNCE: self._bounce,
             Kind.AUTOMATED: self._automated,
@@ -170,6 +173,7 @@ class Processor:
                     break
                 taken += len(claimed)
                 self._process_group(session, [mail.id for mail in claimed], counts, stop, left_alone)
+                self.statistics.processed(len(claimed))
         return Outcome(counts)
 
     def _process_group(
