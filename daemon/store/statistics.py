@@ -40,13 +40,16 @@ class GrowthWatch:
     def __init__(self, engine: Engine, floor: int = FLOOR) -> None:
         self.engine = engine
         self.floor = floor
-        self.enabled = engine.dialect.name == "postgresql"
+        self.enabled: bool | None = None
+        """Whether it works here: PostgreSQL, and no ANALYZE failed yet (known at the first count)."""
         self._since = 0
         self._due: int | None = None
         """Mails to process before the next ANALYZE; read from the statistics at the first count."""
 
     def processed(self, count: int) -> bool:
         """Count `count` more processed mails; True when that made it analyze the tables."""
+        if self.enabled is None:
+            self.enabled = self.engine.dialect.name == "postgresql"
         if not self.enabled or count <= 0:
             return False
         try:
