@@ -38,6 +38,7 @@ from daemon.send.transports import (
 from daemon.store import db
 from daemon.store.leases import owner_has_ended
 from daemon.store.models import OutboundMessage, Ticket
+from daemon.store.queries import table_of
 from daemon.store.vocabulary import OutboundKind, OutboundState
 
 log = logging.getLogger("caredesk.outbox")
@@ -364,8 +365,9 @@ _FIELDS: tuple[str, ...] = (
 """What a delivery attempt may change on its row (`_sent`, `_settle`, `_unanswered`), and its mark."""
 
 _BY_ID: Update = (
-    OutboundMessage.__table__.update()  # type: ignore[attr-defined]
-    .where(OutboundMessage.__table__.c.id == bindparam("row_id"))  # type: ignore[attr-defined]
+    table_of(OutboundMessage)
+    .update()
+    .where(table_of(OutboundMessage).c.id == bindparam("row_id"))
     .values({name: bindparam(name) for name in _FIELDS})
 )
 """`UPDATE outbound_message SET <_FIELDS> WHERE id = :row_id`, built once, each value a parameter."""
@@ -411,18 +413,17 @@ def _marks_session(engine: Engine) -> Iterator[Session]:
     back to the pool: nothing else the daemon commits may ever be asynchronous. A
     connection whose reset fails is discarded.
     """
+    asynchronous = engine.dialect.name == "postgresql"
     with engine.connect() as connection:
-        if engine.dialect.name != "postgresql":
-            with Session(bind=connection, expire_on_commit=False) as session:
-                yield session
-            return
-        connection.exec_driver_sql("SET synchronous_commit TO OFF")
-        connection.commit()
+        if asynchronous:
+            connection.exec_driver_sql("SET synchronous_commit TO OFF")
+            connection.commit()
         try:
-            with Session(bind=connection, expire_on_commit=False) as session:
+            with db.session(connection) as session:
                 yield session
         finally:
-            _synchronous_again(connection)
+            if asynchronous:
+                _synchronous_again(connection)
 
 
 def _synchronous_again(connection: Connection) -> None:

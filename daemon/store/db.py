@@ -411,9 +411,12 @@ def create_schema(engine: Engine) -> None:
     upgrade(engine)
 
 
-def session(engine: Engine) -> Session:
-    # Objects stay usable after commit: callers read ids and fields they just wrote.
-    return Session(engine, expire_on_commit=False)
+def session(bind: Engine | Connection) -> Session:
+    """A session on `bind`: the engine's pool, or one connection kept for the session's life.
+
+    Objects stay usable after commit: callers read ids and fields they just wrote.
+    """
+    return Session(bind, expire_on_commit=False)
 
 
 def sync_to_disk(engine: Engine) -> None:

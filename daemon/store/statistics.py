@@ -54,12 +54,11 @@ class GrowthWatch:
             return False
         try:
             if self._due is None:
-                self._due = max(self.floor, self._rows())
+                self._due = max(self.floor, self._rows(analyze=False))
             self._since += count
             if self._since < self._due:
                 return False
-            self._analyze()
-            self._since, self._due = 0, max(self.floor, self._rows())
+            self._since, self._due = 0, max(self.floor, self._rows(analyze=True))
         except Exception as error:
             # The daily ANALYZE and autovacuum are still there: never again from here.
             log.warning("planner statistics not refreshed: %s: %s", type(error).__name__, error)
@@ -68,13 +67,12 @@ class GrowthWatch:
         log.info("planner statistics refreshed; next after %d more mails", self._due)
         return True
 
-    def _rows(self) -> int:
-        """The mail table's rows at its last ANALYZE (0 when it was empty, or never analyzed)."""
+    def _rows(self, *, analyze: bool) -> int:
+        """The mail table's rows at its last ANALYZE (0 when it was empty, or never analyzed),
+        after analyzing the hot tables first when `analyze`."""
         with self.engine.connect() as connection:
+            if analyze:
+                connection.exec_driver_sql(f"ANALYZE {', '.join(TABLES)}")
             rows = connection.execute(_ROWS).scalar()
-        return max(0, int(rows or 0))
-
-    def _analyze(self) -> None:
-        with self.engine.connect() as connection:
-            connection.exec_driver_sql(f"ANALYZE {', '.join(TABLES)}")
             connection.commit()
+        return max(0, int(rows or 0))

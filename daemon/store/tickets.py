@@ -157,7 +157,7 @@ def claim_mails(session: Session, inbound_ids: list[int], owner: str) -> dict[in
     if not inbound_ids:
         return {}
     with session.no_autoflush:  # the mails before were flushed by their SAVEPOINTs
-        found = session.execute(_CLAIM_MAILS, {"inbound_ids": list(inbound_ids), "owner": owner})
+        found = session.execute(_CLAIM_MAILS, {"inbound_ids": inbound_ids, "owner": owner})
         return {row.id: row for row in found.scalars() if row.id is not None}
 
 

@@ -187,9 +187,8 @@ class NewComplaints:
                     attachments=outgoing_files(forwarded),
                 ),
             )
-        # The history has each step (new, acknowledged, assigned); the row was stored assigned.
+        # Stored assigned (`_ticket`); the history has each step: new, acknowledged, assigned.
         previous = "acknowledged" if acknowledged else "new"
-        ticket_store.set_status(session, ticket, ASSIGNED)
         self.note(session, ticket, ASSIGNED, f"notice to {department.name}", (previous, ASSIGNED))
         if ticket.escalated:
             self._escalate(session, complaint, ticket, department, context)
