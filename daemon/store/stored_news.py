@@ -35,9 +35,6 @@ STEP_SECONDS = 1.0
 """How often a wait looks at the stop event at most (each look is a sign of life for
 systemd's watchdog, `daemon.app.sdnotify.LiveStop`)."""
 
-BURST = 0.05
-"""Seconds after the first news of a wake in which more news is read with it, not woken for."""
-
 _ANNOUNCE = text("SELECT pg_notify(:channel, current_schema() || ' ' || :owner)")
 
 
@@ -119,10 +116,9 @@ class StoredNews:
         arrived = list(driver.notifies(timeout=seconds, stop_after=1))
         found = any(self._from_another(note.payload) for note in arrived)
         if found:
-            # One wake for the burst: what is waiting, and what follows within BURST s (the
-            # server forwards each transaction's news on its own; each read at once would
-            # wake the daemon again for mail it is about to take anyway).
-            for _read_and_dropped in driver.notifies(timeout=BURST):
+            # One wake for all that is waiting. News still on its way wakes the daemon
+            # once more, which costs a look; waiting for it would delay every wake.
+            for _read_and_dropped in driver.notifies(timeout=0):
                 pass
         return found
 
